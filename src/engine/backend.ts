@@ -1,0 +1,159 @@
+// The one interface the model and GRPO code are written against. Two implementations:
+// WebGPU (WGSL kernels from shaders/) and CPU (plain TypeScript, the reference twin).
+//
+// Every op works on Tensors: a view (offset, length, both in elements) into a backend buffer.
+// Ops are enqueued in program order; on WebGPU nothing is read back until `read` is called.
+// Matrices are row-major. Linear layers follow llm.c: weight [out, in], y = x · Wᵀ + b.
+
+import type { Counters } from './counters'
+
+export type DType = 'f32' | 'u32'
+
+/** A backend-owned block of memory. Opaque to callers except for its size and dtype. */
+export interface Buffer {
+  readonly id: number
+  readonly dtype: DType
+  readonly length: number // elements
+  readonly label: string
+}
+
+/** A contiguous view into a Buffer. On WebGPU the byte offset must be 256-aligned. */
+export interface Tensor {
+  readonly buffer: Buffer
+  readonly offset: number // elements
+  readonly length: number // elements
+}
+
+export function view(buffer: Buffer, offset = 0, length = buffer.length - offset): Tensor {
+  if (offset < 0 || length < 0 || offset + length > buffer.length) {
+    throw new RangeError(`view [${offset}, ${offset + length}) is outside buffer '${buffer.label}' of ${buffer.length}`)
+  }
+  return { buffer, offset, length }
+}
+
+export function whole(buffer: Buffer): Tensor {
+  return { buffer, offset: 0, length: buffer.length }
+}
+
+export interface AdapterDescription {
+  backend: 'webgpu' | 'cpu'
+  vendor: string
+  architecture: string
+  device: string
+  description: string
+}
+
+/** out[M,N] = op(a)[M,K] · op(b)[K,N] (+ bias[N]) (+ out when accumulate). */
+export interface MatmulArgs {
+  out: Tensor; a: Tensor; b: Tensor; bias?: Tensor
+  M: number; N: number; K: number
+  /** a is stored [K,M] instead of [M,K] */
+  transA?: boolean
+  /** b is stored [N,K] instead of [K,N] (a linear layer's weight) */
+  transB?: boolean
+  accumulate?: boolean
+}
+
+export interface SampleArgs {
+  /** [N, maxLen] token ids; prompt tokens are already in place and are never overwritten */
+  tokens: Tensor
+  /** [N, V] logits of position `pos` */
+  logits: Tensor
+  /** [N] prompt lengths */
+  promptLens: Tensor
+  /** [N] 0 while generating, 1 once the end token was sampled */
+  done: Tensor
+  N: number; V: number; maxLen: number
+  /** position whose logits these are; the sampled token goes to pos + 1 */
+  pos: number
+  /** a sequence samples at most this many tokens after its prompt */
+  maxNew: number
+  temperature: number
+  /** 0 = no top-k filter */
+  topK: number
+  eosId: number
+  seed: number
+  stream: number
+}
+
+export interface AdamWArgs {
+  params: Tensor; grads: Tensor; m: Tensor; v: Tensor
+  /** elements [0, decayEnd) get weight decay (matrices); the rest (biases, norms) do not */
+  decayEnd: number
+  lr: number; beta1: number; beta2: number; eps: number; weightDecay: number
+  /** 1-based step, for bias correction */
+  step: number
+  /** clip the global gradient norm to this value; 0 disables clipping */
+  maxGradNorm: number
+  /** [1] receives the global gradient norm before clipping */
+  gradNorm: Tensor
+}
+
+export interface Backend {
+  readonly kind: 'webgpu' | 'cpu'
+  readonly counters: Counters
+  describe(): AdapterDescription
+
+  /** Alignment of tensor offsets inside a shared buffer, in elements. */
+  readonly alignment: number
+
+  createBuffer(length: number, dtype: DType, label: string): Buffer
+  destroyBuffer(buffer: Buffer): void
+  /** Upload host data into a tensor (program order is kept with enqueued ops). */
+  write(target: Tensor, data: ArrayLike<number>): void
+  /** Read a tensor back to the host: the only way data leaves the device. Counted. */
+  read(source: Tensor): Promise<Float32Array | Float64Array | Uint32Array>
+  /** Submit what is enqueued (no-op on CPU). */
+  flush(): void
+  /** Resolve when all submitted work is done. */
+  sync(): Promise<void>
+  destroy(): void
+
+  // ---- elementwise ------------------------------------------------------------------------
+  fill(out: Tensor, value: number): void
+  copy(out: Tensor, src: Tensor): void
+  /** out = a + b */
+  add(out: Tensor, a: Tensor, b: Tensor): void
+  geluForward(out: Tensor, inp: Tensor): void
+  /** dinp = gelu'(inp) · dout */
+  geluBackward(dinp: Tensor, inp: Tensor, dout: Tensor): void
+
+  // ---- linear algebra ---------------------------------------------------------------------
+  matmul(args: MatmulArgs): void
+  /** dbias[n] (+)= Σ_m dout[m, n] */
+  biasGrad(dbias: Tensor, dout: Tensor, M: number, N: number, accumulate: boolean): void
+
+  // ---- layers -----------------------------------------------------------------------------
+  /** out[b,t,:] = wte[tokens[b,t]] + wpe[t] */
+  embeddingForward(out: Tensor, tokens: Tensor, wte: Tensor, wpe: Tensor, B: number, T: number, C: number): void
+  embeddingBackward(dwte: Tensor, dwpe: Tensor, dout: Tensor, tokens: Tensor,
+    B: number, T: number, C: number, V: number, accumulate: boolean): void
+  /** Decoding: out[n,:] = wte[tokens[n, pos]] + wpe[pos] for a [N, maxLen] token matrix. */
+  embeddingForwardAt(out: Tensor, tokens: Tensor, wte: Tensor, wpe: Tensor,
+    N: number, maxLen: number, pos: number, C: number): void
+
+  layernormForward(out: Tensor, mean: Tensor, rstd: Tensor, inp: Tensor, weight: Tensor, bias: Tensor,
+    rows: number, C: number): void
+  /** dinp += ∂L/∂inp (it is the residual stream's gradient); dweight, dbias (+)= theirs. */
+  layernormBackward(dinp: Tensor, dweight: Tensor, dbias: Tensor, dout: Tensor, inp: Tensor, weight: Tensor,
+    mean: Tensor, rstd: Tensor, rows: number, C: number, accumulate: boolean): void
+
+  /** Causal self-attention. qkv [B,T,3C] → out [B,T,C]; att [B,NH,T,T] keeps the probabilities. */
+  attentionForward(out: Tensor, att: Tensor, qkv: Tensor, B: number, T: number, C: number, NH: number): void
+  /** dqkv = ∂L/∂qkv (overwritten); datt [B,NH,T,T] is scratch. */
+  attentionBackward(dqkv: Tensor, datt: Tensor, dout: Tensor, qkv: Tensor, att: Tensor,
+    B: number, T: number, C: number, NH: number): void
+  /** Decoding one position with a KV cache ([N, NH, maxLen, C/NH] each): stores k, v of `pos`
+   *  from qkv [N,3C], then attends over positions 0..pos. */
+  attentionDecode(out: Tensor, qkv: Tensor, kCache: Tensor, vCache: Tensor,
+    N: number, C: number, NH: number, maxLen: number, pos: number): void
+
+  /** Fused log-softmax + gather: logp[r] = log softmax(logits[r])[targets[r]], entropy[r] = H(softmax). */
+  logprobForward(logp: Tensor, entropy: Tensor, logits: Tensor, targets: Tensor, rows: number, V: number): void
+  /** dlogits[r,v] = dlogp[r] · (1[v = target] − softmax(logits[r])[v]) */
+  logprobBackward(dlogits: Tensor, logits: Tensor, targets: Tensor, dlogp: Tensor, rows: number, V: number): void
+
+  // ---- optimisation and sampling ----------------------------------------------------------
+  adamw(args: AdamWArgs): void
+  sample(args: SampleArgs): void
+}

@@ -1,0 +1,23 @@
+// What the engine did, counted: on a real GPU tiny models are bound by dispatches and
+// round trips, so these are part of every run's metrics.
+export interface Counters {
+  dispatches: number
+  readbacks: number
+  submits: number
+  bytesUp: number
+  bytesDown: number
+}
+
+export function newCounters(): Counters {
+  return { dispatches: 0, readbacks: 0, submits: 0, bytesUp: 0, bytesDown: 0 }
+}
+
+export function countersSince(now: Counters, before: Counters): Counters {
+  return {
+    dispatches: now.dispatches - before.dispatches,
+    readbacks: now.readbacks - before.readbacks,
+    submits: now.submits - before.submits,
+    bytesUp: now.bytesUp - before.bytesUp,
+    bytesDown: now.bytesDown - before.bytesDown,
+  }
+}

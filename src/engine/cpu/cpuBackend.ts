@@ -1,0 +1,448 @@
+// The CPU backend: every kernel of shaders/ written again in plain TypeScript. It is the
+// reference the WebGPU kernels are tested against, the fallback for browsers without WebGPU,
+// and, in float64 mode, the ground for finite-difference gradient checks.
+
+import type {
+  AdamWArgs, AdapterDescription, Backend, Buffer, DType, MatmulArgs, SampleArgs, Tensor,
+} from '../backend'
+import { newCounters } from '../counters'
+import { uniform } from '../rng'
+
+type FloatArray = Float32Array | Float64Array
+
+interface CpuBuffer extends Buffer {
+  data: FloatArray | Uint32Array
+}
+
+export const LAYERNORM_EPS = 1e-5
+const GELU_SCALE = Math.sqrt(2 / Math.PI)
+
+export class CpuBackend implements Backend {
+  readonly kind = 'cpu' as const
+  readonly counters = newCounters()
+  readonly alignment = 1
+  private nextId = 1
+
+  /** 'f64' stores floats in float64: used by the finite-difference checks. */
+  constructor(readonly precision: 'f32' | 'f64' = 'f32') {}
+
+  describe(): AdapterDescription {
+    return {
+      backend: 'cpu', vendor: 'cpu', architecture: `typescript-${this.precision}`,
+      device: 'CPU backend', description: `CPU backend (TypeScript, ${this.precision})`,
+    }
+  }
+
+  createBuffer(length: number, dtype: DType, label: string): Buffer {
+    const data = dtype === 'u32' ? new Uint32Array(length)
+      : this.precision === 'f64' ? new Float64Array(length) : new Float32Array(length)
+    const buf: CpuBuffer = { id: this.nextId++, dtype, length, label, data }
+    return buf
+  }
+
+  destroyBuffer(_buffer: Buffer): void {}
+
+  write(target: Tensor, data: ArrayLike<number>): void {
+    if (data.length > target.length) throw new RangeError(`write of ${data.length} into '${target.buffer.label}' view of ${target.length}`)
+    const arr = (target.buffer as CpuBuffer).data
+    for (let i = 0; i < data.length; i++) arr[target.offset + i] = data[i]
+    this.counters.bytesUp += data.length * 4
+  }
+
+  async read(source: Tensor): Promise<Float32Array | Float64Array | Uint32Array> {
+    const arr = (source.buffer as CpuBuffer).data
+    this.counters.readbacks++
+    this.counters.bytesDown += source.length * 4
+    return arr.slice(source.offset, source.offset + source.length)
+  }
+
+  flush(): void {}
+  async sync(): Promise<void> {}
+  destroy(): void {}
+
+  /** Direct access for ops: the array behind a tensor and its start. */
+  private f(t: Tensor): [FloatArray, number] {
+    return [(t.buffer as CpuBuffer).data as FloatArray, t.offset]
+  }
+  private u(t: Tensor): [Uint32Array, number] {
+    return [(t.buffer as CpuBuffer).data as Uint32Array, t.offset]
+  }
+  private op(): void { this.counters.dispatches++ }
+
+  // ---- elementwise ------------------------------------------------------------------------
+  fill(out: Tensor, value: number): void {
+    this.op()
+    const arr = (out.buffer as CpuBuffer).data
+    arr.fill(value, out.offset, out.offset + out.length)
+  }
+
+  copy(out: Tensor, src: Tensor): void {
+    this.op()
+    const [o, oo] = this.f(out); const [s, so] = this.f(src)
+    for (let i = 0; i < out.length; i++) o[oo + i] = s[so + i]
+  }
+
+  add(out: Tensor, a: Tensor, b: Tensor): void {
+    this.op()
+    const [o, oo] = this.f(out); const [x, xo] = this.f(a); const [y, yo] = this.f(b)
+    for (let i = 0; i < out.length; i++) o[oo + i] = x[xo + i] + y[yo + i]
+  }
+
+  geluForward(out: Tensor, inp: Tensor): void {
+    this.op()
+    const [o, oo] = this.f(out); const [x, xo] = this.f(inp)
+    for (let i = 0; i < out.length; i++) {
+      const v = x[xo + i]
+      o[oo + i] = 0.5 * v * (1 + Math.tanh(GELU_SCALE * (v + 0.044715 * v * v * v)))
+    }
+  }
+
+  geluBackward(dinp: Tensor, inp: Tensor, dout: Tensor): void {
+    this.op()
+    const [d, dof] = this.f(dinp); const [x, xo] = this.f(inp); const [g, go] = this.f(dout)
+    for (let i = 0; i < dinp.length; i++) {
+      const v = x[xo + i]
+      const th = Math.tanh(GELU_SCALE * (v + 0.044715 * v * v * v))
+      const sech2 = 1 - th * th
+      const local = 0.5 * (1 + th) + 0.5 * v * sech2 * GELU_SCALE * (1 + 3 * 0.044715 * v * v)
+      d[dof + i] = local * g[go + i]
+    }
+  }
+
+  // ---- linear algebra ---------------------------------------------------------------------
+  matmul({ out, a, b, bias, M, N, K, transA = false, transB = false, accumulate = false }: MatmulArgs): void {
+    this.op()
+    const [o, oo] = this.f(out); const [A, ao] = this.f(a); const [Bm, bo] = this.f(b)
+    const bi = bias ? this.f(bias) : null
+    const aS = transA ? [1, M] : [K, 1] // [stride m, stride k]
+    const bS = transB ? [K, 1] : [1, N] // [stride n, stride k]
+    const row = new Float64Array(N)
+    for (let m = 0; m < M; m++) {
+      row.fill(0)
+      for (let k = 0; k < K; k++) {
+        const av = A[ao + m * aS[0] + k * aS[1]]
+        if (av === 0) continue
+        const bk = bo + k * bS[1]
+        for (let n = 0; n < N; n++) row[n] += av * Bm[bk + n * bS[0]]
+      }
+      const base = oo + m * N
+      for (let n = 0; n < N; n++) {
+        let v = row[n]
+        if (bi) v += bi[0][bi[1] + n]
+        if (accumulate) v += o[base + n]
+        o[base + n] = v
+      }
+    }
+  }
+
+  biasGrad(dbias: Tensor, dout: Tensor, M: number, N: number, accumulate: boolean): void {
+    this.op()
+    const [d, dof] = this.f(dbias); const [g, go] = this.f(dout)
+    for (let n = 0; n < N; n++) {
+      let s = 0
+      for (let m = 0; m < M; m++) s += g[go + m * N + n]
+      d[dof + n] = accumulate ? d[dof + n] + s : s
+    }
+  }
+
+  // ---- layers -----------------------------------------------------------------------------
+  embeddingForward(out: Tensor, tokens: Tensor, wte: Tensor, wpe: Tensor, B: number, T: number, C: number): void {
+    this.op()
+    const [o, oo] = this.f(out); const [tk, to] = this.u(tokens)
+    const [we, weo] = this.f(wte); const [pe, peo] = this.f(wpe)
+    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) {
+      const id = tk[to + b * T + t]
+      const dst = oo + (b * T + t) * C
+      for (let c = 0; c < C; c++) o[dst + c] = we[weo + id * C + c] + pe[peo + t * C + c]
+    }
+  }
+
+  embeddingBackward(dwte: Tensor, dwpe: Tensor, dout: Tensor, tokens: Tensor,
+    B: number, T: number, C: number, V: number, accumulate: boolean): void {
+    this.op()
+    const [dte, dteo] = this.f(dwte); const [dpe, dpeo] = this.f(dwpe)
+    const [g, go] = this.f(dout); const [tk, to] = this.u(tokens)
+    for (let v = 0; v < V; v++) for (let c = 0; c < C; c++) {
+      let s = 0
+      for (let i = 0; i < B * T; i++) if (tk[to + i] === v) s += g[go + i * C + c]
+      const idx = dteo + v * C + c
+      dte[idx] = accumulate ? dte[idx] + s : s
+    }
+    const rows = dwpe.length / C
+    for (let t = 0; t < rows; t++) for (let c = 0; c < C; c++) {
+      let s = 0
+      if (t < T) for (let b = 0; b < B; b++) s += g[go + (b * T + t) * C + c]
+      const idx = dpeo + t * C + c
+      dpe[idx] = accumulate ? dpe[idx] + s : s
+    }
+  }
+
+  embeddingForwardAt(out: Tensor, tokens: Tensor, wte: Tensor, wpe: Tensor,
+    N: number, maxLen: number, pos: number, C: number): void {
+    this.op()
+    const [o, oo] = this.f(out); const [tk, to] = this.u(tokens)
+    const [we, weo] = this.f(wte); const [pe, peo] = this.f(wpe)
+    for (let n = 0; n < N; n++) {
+      const id = tk[to + n * maxLen + pos]
+      for (let c = 0; c < C; c++) o[oo + n * C + c] = we[weo + id * C + c] + pe[peo + pos * C + c]
+    }
+  }
+
+  layernormForward(out: Tensor, mean: Tensor, rstd: Tensor, inp: Tensor, weight: Tensor, bias: Tensor,
+    rows: number, C: number): void {
+    this.op()
+    const [o, oo] = this.f(out); const [mu, muo] = this.f(mean); const [rs, rso] = this.f(rstd)
+    const [x, xo] = this.f(inp); const [w, wo] = this.f(weight); const [bb, bo] = this.f(bias)
+    for (let r = 0; r < rows; r++) {
+      const base = xo + r * C
+      let m = 0
+      for (let c = 0; c < C; c++) m += x[base + c]
+      m /= C
+      let v = 0
+      for (let c = 0; c < C; c++) { const d = x[base + c] - m; v += d * d }
+      v /= C
+      const s = 1 / Math.sqrt(v + LAYERNORM_EPS)
+      for (let c = 0; c < C; c++) o[oo + r * C + c] = (x[base + c] - m) * s * w[wo + c] + bb[bo + c]
+      mu[muo + r] = m
+      rs[rso + r] = s
+    }
+  }
+
+  layernormBackward(dinp: Tensor, dweight: Tensor, dbias: Tensor, dout: Tensor, inp: Tensor, weight: Tensor,
+    mean: Tensor, rstd: Tensor, rows: number, C: number, accumulate: boolean): void {
+    this.op()
+    const [dx, dxo] = this.f(dinp); const [dw, dwo] = this.f(dweight); const [db, dbo] = this.f(dbias)
+    const [g, go] = this.f(dout); const [x, xo] = this.f(inp); const [w, wo] = this.f(weight)
+    const [mu, muo] = this.f(mean); const [rs, rso] = this.f(rstd)
+    for (let r = 0; r < rows; r++) {
+      const m = mu[muo + r]; const s = rs[rso + r]
+      let dnormMean = 0; let dnormNormMean = 0
+      for (let c = 0; c < C; c++) {
+        const norm = (x[xo + r * C + c] - m) * s
+        const dnorm = w[wo + c] * g[go + r * C + c]
+        dnormMean += dnorm; dnormNormMean += dnorm * norm
+      }
+      dnormMean /= C; dnormNormMean /= C
+      for (let c = 0; c < C; c++) {
+        const norm = (x[xo + r * C + c] - m) * s
+        const dnorm = w[wo + c] * g[go + r * C + c]
+        dx[dxo + r * C + c] += (dnorm - dnormMean - norm * dnormNormMean) * s
+      }
+    }
+    for (let c = 0; c < C; c++) {
+      let sw = 0; let sb = 0
+      for (let r = 0; r < rows; r++) {
+        const gv = g[go + r * C + c]
+        sw += gv * (x[xo + r * C + c] - mu[muo + r]) * rs[rso + r]
+        sb += gv
+      }
+      dw[dwo + c] = accumulate ? dw[dwo + c] + sw : sw
+      db[dbo + c] = accumulate ? db[dbo + c] + sb : sb
+    }
+  }
+
+  attentionForward(out: Tensor, att: Tensor, qkv: Tensor, B: number, T: number, C: number, NH: number): void {
+    this.op()
+    const [o, oo] = this.f(out); const [a, ao] = this.f(att); const [q, qo] = this.f(qkv)
+    const hs = C / NH; const scale = 1 / Math.sqrt(hs); const C3 = 3 * C
+    const w = new Float64Array(T)
+    for (let b = 0; b < B; b++) for (let h = 0; h < NH; h++) for (let t = 0; t < T; t++) {
+      const qb = qo + (b * T + t) * C3 + h * hs
+      let max = -Infinity
+      for (let t2 = 0; t2 <= t; t2++) {
+        const kb = qo + (b * T + t2) * C3 + C + h * hs
+        let dot = 0
+        for (let i = 0; i < hs; i++) dot += q[qb + i] * q[kb + i]
+        w[t2] = dot * scale
+        if (w[t2] > max) max = w[t2]
+      }
+      let sum = 0
+      for (let t2 = 0; t2 <= t; t2++) { w[t2] = Math.exp(w[t2] - max); sum += w[t2] }
+      const arow = ao + ((b * NH + h) * T + t) * T
+      for (let t2 = 0; t2 < T; t2++) a[arow + t2] = t2 <= t ? w[t2] / sum : 0
+      const ob = oo + (b * T + t) * C + h * hs
+      for (let i = 0; i < hs; i++) {
+        let s = 0
+        for (let t2 = 0; t2 <= t; t2++) s += a[arow + t2] * q[qo + (b * T + t2) * C3 + 2 * C + h * hs + i]
+        o[ob + i] = s
+      }
+    }
+  }
+
+  attentionBackward(dqkv: Tensor, datt: Tensor, dout: Tensor, qkv: Tensor, att: Tensor,
+    B: number, T: number, C: number, NH: number): void {
+    this.op()
+    const [dq, dqo] = this.f(dqkv); const [da, dao] = this.f(datt); const [g, go] = this.f(dout)
+    const [q, qo] = this.f(qkv); const [a, ao] = this.f(att)
+    const hs = C / NH; const scale = 1 / Math.sqrt(hs); const C3 = 3 * C
+    // pass 1, one (b, h, t) at a time: softmax backward into datt (pre-softmax, scaled), then dq
+    for (let b = 0; b < B; b++) for (let h = 0; h < NH; h++) for (let t = 0; t < T; t++) {
+      const row = ((b * NH + h) * T + t) * T
+      const gb = go + (b * T + t) * C + h * hs
+      let s = 0
+      for (let t2 = 0; t2 <= t; t2++) {
+        const vb = qo + (b * T + t2) * C3 + 2 * C + h * hs
+        let dot = 0
+        for (let i = 0; i < hs; i++) dot += g[gb + i] * q[vb + i]
+        da[dao + row + t2] = dot
+        s += a[ao + row + t2] * dot
+      }
+      for (let t2 = 0; t2 < T; t2++) {
+        da[dao + row + t2] = t2 <= t ? a[ao + row + t2] * (da[dao + row + t2] - s) * scale : 0
+      }
+      const dqb = dqo + (b * T + t) * C3 + h * hs
+      for (let i = 0; i < hs; i++) {
+        let acc = 0
+        for (let t2 = 0; t2 <= t; t2++) acc += da[dao + row + t2] * q[qo + (b * T + t2) * C3 + C + h * hs + i]
+        dq[dqb + i] = acc
+      }
+    }
+    // pass 2, one (b, h, t2) at a time: gather dk and dv over the queries that saw t2
+    for (let b = 0; b < B; b++) for (let h = 0; h < NH; h++) for (let t2 = 0; t2 < T; t2++) {
+      const dkb = dqo + (b * T + t2) * C3 + C + h * hs
+      const dvb = dkb + C
+      for (let i = 0; i < hs; i++) {
+        let dk = 0; let dv = 0
+        for (let t = t2; t < T; t++) {
+          const row = ((b * NH + h) * T + t) * T
+          dk += da[dao + row + t2] * q[qo + (b * T + t) * C3 + h * hs + i]
+          dv += a[ao + row + t2] * g[go + (b * T + t) * C + h * hs + i]
+        }
+        dq[dkb + i] = dk
+        dq[dvb + i] = dv
+      }
+    }
+  }
+
+  attentionDecode(out: Tensor, qkv: Tensor, kCache: Tensor, vCache: Tensor,
+    N: number, C: number, NH: number, maxLen: number, pos: number): void {
+    this.op()
+    const [o, oo] = this.f(out); const [q, qo] = this.f(qkv)
+    const [kc, kco] = this.f(kCache); const [vc, vco] = this.f(vCache)
+    const hs = C / NH; const scale = 1 / Math.sqrt(hs)
+    const w = new Float64Array(pos + 1)
+    for (let n = 0; n < N; n++) for (let h = 0; h < NH; h++) {
+      const cache = ((n * NH + h) * maxLen) * hs
+      const qb = qo + n * 3 * C + h * hs
+      for (let i = 0; i < hs; i++) {
+        kc[kco + cache + pos * hs + i] = q[qb + C + i]
+        vc[vco + cache + pos * hs + i] = q[qb + 2 * C + i]
+      }
+      let max = -Infinity
+      for (let t2 = 0; t2 <= pos; t2++) {
+        let dot = 0
+        for (let i = 0; i < hs; i++) dot += q[qb + i] * kc[kco + cache + t2 * hs + i]
+        w[t2] = dot * scale
+        if (w[t2] > max) max = w[t2]
+      }
+      let sum = 0
+      for (let t2 = 0; t2 <= pos; t2++) { w[t2] = Math.exp(w[t2] - max); sum += w[t2] }
+      for (let i = 0; i < hs; i++) {
+        let s = 0
+        for (let t2 = 0; t2 <= pos; t2++) s += (w[t2] / sum) * vc[vco + cache + t2 * hs + i]
+        o[oo + n * C + h * hs + i] = s
+      }
+    }
+  }
+
+  logprobForward(logp: Tensor, entropy: Tensor, logits: Tensor, targets: Tensor, rows: number, V: number): void {
+    this.op()
+    const [lp, lpo] = this.f(logp); const [en, eno] = this.f(entropy)
+    const [l, lo] = this.f(logits); const [tg, tgo] = this.u(targets)
+    for (let r = 0; r < rows; r++) {
+      const base = lo + r * V
+      let max = -Infinity
+      for (let v = 0; v < V; v++) if (l[base + v] > max) max = l[base + v]
+      let sum = 0; let weighted = 0
+      for (let v = 0; v < V; v++) { const e = Math.exp(l[base + v] - max); sum += e; weighted += e * (l[base + v] - max) }
+      const logZ = Math.log(sum)
+      lp[lpo + r] = l[base + tg[tgo + r]] - max - logZ
+      en[eno + r] = logZ - weighted / sum
+    }
+  }
+
+  logprobBackward(dlogits: Tensor, logits: Tensor, targets: Tensor, dlogp: Tensor, rows: number, V: number): void {
+    this.op()
+    const [d, dof] = this.f(dlogits); const [l, lo] = this.f(logits)
+    const [tg, tgo] = this.u(targets); const [g, go] = this.f(dlogp)
+    for (let r = 0; r < rows; r++) {
+      const base = lo + r * V
+      let max = -Infinity
+      for (let v = 0; v < V; v++) if (l[base + v] > max) max = l[base + v]
+      let sum = 0
+      for (let v = 0; v < V; v++) sum += Math.exp(l[base + v] - max)
+      const gr = g[go + r]; const target = tg[tgo + r]
+      for (let v = 0; v < V; v++) {
+        const p = Math.exp(l[base + v] - max) / sum
+        d[dof + r * V + v] = gr * ((v === target ? 1 : 0) - p)
+      }
+    }
+  }
+
+  // ---- optimisation and sampling ----------------------------------------------------------
+  adamw(args: AdamWArgs): void {
+    this.op()
+    const { lr, beta1, beta2, eps, weightDecay, step, maxGradNorm, decayEnd } = args
+    const [p, po] = this.f(args.params); const [g, go] = this.f(args.grads)
+    const [m, mo] = this.f(args.m); const [v, vo] = this.f(args.v); const [gn, gno] = this.f(args.gradNorm)
+    const n = args.params.length
+    let sq = 0
+    for (let i = 0; i < n; i++) sq += g[go + i] * g[go + i]
+    const norm = Math.sqrt(sq)
+    gn[gno] = norm
+    const clip = maxGradNorm > 0 ? Math.min(1, maxGradNorm / (norm + 1e-6)) : 1
+    const bc1 = 1 - Math.pow(beta1, step); const bc2 = 1 - Math.pow(beta2, step)
+    for (let i = 0; i < n; i++) {
+      const gi = g[go + i] * clip
+      const mi = beta1 * m[mo + i] + (1 - beta1) * gi
+      const vi = beta2 * v[vo + i] + (1 - beta2) * gi * gi
+      m[mo + i] = mi; v[vo + i] = vi
+      const decay = i < decayEnd ? weightDecay * p[po + i] : 0
+      p[po + i] -= lr * ((mi / bc1) / (Math.sqrt(vi / bc2) + eps) + decay)
+    }
+  }
+
+  sample(args: SampleArgs): void {
+    this.op()
+    const { N, V, maxLen, pos, maxNew, temperature, topK, eosId, seed, stream } = args
+    const [tk, tko] = this.u(args.tokens); const [l, lo] = this.f(args.logits)
+    const [pl, plo] = this.u(args.promptLens); const [dn, dno] = this.u(args.done)
+    const f32 = Math.fround
+    for (let n = 0; n < N; n++) {
+      const next = pos + 1
+      const plen = pl[plo + n]
+      if (next >= maxLen || next < plen) continue // prompt tokens stay as they are
+      const slot = tko + n * maxLen + next
+      if (dn[dno + n] !== 0 || next >= plen + maxNew) { tk[slot] = eosId; continue }
+      const id = sampleRow(l, lo + n * V, V, temperature, topK, uniform(seed, stream, next, n), f32)
+      tk[slot] = id
+      if (id === eosId) dn[dno + n] = 1
+    }
+  }
+}
+
+/** Temperature + top-k sampling of one row by the inverse CDF, in float32 like the kernel. */
+export function sampleRow(l: ArrayLike<number>, base: number, V: number, temperature: number, topK: number,
+  u: number, f32: (x: number) => number = Math.fround): number {
+  let max = -Infinity; let argmax = 0
+  for (let v = 0; v < V; v++) if (l[base + v] > max) { max = l[base + v]; argmax = v }
+  if (temperature <= 0) return argmax
+  const kept = (v: number): boolean => {
+    if (topK <= 0 || topK >= V) return true
+    let greater = 0
+    for (let w = 0; w < V; w++) if (l[base + w] > l[base + v]) greater++
+    return greater < topK
+  }
+  const invT = f32(1 / temperature)
+  let total = 0
+  for (let v = 0; v < V; v++) if (kept(v)) total = f32(total + f32(Math.exp(f32(f32(l[base + v] - max) * invT))))
+  const target = f32(u * total)
+  let cum = 0; let last = argmax
+  for (let v = 0; v < V; v++) {
+    if (!kept(v)) continue
+    cum = f32(cum + f32(Math.exp(f32(f32(l[base + v] - max) * invT))))
+    last = v
+    if (target < cum) return v
+  }
+  return last
+}

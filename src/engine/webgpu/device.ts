@@ -1,0 +1,38 @@
+// Acquire a WebGPU device from any `GPU` object: navigator.gpu in a page or a worker,
+// or the `webgpu` package (Dawn) in Node. Fails loudly: tests never skip for a missing adapter.
+
+import type { AdapterDescription } from '../backend'
+import { WebGPUBackend } from './webgpuBackend'
+import type { ShaderSources } from './shaderSources'
+
+export class NoAdapterError extends Error {}
+
+export async function createWebGPUBackend(gpu: GPU | undefined, sources: ShaderSources,
+  hint = ''): Promise<WebGPUBackend> {
+  if (!gpu) throw new NoAdapterError(`WebGPU is not available here${hint ? `: ${hint}` : ''}`)
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' })
+  if (!adapter) throw new NoAdapterError(`no WebGPU adapter could be had${hint ? `: ${hint}` : ''}`)
+  const limits = adapter.limits
+  const device = await adapter.requestDevice({
+    requiredLimits: {
+      maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+      maxBufferSize: limits.maxBufferSize,
+      maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
+    },
+  })
+  const info = adapter.info
+  const description: AdapterDescription = {
+    backend: 'webgpu',
+    vendor: info?.vendor ?? '',
+    architecture: info?.architecture ?? '',
+    device: info?.device ?? '',
+    description: info?.description ?? '',
+  }
+  return new WebGPUBackend(device, description, sources)
+}
+
+export function adapterLabel(d: AdapterDescription): string {
+  if (d.backend === 'cpu') return d.description
+  const parts = [d.vendor, d.architecture, d.device, d.description].filter((s) => s && s.length > 0)
+  return `WebGPU: ${parts.join(' · ') || 'unknown adapter'}`
+}

@@ -1,0 +1,169 @@
+// Tier 2: every WGSL kernel against its CPU twin, on the same inputs.
+// Tolerances: 1e-5 absolute + 1e-4 relative for float kernels (float32, different summation
+// order and exp/tanh implementations); token ids and flags must be identical.
+import { beforeAll, describe, expect, it } from 'vitest'
+import type { Backend, Tensor } from '../../src/engine/backend'
+import { CpuBackend } from '../../src/engine/cpu/cpuBackend'
+import { gpuBackend, randomArray, randomInts, upload, zeros, expectClose } from '../helpers'
+
+const ATOL = 1e-5
+const RTOL = 1e-4
+
+type Case = (be: Backend) => Tensor[]
+
+let gpu: Backend
+const cpu = new CpuBackend('f32')
+beforeAll(async () => { gpu = await gpuBackend() })
+
+/** Run a case on both backends and compare every output tensor. */
+async function twin(name: string, run: Case, atol = ATOL, rtol = RTOL): Promise<void> {
+  const expected = run(cpu)
+  const actual = run(gpu)
+  for (let i = 0; i < expected.length; i++) {
+    const e = await cpu.read(expected[i])
+    const a = await gpu.read(actual[i])
+    if (expected[i].buffer.dtype === 'u32') expect(Array.from(a)).toEqual(Array.from(e))
+    else expectClose(a, e, atol, rtol, `${name} output ${i}`)
+  }
+}
+
+describe('WGSL kernels match their CPU twins', () => {
+  it('elementwise: fill, copy, add, gelu forward and backward', async () => {
+    const n = 1000
+    await twin('elementwise', (be) => {
+      const x = upload(be, randomArray(n, 1, 3)); const y = upload(be, randomArray(n, 2))
+      const filled = zeros(be, n); be.fill(filled, 0.25)
+      const copied = zeros(be, n); be.copy(copied, x)
+      const sum = zeros(be, n); be.add(sum, x, y)
+      const g = zeros(be, n); be.geluForward(g, x)
+      const dg = zeros(be, n); be.geluBackward(dg, x, y)
+      return [filled, copied, sum, g, dg]
+    })
+  })
+
+  it.each([
+    ['x·Wᵀ + b (forward)', false, true, true, false],
+    ['dy·W (input gradient)', false, false, false, false],
+    ['dyᵀ·x (weight gradient), accumulating', true, false, false, true],
+  ])('matmul %s, odd sizes', async (_name, transA, transB, withBias, accumulate) => {
+    const M = 37; const N = 29; const K = 23
+    await twin('matmul', (be) => {
+      const a = upload(be, randomArray(M * K, 3)); const b = upload(be, randomArray(K * N, 4))
+      const bias = upload(be, randomArray(N, 5))
+      const out = upload(be, randomArray(M * N, 6))
+      be.matmul({ out, a, b, bias: withBias ? bias : undefined, M, N, K, transA, transB, accumulate })
+      return [out]
+    })
+  })
+
+  it('bias gradient (column sums), overwrite and accumulate', async () => {
+    await twin('biasGrad', (be) => {
+      const dout = upload(be, randomArray(33 * 17, 7))
+      const d1 = upload(be, randomArray(17, 8)); be.biasGrad(d1, dout, 33, 17, false)
+      const d2 = upload(be, randomArray(17, 9)); be.biasGrad(d2, dout, 33, 17, true)
+      return [d1, d2]
+    })
+  })
+
+  it('embedding forward, backward (tokens and positions), one-position lookup', async () => {
+    const B = 3; const T = 5; const C = 8; const V = 11; const maxT = 7
+    await twin('embedding', (be) => {
+      const tokens = upload(be, randomInts(B * T, 10, V), 'u32')
+      const wte = upload(be, randomArray(V * C, 11)); const wpe = upload(be, randomArray(maxT * C, 12))
+      const out = zeros(be, B * T * C); be.embeddingForward(out, tokens, wte, wpe, B, T, C)
+      const dout = upload(be, randomArray(B * T * C, 13))
+      const dwte = upload(be, randomArray(V * C, 14)); const dwpe = upload(be, randomArray(maxT * C, 15))
+      be.embeddingBackward(dwte, dwpe, dout, tokens, B, T, C, V, true)
+      const dwte0 = zeros(be, V * C); const dwpe0 = upload(be, randomArray(maxT * C, 16))
+      be.embeddingBackward(dwte0, dwpe0, dout, tokens, B, T, C, V, false)
+      const at = zeros(be, B * C); be.embeddingForwardAt(at, tokens, wte, wpe, B, T, 3, C)
+      return [out, dwte, dwpe, dwte0, dwpe0, at]
+    })
+  })
+
+  it('layernorm forward and backward', async () => {
+    const rows = 19; const C = 24
+    await twin('layernorm', (be) => {
+      const x = upload(be, randomArray(rows * C, 17, 2)); const w = upload(be, randomArray(C, 18))
+      const b = upload(be, randomArray(C, 19))
+      const out = zeros(be, rows * C); const mean = zeros(be, rows); const rstd = zeros(be, rows)
+      be.layernormForward(out, mean, rstd, x, w, b, rows, C)
+      const dout = upload(be, randomArray(rows * C, 20))
+      const dx = upload(be, randomArray(rows * C, 21)); const dw = upload(be, randomArray(C, 22))
+      const db = upload(be, randomArray(C, 23))
+      be.layernormBackward(dx, dw, db, dout, x, w, mean, rstd, rows, C, true)
+      return [out, mean, rstd, dx, dw, db]
+    })
+  })
+
+  it('causal attention forward and backward', async () => {
+    const B = 2; const T = 6; const C = 12; const NH = 3
+    await twin('attention', (be) => {
+      const qkv = upload(be, randomArray(B * T * 3 * C, 24))
+      const out = zeros(be, B * T * C); const att = zeros(be, B * NH * T * T)
+      be.attentionForward(out, att, qkv, B, T, C, NH)
+      const dout = upload(be, randomArray(B * T * C, 25))
+      const dqkv = zeros(be, B * T * 3 * C); const datt = zeros(be, B * NH * T * T)
+      be.attentionBackward(dqkv, datt, dout, qkv, att, B, T, C, NH)
+      return [out, att, dqkv, datt]
+    })
+  })
+
+  it('decoding attention with a KV cache', async () => {
+    const N = 3; const C = 8; const NH = 2; const maxLen = 5
+    await twin('attentionDecode', (be) => {
+      const kc = zeros(be, N * C * maxLen); const vc = zeros(be, N * C * maxLen)
+      const out = zeros(be, N * C)
+      for (let pos = 0; pos < 4; pos++) {
+        const qkv = upload(be, randomArray(N * 3 * C, 26 + pos))
+        be.attentionDecode(out, qkv, kc, vc, N, C, NH, maxLen, pos)
+      }
+      return [out, kc, vc]
+    })
+  })
+
+  it('fused log-softmax + gather, entropy, and backward', async () => {
+    const rows = 21; const V = 37
+    await twin('logprob', (be) => {
+      const logits = upload(be, randomArray(rows * V, 30, 4))
+      const targets = upload(be, randomInts(rows, 31, V), 'u32')
+      const logp = zeros(be, rows); const ent = zeros(be, rows)
+      be.logprobForward(logp, ent, logits, targets, rows, V)
+      const dlogp = upload(be, randomArray(rows, 32))
+      const dlogits = zeros(be, rows * V)
+      be.logprobBackward(dlogits, logits, targets, dlogp, rows, V)
+      return [logp, ent, dlogits]
+    })
+  })
+
+  it.each([[0, 'no clipping'], [0.05, 'clipped']])('AdamW with weight decay, max_grad_norm %s (%s)', async (maxGradNorm) => {
+    const n = 3000
+    await twin('adamw', (be) => {
+      const params = upload(be, randomArray(n, 33)); const grads = upload(be, randomArray(n, 34, 0.01))
+      const m = upload(be, randomArray(n, 35, 0.001)); const v = upload(be, randomArray(n, 36, 0.0001).map(Math.abs))
+      const gradNorm = zeros(be, 1)
+      be.adamw({ params, grads, m, v, decayEnd: 1700, lr: 1e-2, beta1: 0.9, beta2: 0.95, eps: 1e-8,
+        weightDecay: 0.1, step: 3, maxGradNorm, gradNorm })
+      return [params, m, v, gradNorm]
+    })
+  })
+
+  it.each([
+    [1.0, 0], [0.7, 5], [0, 0],
+  ])('sampling (temperature %s, top-k %s) picks the same tokens from the same logits', async (temperature, topK) => {
+    const N = 64; const V = 13; const maxLen = 6
+    await twin('sample', (be) => {
+      const prompt = new Uint32Array(N * maxLen)
+      const lens = new Uint32Array(N)
+      for (let n = 0; n < N; n++) { lens[n] = 1 + (n % 3); for (let t = 0; t < lens[n]; t++) prompt[n * maxLen + t] = 1 + t }
+      const tokens = upload(be, prompt, 'u32'); const promptLens = upload(be, lens, 'u32')
+      const done = zeros(be, N, 'done', 'u32')
+      for (let pos = 0; pos < maxLen - 1; pos++) {
+        const logits = upload(be, randomArray(N * V, 40 + pos, 3))
+        be.sample({ tokens, logits, promptLens, done, N, V, maxLen, pos, maxNew: 3, temperature, topK,
+          eosId: 0, seed: 1234, stream: 2 })
+      }
+      return [tokens, done]
+    })
+  })
+})
