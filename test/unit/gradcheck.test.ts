@@ -1,0 +1,145 @@
+// Every backward pass against central finite differences, in float64 (the CPU backend in f64
+// mode). Then the WebGPU kernels are held to these CPU twins by test/gpu/kernels.test.ts.
+import { describe, expect, it } from 'vitest'
+import type { Backend, Tensor } from '../../src/engine/backend'
+import { CpuBackend } from '../../src/engine/cpu/cpuBackend'
+import { GPT } from '../../src/model/gpt'
+import { randomArray, randomInts, upload, zeros } from '../helpers'
+
+const be = new CpuBackend('f64')
+const EPS = 1e-6
+/** relative error allowed between analytic and numeric gradients (float64, central differences) */
+const TOL = 1e-6
+
+/** Σ w·t: the scalar loss whose gradient w.r.t. t is w. */
+async function dot(t: Tensor, w: ArrayLike<number>): Promise<number> {
+  const v = await be.read(t)
+  let s = 0
+  for (let i = 0; i < v.length; i++) s += v[i] * w[i]
+  return s
+}
+
+/** Compare an analytic gradient with (L(x+ε) − L(x−ε)) / 2ε for every element of x. */
+async function checkGradient(what: string, x: Tensor, analytic: ArrayLike<number>, loss: () => Promise<number>): Promise<void> {
+  const base = Float64Array.from(await be.read(x))
+  let worst = 0
+  for (let i = 0; i < base.length; i++) {
+    const plus = base.slice(); plus[i] += EPS
+    be.write(x, plus)
+    const lp = await loss()
+    const minus = base.slice(); minus[i] -= EPS
+    be.write(x, minus)
+    const lm = await loss()
+    const numeric = (lp - lm) / (2 * EPS)
+    const err = Math.abs(numeric - analytic[i]) / Math.max(1e-3, Math.abs(numeric) + Math.abs(analytic[i]))
+    worst = Math.max(worst, err)
+    if (!(err < TOL)) throw new Error(`${what}[${i}]: analytic ${analytic[i]} vs numeric ${numeric}`)
+  }
+  be.write(x, base)
+  expect(worst).toBeLessThan(TOL)
+}
+
+async function readAll(t: Tensor): Promise<Float64Array> { return Float64Array.from(await be.read(t)) }
+
+describe('backward passes match central finite differences (float64)', () => {
+  it('embedding: token and position tables', async () => {
+    const B = 2; const T = 3; const C = 4; const V = 5; const maxT = 4
+    const tokens = upload(be, [1, 4, 1, 0, 2, 4], 'u32')
+    const wte = upload(be, randomArray(V * C, 1)); const wpe = upload(be, randomArray(maxT * C, 2))
+    const out = zeros(be, B * T * C); const w = randomArray(B * T * C, 3)
+    const loss = async () => { be.embeddingForward(out, tokens, wte, wpe, B, T, C); return dot(out, w) }
+    const dwte = zeros(be, V * C); const dwpe = zeros(be, maxT * C)
+    be.embeddingBackward(dwte, dwpe, upload(be, w), tokens, B, T, C, V, false)
+    await checkGradient('dwte', wte, await readAll(dwte), loss)
+    await checkGradient('dwpe', wpe, await readAll(dwpe), loss)
+  })
+
+  it('layernorm: input, weight and bias', async () => {
+    const rows = 3; const C = 6
+    const x = upload(be, randomArray(rows * C, 4, 2)); const weight = upload(be, randomArray(C, 5))
+    const bias = upload(be, randomArray(C, 6))
+    const out = zeros(be, rows * C); const mean = zeros(be, rows); const rstd = zeros(be, rows)
+    const w = randomArray(rows * C, 7)
+    const loss = async () => { be.layernormForward(out, mean, rstd, x, weight, bias, rows, C); return dot(out, w) }
+    await loss()
+    const dx = zeros(be, rows * C); const dw = zeros(be, C); const db = zeros(be, C)
+    be.layernormBackward(dx, dw, db, upload(be, w), x, weight, mean, rstd, rows, C, false)
+    const [gx, gw, gb] = [await readAll(dx), await readAll(dw), await readAll(db)]
+    await checkGradient('dinp', x, gx, loss)
+    await checkGradient('dweight', weight, gw, loss)
+    await checkGradient('dbias', bias, gb, loss)
+  })
+
+  it('MLP pieces: linear layer (matmul + bias) and GELU', async () => {
+    const M = 4; const K = 5; const N = 3
+    const x = upload(be, randomArray(M * K, 8)); const W = upload(be, randomArray(N * K, 9))
+    const b = upload(be, randomArray(N, 10))
+    const h = zeros(be, M * N); const y = zeros(be, M * N); const w = randomArray(M * N, 11)
+    // L = Σ w · gelu(x·Wᵀ + b)
+    const loss = async () => {
+      be.matmul({ out: h, a: x, b: W, bias: b, M, N, K, transB: true })
+      be.geluForward(y, h)
+      return dot(y, w)
+    }
+    await loss()
+    const dh = zeros(be, M * N); be.geluBackward(dh, h, upload(be, w))
+    const dx = zeros(be, M * K); be.matmul({ out: dx, a: dh, b: W, M, N: K, K: N })
+    const dW = zeros(be, N * K); be.matmul({ out: dW, a: dh, b: x, M: N, N: K, K: M, transA: true })
+    const db = zeros(be, N); be.biasGrad(db, dh, M, N, false)
+    const [gx, gW, gb] = [await readAll(dx), await readAll(dW), await readAll(db)]
+    await checkGradient('dx', x, gx, loss)
+    await checkGradient('dW', W, gW, loss)
+    await checkGradient('db', b, gb, loss)
+  })
+
+  it('causal self-attention: q, k and v', async () => {
+    const B = 2; const T = 4; const C = 6; const NH = 2
+    const qkv = upload(be, randomArray(B * T * 3 * C, 12))
+    const out = zeros(be, B * T * C); const att = zeros(be, B * NH * T * T)
+    const w = randomArray(B * T * C, 13)
+    const loss = async () => { be.attentionForward(out, att, qkv, B, T, C, NH); return dot(out, w) }
+    await loss()
+    const dqkv = zeros(be, B * T * 3 * C); const datt = zeros(be, B * NH * T * T)
+    be.attentionBackward(dqkv, datt, upload(be, w), qkv, att, B, T, C, NH)
+    await checkGradient('dqkv', qkv, await readAll(dqkv), loss)
+  })
+
+  it('log-prob (fused log-softmax + gather): logits', async () => {
+    const rows = 4; const V = 7
+    const logits = upload(be, randomArray(rows * V, 14, 3))
+    const targets = upload(be, [3, 0, 6, 2], 'u32')
+    const logp = zeros(be, rows); const ent = zeros(be, rows); const c = randomArray(rows, 15)
+    const loss = async () => { be.logprobForward(logp, ent, logits, targets, rows, V); return dot(logp, c) }
+    const dlogits = zeros(be, rows * V)
+    be.logprobBackward(dlogits, logits, targets, upload(be, c), rows, V)
+    await checkGradient('dlogits', logits, await readAll(dlogits), loss)
+  })
+
+  it('the whole GPT: every parameter, two layers', async () => {
+    const model = new GPT(be, { vocabSize: 7, blockSize: 5, nLayer: 2, nHead: 2, nEmbd: 4 })
+    model.initialize(3)
+    // larger weights than GPT-2's 0.02 so that every path carries a measurable gradient
+    const flat = await model.readFlat()
+    const noise = randomArray(flat.length, 16, 0.5)
+    model.loadFlat(flat.map((v, i) => v + noise[i]))
+    const B = 2; const T = 4
+    const acts = model.activations(B, T)
+    be.write(acts.tokens, randomInts(B * T, 17, 7))
+    be.write(acts.targets, randomInts(B * T, 18, 7))
+    const c = randomArray(B * T, 19)
+    be.write(acts.dlogp, c)
+    const loss = async () => { model.forward(B, T); return dot(acts.logp, c) }
+    await loss()
+    model.backward()
+    await checkGradient('model', model.params, await readAll(model.grads), loss)
+  })
+})
+
+// A sanity check of the checker itself: a wrong gradient must be caught.
+describe('the finite-difference checker', () => {
+  it('rejects a wrong gradient', async () => {
+    const x = upload(be as Backend, [0.3, -0.2])
+    const loss = async () => { const v = await be.read(x); return v[0] * v[0] + 3 * v[1] }
+    await expect(checkGradient('bad', x, [0.6, 2.9], loss)).rejects.toThrow(/analytic/)
+  })
+})
