@@ -2,7 +2,6 @@
 import { afterAll, expect } from 'vitest'
 import type { Backend, Tensor } from '../src/engine/backend'
 import { whole } from '../src/engine/backend'
-import { CpuBackend } from '../src/engine/cpu/cpuBackend'
 import { createNodeWebGPUBackend } from '../src/engine/node'
 import { uniform } from '../src/engine/rng'
 import type { WebGPUBackend } from '../src/engine/webgpu/webgpuBackend'

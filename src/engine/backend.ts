@@ -43,6 +43,13 @@ export interface AdapterDescription {
   description: string
 }
 
+/** One line naming the adapter, for the page and for run records. */
+export function adapterLabel(d: AdapterDescription): string {
+  if (d.backend === 'cpu') return d.description
+  const parts = [d.vendor, d.architecture, d.device, d.description].filter((s) => s && s.length > 0)
+  return `WebGPU: ${parts.join(' · ') || 'unknown adapter'}`
+}
+
 /** out[M,N] = op(a)[M,K] · op(b)[K,N] (+ bias[N]) (+ out when accumulate). */
 export interface MatmulArgs {
   out: Tensor; a: Tensor; b: Tensor; bias?: Tensor

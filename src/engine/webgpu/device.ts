@@ -30,9 +30,3 @@ export async function createWebGPUBackend(gpu: GPU | undefined, sources: ShaderS
   }
   return new WebGPUBackend(device, description, sources)
 }
-
-export function adapterLabel(d: AdapterDescription): string {
-  if (d.backend === 'cpu') return d.description
-  const parts = [d.vendor, d.architecture, d.device, d.description].filter((s) => s && s.length > 0)
-  return `WebGPU: ${parts.join(' · ') || 'unknown adapter'}`
-}

@@ -1,0 +1,23 @@
+// A browser without WebGPU (Chromium without --enable-unsafe-webgpu offers no adapter headless):
+// the page says so and the lab runs on the CPU backend.
+import { expect, test } from '@playwright/test'
+// @ts-expect-error plain ESM helper shared with the scripts
+import { CHROMIUM_ARGS, findChromium } from '../scripts/chromium.mjs'
+
+test.use({
+  launchOptions: {
+    executablePath: findChromium(),
+    args: (CHROMIUM_ARGS as string[]).filter((a) => a !== '--enable-unsafe-webgpu'),
+  },
+})
+
+test('without WebGPU the page says so and trains on the CPU backend', async ({ page }) => {
+  await page.goto('/')
+  await expect(page.getByRole('status', { name: 'Adapter' })).toContainText('CPU backend')
+  await expect(page.getByRole('alert')).toContainText('No WebGPU')
+  await page.getByRole('button', { name: 'Start' }).click()
+  await expect(page.getByLabel('Run state')).toHaveText('done', { timeout: 90_000 })
+  const first = Number(await page.getByLabel('First loss').textContent())
+  const current = Number(await page.getByLabel('Current loss').textContent())
+  expect(current).toBeLessThan(first * 0.5)
+})

@@ -1,0 +1,24 @@
+import { defineConfig } from '@playwright/test'
+// @ts-expect-error plain ESM helper shared with the scripts
+import { CHROMIUM_ARGS, findChromium } from './scripts/chromium.mjs'
+
+const PORT = 4174
+
+export default defineConfig({
+  testDir: 'e2e',
+  timeout: 120_000,
+  expect: { timeout: 60_000 },
+  workers: 1,
+  reporter: [['list']],
+  use: {
+    baseURL: `http://127.0.0.1:${PORT}`,
+    browserName: 'chromium',
+    launchOptions: { executablePath: findChromium(), args: CHROMIUM_ARGS },
+  },
+  webServer: {
+    command: `npx vite build --logLevel warn && npx vite preview --host 127.0.0.1 --port ${PORT} --strictPort`,
+    url: `http://127.0.0.1:${PORT}`,
+    timeout: 120_000,
+    reuseExistingServer: false,
+  },
+})

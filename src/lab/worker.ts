@@ -1,0 +1,76 @@
+/// <reference lib="webworker" />
+// The training worker: owns the backend and the model, so the page never freezes.
+// It runs the engine demo (next-token training on the synthetic rhyme) step by step,
+// streaming a report per step and a sample of generated text every few steps.
+import type { Backend } from '../engine/backend'
+import { countersSince } from '../engine/counters'
+import { createBrowserBackend } from '../engine/browser'
+import { generate } from '../model/decode'
+import { GPT } from '../model/gpt'
+import { AdamW } from '../model/optimizer'
+import { nextTokenStep } from '../model/train'
+import { rhymeBatch, rhymeTokenizer } from '../tasks/synthetic'
+import type { EngineDemoConfig, FromWorker, ToWorker } from './protocol'
+
+const post = (m: FromWorker) => (self as unknown as DedicatedWorkerGlobalScope).postMessage(m)
+
+let backend: Backend | null = null
+let run: { config: EngineDemoConfig; model: GPT; opt: AdamW; step: number } | null = null
+let state: 'idle' | 'running' | 'paused' | 'done' = 'idle'
+const tokenizer = rhymeTokenizer()
+
+function setState(s: typeof state): void { state = s; post({ type: 'state', state: s }) }
+
+async function trainOneStep(): Promise<void> {
+  if (!run || !backend) return
+  const { config, model, opt } = run
+  const before = { ...backend.counters }
+  const t0 = performance.now()
+  const loss = await nextTokenStep(model, opt, rhymeBatch(tokenizer, config.batchSize, config.seqLen, config.seed, run.step))
+  run.step++
+  post({ type: 'step', report: { step: run.step, loss, stepTimeMs: performance.now() - t0, counters: countersSince(backend.counters, before) } })
+  if (run.step % 20 === 0 || run.step === config.steps) {
+    const out = await generate(model, { prompts: [tokenizer.encode('the ')], maxNewTokens: 24, temperature: 0, seed: config.seed })
+    post({ type: 'sample', step: run.step, text: 'the ' + tokenizer.decode(out.completions[0]) })
+  }
+  if (run.step >= config.steps) setState('done')
+}
+
+async function loop(): Promise<void> {
+  while (state === 'running') {
+    await trainOneStep()
+    await new Promise((r) => setTimeout(r, 0)) // let pause/stop messages in
+  }
+}
+
+self.onmessage = async (e: MessageEvent<ToWorker>) => {
+  const msg = e.data
+  try {
+    switch (msg.type) {
+      case 'init': {
+        const choice = await createBrowserBackend(msg.backend)
+        backend = choice.backend
+        post({ type: 'ready', adapter: backend.describe(), fallbackReason: choice.fallbackReason })
+        break
+      }
+      case 'start': {
+        if (!backend) throw new Error('the engine is not ready yet')
+        run?.model.destroy(); run?.opt.destroy()
+        const c = msg.config
+        const model = new GPT(backend, { vocabSize: tokenizer.vocabSize, blockSize: c.seqLen, nLayer: c.nLayer, nHead: c.nHead, nEmbd: c.nEmbd })
+        model.initialize(c.seed)
+        const opt = new AdamW(model, { learningRate: c.learningRate, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, maxGradNorm: 1 })
+        run = { config: c, model, opt, step: 0 }
+        setState('running')
+        void loop()
+        break
+      }
+      case 'pause': if (state === 'running') setState('paused'); break
+      case 'resume': if (state === 'paused') { setState('running'); void loop() } break
+      case 'step': if (state === 'paused') await trainOneStep(); break
+      case 'stop': setState('idle'); break
+    }
+  } catch (err) {
+    post({ type: 'error', message: (err as Error).message })
+  }
+}
