@@ -1,0 +1,56 @@
+// What every task provides: a seeded problem generator with disjoint train and held-out splits,
+// rule-based reward functions (never a learned model), and a generator of pretraining text.
+//
+// Template (R1-Zero, compact for a character-level model): the prompt states the problem and
+// ends where the assistant begins thinking, with "<think>". A well-formed completion is
+//   "…reasoning…</think><answer>…</answer>"
+// followed by the end token (which is not part of the completion text).
+
+export interface Problem {
+  /** the task's id */
+  task: string
+  /** the split it was drawn from */
+  split: 'train' | 'test'
+  /** the prompt text, ending in "<think>" */
+  prompt: string
+  /** the problem's numbers in the task's JSON form (what `grpo-lab score --problem` takes) */
+  data: Record<string, unknown>
+  /** the reference answer as text (for traces and evaluation) */
+  answer: string
+}
+
+export interface RewardFunction {
+  /** logged as rewards/<name>/mean */
+  name: string
+  /** default weight in the total reward */
+  weight: number
+  /** one line for tooltips and the README */
+  description: string
+  /** completion: the text generated after the prompt, without the end token */
+  score(completion: string, problem: Problem): number
+}
+
+export class TaskInputError extends Error {
+  constructor(readonly field: string, message: string) {
+    super(`${field}: ${message}`)
+  }
+}
+
+export interface Task {
+  id: string
+  title: string
+  description: string
+  /** every character that prompts, completions and pretraining text may use (the tokenizer's alphabet) */
+  alphabet: string
+  /** a sensible default for max_completion_length, in characters */
+  maxCompletionLength: number
+  /** problem `index` of `split` for `seed`: deterministic; train and test never share a problem */
+  problem(split: 'train' | 'test', seed: number, index: number): Problem
+  /** a problem from its JSON form; throws TaskInputError naming the bad field and what is allowed */
+  parseProblem(data: unknown): Problem
+  /** the correct answer's check alone: true when the completion's answer is right */
+  isCorrect(completion: string, problem: Problem): boolean
+  rewardFunctions: RewardFunction[]
+  /** pretraining document `index` for `seed`: a prompt followed by a completion (no end token) */
+  pretrainingText(seed: number, index: number): { prompt: string; completion: string }
+}
