@@ -96,6 +96,53 @@ export interface AdamWArgs {
   gradNorm: Tensor
 }
 
+export type ScaleRewards = 'group' | 'batch' | 'none'
+export const SCALE_REWARDS: readonly ScaleRewards[] = ['group', 'batch', 'none']
+
+/** GRPO advantages (TRL): A = r − mean_group, divided by (std + 1e-4) unless scale is 'none';
+ *  std is the sample (n − 1) standard deviation of the group ('group', 'none') or batch ('batch'). */
+export interface AdvantageArgs {
+  /** [numGroups · G] rewards, group-major */
+  rewards: Tensor
+  /** [numGroups · G] out */
+  advantages: Tensor
+  /** [numGroups · G] out: the std each completion was scaled by (TRL's std_rewards) */
+  std: Tensor
+  /** [numGroups] out: 1 where the group's rewards are all equal (zero variance), else 0 */
+  zeroStdGroups: Tensor
+  numGroups: number
+  G: number
+  scale: ScaleRewards
+}
+
+/** The GRPO token loss over [N, T] positions (TRL's definitions, token-level importance ratio):
+ *  ρ = exp(logp − logp_old); objective = min(ρA, clip(ρ, 1 − ε_low, 1 + ε_high)·A);
+ *  kl = exp(ref − logp) − (ref − logp) − 1; token loss = −objective + β·kl;
+ *  loss = Σ_i Σ_t mask·weight_i·token_loss (the loss_type lives in the per-sequence weights). */
+export interface GrpoLossArgs {
+  logp: Tensor; oldLogp: Tensor; refLogp: Tensor; entropy: Tensor
+  /** [N·T] 1 for completion tokens that count, else 0 */
+  mask: Tensor
+  /** [N] per-sequence advantage */
+  advantages: Tensor
+  /** [N] aggregation weight of each token of sequence i */
+  weights: Tensor
+  /** [N·T] out: dL/dlogp */
+  dlogp: Tensor
+  /** [3·N·T] out: per token objective, kl, clip code (−1 low-clipped, +1 high-clipped, 0 none) */
+  tokenTerms: Tensor
+  /** [GRPO_STATS] out, see GrpoStat */
+  stats: Tensor
+  N: number; T: number
+  epsilonLow: number; epsilonHigh: number; beta: number
+}
+
+/** Slots of GrpoLossArgs.stats: sums over masked tokens (divide by count for means). */
+export const GrpoStat = {
+  loss: 0, count: 1, kl: 2, clipLow: 3, clipHigh: 4, clipRegion: 5, entropy: 6, ratioMin: 7, ratioMax: 8,
+} as const
+export const GRPO_STATS = 9
+
 export interface Backend {
   readonly kind: 'webgpu' | 'cpu'
   readonly counters: Counters
@@ -159,6 +206,10 @@ export interface Backend {
   logprobForward(logp: Tensor, entropy: Tensor, logits: Tensor, targets: Tensor, rows: number, V: number): void
   /** dlogits[r,v] = dlogp[r] · (1[v = target] − softmax(logits[r])[v]) */
   logprobBackward(dlogits: Tensor, logits: Tensor, targets: Tensor, dlogp: Tensor, rows: number, V: number): void
+
+  // ---- GRPO --------------------------------------------------------------------------------
+  advantages(args: AdvantageArgs): void
+  grpoLoss(args: GrpoLossArgs): void
 
   // ---- optimisation and sampling ----------------------------------------------------------
   adamw(args: AdamWArgs): void

@@ -4,6 +4,7 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { Backend, Tensor } from '../../src/engine/backend'
 import { CpuBackend } from '../../src/engine/cpu/cpuBackend'
+import { GRPO_STATS } from '../../src/engine/backend'
 import { gpuBackend, randomArray, randomInts, upload, zeros, expectClose } from '../helpers'
 
 const ATOL = 1e-5
@@ -164,6 +165,34 @@ describe('WGSL kernels match their CPU twins', () => {
           eosId: 0, seed: 1234, stream: 2 })
       }
       return [tokens, done]
+    })
+  })
+
+  it.each([['group'], ['batch'], ['none']] as const)('GRPO advantages, scale_rewards = %s', async (scale) => {
+    const numGroups = 5; const G = 4
+    await twin('advantages', (be) => {
+      const r = Array.from(randomArray(numGroups * G, 50)).map((x) => Math.round(x * 2) / 2)
+      r.splice(4, 4, 0.5, 0.5, 0.5, 0.5) // one zero-variance group
+      const rewards = upload(be, r)
+      const advantages = zeros(be, numGroups * G); const std = zeros(be, numGroups * G); const zeroStdGroups = zeros(be, numGroups)
+      be.advantages({ rewards, advantages, std, zeroStdGroups, numGroups, G, scale })
+      return [advantages, std, zeroStdGroups]
+    })
+  })
+
+  it('GRPO token loss: objective, KL, clip codes, dL/dlogp and the reduced statistics', async () => {
+    const N = 70; const T = 9 // more sequences than the reducing workgroup's 64 threads
+    await twin('grpoLoss', (be) => {
+      const logp = upload(be, randomArray(N * T, 51, 2).map((x) => -Math.abs(x)))
+      const oldLogp = upload(be, randomArray(N * T, 52, 2).map((x) => -Math.abs(x)))
+      const refLogp = upload(be, randomArray(N * T, 53, 2).map((x) => -Math.abs(x)))
+      const entropy = upload(be, randomArray(N * T, 54).map(Math.abs))
+      const mask = upload(be, randomInts(N * T, 55, 2))
+      const advantages = upload(be, randomArray(N, 56, 1.5)); const weights = upload(be, randomArray(N, 57, 0.01).map(Math.abs))
+      const dlogp = zeros(be, N * T); const tokenTerms = zeros(be, 3 * N * T); const stats = zeros(be, GRPO_STATS)
+      be.grpoLoss({ logp, oldLogp, refLogp, entropy, mask, advantages, weights, dlogp, tokenTerms, stats,
+        N, T, epsilonLow: 0.2, epsilonHigh: 0.28, beta: 0.04 })
+      return [dlogp, tokenTerms, stats]
     })
   })
 })

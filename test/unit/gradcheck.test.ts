@@ -115,6 +115,25 @@ describe('backward passes match central finite differences (float64)', () => {
     await checkGradient('dlogits', logits, await readAll(dlogits), loss)
   })
 
+  it('GRPO loss (clipped objective + β·KL, grpo aggregation): log-probs', async () => {
+    const N = 3; const T = 4
+    const logp = upload(be, randomArray(N * T, 20, 1).map((x) => -Math.abs(x) - 0.1))
+    // old log-probs chosen so that ratios fall inside, below and above the clip range, away from its edges
+    const oldLogp = upload(be, Array.from(await be.read(logp)).map((v, i) => v + [0, 0.5, -0.5, 0.05][i % 4]))
+    const refLogp = upload(be, randomArray(N * T, 21, 1).map((x) => -Math.abs(x)))
+    const entropy = zeros(be, N * T)
+    const mask = upload(be, [1, 1, 1, 0, 1, 1, 0, 0, 1, 1, 1, 1])
+    const advantages = upload(be, [0.8, -1.1, 0.3]); const weights = upload(be, [1 / 9, 1 / 6, 1 / 12])
+    const dlogp = zeros(be, N * T); const tokenTerms = zeros(be, 3 * N * T); const stats = zeros(be, 9)
+    const loss = async () => {
+      be.grpoLoss({ logp, oldLogp, refLogp, entropy, mask, advantages, weights, dlogp, tokenTerms, stats,
+        N, T, epsilonLow: 0.2, epsilonHigh: 0.28, beta: 0.04 })
+      return (await be.read(stats))[0]
+    }
+    await loss()
+    await checkGradient('dlogp', logp, await readAll(dlogp), loss)
+  })
+
   it('the whole GPT: every parameter, two layers', async () => {
     const model = new GPT(be, { vocabSize: 7, blockSize: 5, nLayer: 2, nHead: 2, nEmbd: 4 })
     model.initialize(3)

@@ -3,7 +3,7 @@
 // and, in float64 mode, the ground for finite-difference gradient checks.
 
 import type {
-  AdamWArgs, AdapterDescription, Backend, Buffer, DType, MatmulArgs, SampleArgs, Tensor,
+  AdamWArgs, AdapterDescription, AdvantageArgs, Backend, Buffer, DType, GrpoLossArgs, MatmulArgs, SampleArgs, Tensor,
 } from '../backend'
 import { newCounters } from '../counters'
 import { uniform } from '../rng'
@@ -377,6 +377,75 @@ export class CpuBackend implements Backend {
         d[dof + r * V + v] = gr * ((v === target ? 1 : 0) - p)
       }
     }
+  }
+
+  // ---- GRPO --------------------------------------------------------------------------------
+  advantages(a: AdvantageArgs): void {
+    this.op()
+    const [r, ro] = this.f(a.rewards); const [adv, ao] = this.f(a.advantages)
+    const [sd, so] = this.f(a.std); const [z, zo] = this.f(a.zeroStdGroups)
+    const { numGroups, G } = a
+    const sampleStd = (start: number, n: number) => {
+      let mean = 0
+      for (let i = 0; i < n; i++) mean += r[ro + start + i]
+      mean /= n
+      let ss = 0
+      for (let i = 0; i < n; i++) { const d = r[ro + start + i] - mean; ss += d * d }
+      return Math.sqrt(ss / (n - 1))
+    }
+    const batchStd = a.scale === 'batch' ? sampleStd(0, numGroups * G) : 0
+    for (let g = 0; g < numGroups; g++) {
+      const start = g * G
+      let mean = 0
+      for (let i = 0; i < G; i++) mean += r[ro + start + i]
+      mean /= G
+      const groupStd = sampleStd(start, G)
+      const std = a.scale === 'batch' ? batchStd : groupStd
+      z[zo + g] = groupStd <= 1e-8 ? 1 : 0 // torch.isclose(std, 0)
+      for (let i = 0; i < G; i++) {
+        const d = r[ro + start + i] - mean
+        adv[ao + start + i] = a.scale === 'none' ? d : d / (std + 1e-4)
+        sd[so + start + i] = std
+      }
+    }
+  }
+
+  grpoLoss(a: GrpoLossArgs): void {
+    this.op()
+    const [lp, lpo] = this.f(a.logp); const [old, oldo] = this.f(a.oldLogp); const [ref, refo] = this.f(a.refLogp)
+    const [ent, ento] = this.f(a.entropy); const [m, mo] = this.f(a.mask)
+    const [adv, ao] = this.f(a.advantages); const [w, wo] = this.f(a.weights)
+    const [d, dof] = this.f(a.dlogp); const [tt, tto] = this.f(a.tokenTerms); const [st, sto] = this.f(a.stats)
+    const { N, T, epsilonLow, epsilonHigh, beta } = a
+    const n = N * T
+    const s = new Float64Array(9)
+    s[7] = Math.fround(3e38); s[8] = -Math.fround(3e38)
+    for (let i = 0; i < n; i++) {
+      const A = adv[ao + Math.floor(i / T)]
+      const ratio = Math.exp(lp[lpo + i] - old[oldo + i])
+      const clipped = Math.min(Math.max(ratio, 1 - epsilonLow), 1 + epsilonHigh)
+      const objective = Math.min(ratio * A, clipped * A)
+      const diff = ref[refo + i] - lp[lpo + i]
+      const kl = Math.exp(diff) - diff - 1
+      let grad = ratio * A <= clipped * A ? -A * ratio : 0
+      if (beta !== 0) grad += beta * (1 - Math.exp(diff))
+      const mi = m[mo + i]
+      const wi = w[wo + Math.floor(i / T)]
+      d[dof + i] = mi * wi * grad
+      const code = ratio < 1 - epsilonLow && A < 0 ? -1 : ratio > 1 + epsilonHigh && A > 0 ? 1 : 0
+      tt[tto + i] = objective; tt[tto + n + i] = kl; tt[tto + 2 * n + i] = code
+      if (mi === 0) continue
+      s[0] += mi * wi * (-objective + beta * kl)
+      s[1] += mi
+      s[2] += mi * kl
+      if (code < 0) s[3] += mi
+      if (code > 0) s[4] += mi
+      if (code !== 0) s[5] += mi
+      s[6] += mi * ent[ento + i]
+      s[7] = Math.min(s[7], ratio)
+      s[8] = Math.max(s[8], ratio)
+    }
+    for (let k = 0; k < 9; k++) st[sto + k] = s[k]
   }
 
   // ---- optimisation and sampling ----------------------------------------------------------

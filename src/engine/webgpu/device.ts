@@ -28,5 +28,7 @@ export async function createWebGPUBackend(gpu: GPU | undefined, sources: ShaderS
     device: info?.device ?? '',
     description: info?.description ?? '',
   }
-  return new WebGPUBackend(device, description, sources)
+  const backend = new WebGPUBackend(device, description, sources)
+  await backend.compileShaders()
+  return backend
 }

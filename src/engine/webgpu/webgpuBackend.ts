@@ -3,8 +3,9 @@
 // training step or a whole batch of sampled tokens is one submission with no readback inside.
 
 import type {
-  AdamWArgs, AdapterDescription, Backend, Buffer, DType, MatmulArgs, SampleArgs, Tensor,
+  AdamWArgs, AdapterDescription, AdvantageArgs, Backend, Buffer, DType, GrpoLossArgs, MatmulArgs, SampleArgs, Tensor,
 } from '../backend'
+import { SCALE_REWARDS } from '../backend'
 import { newCounters } from '../counters'
 import { resolveIncludes, type ShaderSources } from './shaderSources'
 
@@ -118,6 +119,19 @@ export class WebGPUBackend implements Backend {
   }
 
   // ---- dispatch machinery -----------------------------------------------------------------
+  /** Compile every kernel file up front so a WGSL error fails loudly at start, naming the line. */
+  async compileShaders(): Promise<void> {
+    const errors: string[] = []
+    for (const [name, code] of Object.entries(this.sources)) {
+      if (!code.includes('@compute')) continue // include-only files (common, rng)
+      const mod = this.device.createShaderModule({ code: resolveIncludes(name, this.sources), label: name })
+      this.modules.set(name, mod)
+      const info = await mod.getCompilationInfo()
+      for (const m of info.messages) if (m.type === 'error') errors.push(`shaders/${name}.wgsl (after includes) ${m.lineNum}:${m.linePos}: ${m.message}`)
+    }
+    if (errors.length) throw new Error(`WGSL compilation failed:\n${errors.join('\n')}`)
+  }
+
   private pipeline(module: string, entry: string): GPUComputePipeline {
     const key = `${module}:${entry}`
     let pipe = this.pipelines.get(key)
@@ -296,6 +310,20 @@ export class WebGPUBackend implements Backend {
   logprobBackward(dlogits: Tensor, logits: Tensor, targets: Tensor, dlogp: Tensor, rows: number, V: number): void {
     this.dispatch('logprob', 'backward', [[4, dlogits], [2, logits], [3, targets], [5, dlogp]],
       [['u', rows], ['u', V]], this.grid(rows), 6)
+  }
+
+  // ---- GRPO --------------------------------------------------------------------------------
+  advantages(a: AdvantageArgs): void {
+    this.dispatch('advantage', 'advantage', [[0, a.rewards], [1, a.advantages], [2, a.std], [3, a.zeroStdGroups]],
+      [['u', a.numGroups], ['u', a.G], ['u', SCALE_REWARDS.indexOf(a.scale)]], this.grid(a.numGroups), 4)
+  }
+
+  grpoLoss(a: GrpoLossArgs): void {
+    const params: Param[] = [['u', a.N], ['u', a.T], ['f', a.epsilonLow], ['f', a.epsilonHigh], ['f', a.beta]]
+    this.dispatch('grpo_loss', 'token_terms_main', [[0, a.logp], [1, a.oldLogp], [2, a.refLogp], [3, a.mask],
+      [4, a.advantages], [5, a.weights], [6, a.dlogp], [7, a.tokenTerms]], params, this.grid(a.N * a.T), 10)
+    this.dispatch('grpo_loss', 'reduce_stats', [[0, a.logp], [1, a.oldLogp], [3, a.mask], [5, a.weights],
+      [7, a.tokenTerms], [8, a.entropy], [9, a.stats]], params, [1], 10)
   }
 
   // ---- optimisation and sampling ----------------------------------------------------------

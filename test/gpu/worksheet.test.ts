@@ -1,0 +1,31 @@
+// The worksheet's two backends (WGSL kernels and their CPU twins) agree to 1e-5.
+import { beforeAll, describe, expect, it } from 'vitest'
+import type { Backend } from '../../src/engine/backend'
+import { CpuBackend } from '../../src/engine/cpu/cpuBackend'
+import { computeWorksheet, parseWorksheetInput } from '../../src/rl/worksheet'
+import { GRPO_CASES } from '../fixtures/grpoCases'
+import { gpuBackend } from '../helpers'
+
+let gpu: Backend
+beforeAll(async () => { gpu = await gpuBackend() })
+
+const near = (a: number, b: number) => expect(Math.abs(a - b)).toBeLessThanOrEqual(1e-5)
+
+describe('worksheet: WebGPU = CPU to 1e-5', () => {
+  for (const [name, c] of Object.entries(GRPO_CASES)) {
+    it(name, async () => {
+      const input = () => parseWorksheetInput(JSON.parse(JSON.stringify(c.input)))
+      const cpu = await computeWorksheet(new CpuBackend('f32'), input())
+      const web = await computeWorksheet(gpu, input())
+      web.advantages.forEach((a, i) => near(a, cpu.advantages[i]))
+      near(web.loss, cpu.loss)
+      for (const k of Object.keys(cpu.metrics) as (keyof typeof cpu.metrics)[]) near(web.metrics[k], cpu.metrics[k])
+      web.completions.forEach((comp, i) => {
+        comp.objective.forEach((o, t) => near(o, cpu.completions[i].objective[t]))
+        comp.kl.forEach((o, t) => near(o, cpu.completions[i].kl[t]))
+        comp.grad.forEach((o, t) => near(o, cpu.completions[i].grad[t]))
+        expect(comp.clip).toEqual(cpu.completions[i].clip)
+      })
+    })
+  }
+})
