@@ -7,13 +7,13 @@
 // dL/dlogp = mask·weight·(−A·ρ where the unclipped branch is the min, else 0  +  β·(1 − e^(ref−logp))).
 // Statistics are reduced by one workgroup in a fixed order: same bits every run.
 
-struct Params { N: u32, T: u32, epsilon_low: f32, epsilon_high: f32, beta: f32 }
+struct Params { N: u32, T: u32, epsilon_low: f32, epsilon_high: f32, beta: f32, seq_offset: u32 }
 
 @group(0) @binding(0) var<storage, read> logp: array<f32>;
 @group(0) @binding(1) var<storage, read> old_logp: array<f32>;
 @group(0) @binding(2) var<storage, read> ref_logp: array<f32>;
 @group(0) @binding(3) var<storage, read> mask: array<f32>;
-@group(0) @binding(4) var<storage, read> advantages: array<f32>;
+@group(0) @binding(4) var<storage, read> advantages: array<f32>;  // sequence i: [seq_offset + i]
 @group(0) @binding(5) var<storage, read> weights: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dlogp: array<f32>;
 @group(0) @binding(7) var<storage, read_write> token_terms: array<f32>; // [objective | kl | clip code]
@@ -28,7 +28,7 @@ fn token_terms_main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
   let i = (wid.y * nwg.x + wid.x) * 64u + lid;
   let n = p.N * p.T;
   if (i >= n) { return; }
-  let A = advantages[i / p.T];
+  let A = advantages[p.seq_offset + i / p.T];
   let ratio = exp(logp[i] - old_logp[i]);
   let clipped = clamp(ratio, 1.0 - p.epsilon_low, 1.0 + p.epsilon_high);
   let unclipped_obj = ratio * A;

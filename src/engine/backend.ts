@@ -123,8 +123,9 @@ export interface GrpoLossArgs {
   logp: Tensor; oldLogp: Tensor; refLogp: Tensor; entropy: Tensor
   /** [N·T] 1 for completion tokens that count, else 0 */
   mask: Tensor
-  /** [N] per-sequence advantage */
+  /** per-sequence advantages; sequence i uses advantages[seqOffset + i] */
   advantages: Tensor
+  seqOffset?: number
   /** [N] aggregation weight of each token of sequence i */
   weights: Tensor
   /** [N·T] out: dL/dlogp */

@@ -37,4 +37,5 @@ export const Stream = {
   init: 1,
   sample: 2,
   data: 3,
+  task: 4,
 } as const

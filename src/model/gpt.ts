@@ -40,6 +40,7 @@ export class GPT {
   readonly params: Tensor
   readonly grads: Tensor
   private acts: Activations | null = null
+  private io: { tokens: Tensor; targets: Tensor } | null = null
 
   constructor(readonly backend: Backend, config: GPTConfig) {
     this.config = validateConfig({ ...config })
@@ -120,13 +121,16 @@ export class GPT {
    * Forward over `acts.tokens` [B, T]: acts.logp[b, t] = log p(targets[b, t] | tokens[b, ≤t]),
    * acts.entropy[b, t] = entropy of that next-token distribution. Nothing is read back.
    */
-  forward(B: number, T: number): Activations {
+  forward(B: number, T: number, io?: { tokens: Tensor; targets: Tensor }): Activations {
     const be = this.backend
     const a = this.activations(B, T)
+    // inputs may live in the caller's buffers (e.g. one per microbatch); backward uses the same
+    this.io = io ?? { tokens: a.tokens, targets: a.targets }
+    const { tokens, targets } = this.io
     const { nLayer: L, nHead: NH, nEmbd: C, vocabSize: V } = this.config
     const BT = B * T
     const P = this.params
-    be.embeddingForward(a.encoded, a.tokens, this.param('wte'), this.param('wpe'), B, T, C)
+    be.embeddingForward(a.encoded, tokens, this.param('wte'), this.param('wpe'), B, T, C)
     let residual = a.encoded
     for (let l = 0; l < L; l++) {
       const w = this.layer(l, P)
@@ -147,7 +151,7 @@ export class GPT {
     }
     be.layernormForward(a.lnf, a.lnfMean, a.lnfRstd, residual, this.param('ln_f.weight'), this.param('ln_f.bias'), BT, C)
     be.matmul({ out: a.logits, a: a.lnf, b: this.param('lm_head.weight'), M: BT, N: V, K: C, transB: true })
-    be.logprobForward(a.logp, a.entropy, a.logits, a.targets, BT, V)
+    be.logprobForward(a.logp, a.entropy, a.logits, targets, BT, V)
     return a
   }
 
@@ -158,7 +162,8 @@ export class GPT {
   backward(accumulate = false): void {
     const be = this.backend
     const a = this.acts
-    if (!a) throw new Error('backward called before forward')
+    const io = this.io
+    if (!a || !io) throw new Error('backward called before forward')
     const { B, T } = a
     const { nLayer: L, nHead: NH, nEmbd: C, vocabSize: V } = this.config
     const BT = B * T
@@ -166,7 +171,7 @@ export class GPT {
     const G = this.grads
     const acc = accumulate
 
-    be.logprobBackward(a.dlogits, a.logits, a.targets, a.dlogp, BT, V)
+    be.logprobBackward(a.dlogits, a.logits, io.targets, a.dlogp, BT, V)
     be.matmul({ out: this.param('lm_head.weight', G), a: a.dlogits, b: a.lnf, M: V, N: C, K: BT, transA: true, accumulate: acc })
     be.matmul({ out: a.dln, a: a.dlogits, b: this.param('lm_head.weight'), M: BT, N: C, K: V })
     be.fill(a.dresidual, 0)
@@ -198,7 +203,7 @@ export class GPT {
       be.matmul({ out: a.dln, a: a.dqkv, b: w.qkvw, M: BT, N: C, K: 3 * C })
       be.layernormBackward(a.dresidual, g.ln1w, g.ln1b, a.dln, residual, w.ln1w, x.ln1Mean, x.ln1Rstd, BT, C, acc)
     }
-    be.embeddingBackward(this.param('wte', G), this.param('wpe', G), a.dresidual, a.tokens, B, T, C, V, acc)
+    be.embeddingBackward(this.param('wte', G), this.param('wpe', G), a.dresidual, io.tokens, B, T, C, V, acc)
   }
 
   destroy(): void {

@@ -421,7 +421,7 @@ export class CpuBackend implements Backend {
     const s = new Float64Array(9)
     s[7] = Math.fround(3e38); s[8] = -Math.fround(3e38)
     for (let i = 0; i < n; i++) {
-      const A = adv[ao + Math.floor(i / T)]
+      const A = adv[ao + (a.seqOffset ?? 0) + Math.floor(i / T)]
       const ratio = Math.exp(lp[lpo + i] - old[oldo + i])
       const clipped = Math.min(Math.max(ratio, 1 - epsilonLow), 1 + epsilonHigh)
       const objective = Math.min(ratio * A, clipped * A)

@@ -319,7 +319,7 @@ export class WebGPUBackend implements Backend {
   }
 
   grpoLoss(a: GrpoLossArgs): void {
-    const params: Param[] = [['u', a.N], ['u', a.T], ['f', a.epsilonLow], ['f', a.epsilonHigh], ['f', a.beta]]
+    const params: Param[] = [['u', a.N], ['u', a.T], ['f', a.epsilonLow], ['f', a.epsilonHigh], ['f', a.beta], ['u', a.seqOffset ?? 0]]
     this.dispatch('grpo_loss', 'token_terms_main', [[0, a.logp], [1, a.oldLogp], [2, a.refLogp], [3, a.mask],
       [4, a.advantages], [5, a.weights], [6, a.dlogp], [7, a.tokenTerms]], params, this.grid(a.N * a.T), 10)
     this.dispatch('grpo_loss', 'reduce_stats', [[0, a.logp], [1, a.oldLogp], [3, a.mask], [5, a.weights],

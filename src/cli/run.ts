@@ -1,0 +1,6 @@
+// Entry point of the grpo-lab command (bin/grpo-lab.mjs starts Node on this file).
+import { main } from './main'
+
+const code = await main(process.argv.slice(2))
+// Dawn may keep the process alive after the device is destroyed: leave explicitly
+process.exit(code)

@@ -1,0 +1,78 @@
+// Share links: the run configuration in the URL fragment (never sent to a server), readable
+// by a person: `#v=1&task=addition&seed=7&num_generations=8`. Only values that differ from the
+// defaults are written. Parsing never executes anything: each value is converted by its key's
+// type and checked against its range; a bad key or value is reported and left at its default.
+
+import { checkValue, DEFAULT_RUN_CONFIG, resolveRunConfig, RUN_CONFIG_SPEC, type RunConfig, RunConfigError } from '../rl/config'
+
+export const LINK_VERSION = 1
+
+export interface LinkProblem { key: string; message: string }
+
+export interface ParsedLink {
+  /** the keys the link set, checked one by one */
+  values: Partial<RunConfig>
+  /** every key or value that was refused, with why */
+  problems: LinkProblem[]
+}
+
+/** The fragment of a URL, or the text itself when it is already a fragment or a query. */
+function fragmentOf(text: string): string {
+  const hash = text.indexOf('#')
+  if (hash >= 0) return text.slice(hash + 1)
+  return text.replace(/^[?]/, '')
+}
+
+function convert(key: string, raw: string): unknown {
+  const spec = (RUN_CONFIG_SPEC as Record<string, { kind: string }>)[key]
+  switch (spec?.kind) {
+    case 'int': case 'float': return raw.trim() === '' ? NaN : Number(raw)
+    case 'bool': return raw === 'true' ? true : raw === 'false' ? false : raw
+    case 'floats': return raw === '' ? [] : raw.split(',').map((x) => (x.trim() === '' ? NaN : Number(x)))
+    default: return raw
+  }
+}
+
+export function parseLink(text: string): ParsedLink {
+  const values: Record<string, unknown> = {}
+  const problems: LinkProblem[] = []
+  const params = new URLSearchParams(fragmentOf(text.trim()))
+  const version = params.get('v')
+  if (version !== null && version !== String(LINK_VERSION)) {
+    problems.push({ key: 'v', message: `link version ${JSON.stringify(version.slice(0, 20))} is not supported; this lab reads version ${LINK_VERSION}` })
+    return { values: {}, problems }
+  }
+  for (const [key, raw] of params) {
+    if (key === 'v') continue
+    if (key.endsWith('_hide')) continue // lesson links: which controls to hide (read by the page)
+    try {
+      values[key] = checkValue(key, convert(key, raw))
+    } catch (e) {
+      problems.push({ key: key.slice(0, 40), message: (e as Error).message })
+    }
+  }
+  // cross-key rules: drop what conflicts, keep the rest
+  try {
+    resolveRunConfig(values)
+  } catch (e) {
+    if (e instanceof RunConfigError) {
+      problems.push({ key: e.key, message: e.message })
+      delete values[e.key]
+    } else throw e
+  }
+  return { values: values as Partial<RunConfig>, problems }
+}
+
+function format(v: unknown): string {
+  return Array.isArray(v) ? v.join(',') : String(v)
+}
+
+/** The fragment for a configuration: version first, then only what differs from the defaults. */
+export function encodeLink(config: RunConfig, hidden: string[] = []): string {
+  const parts = [`v=${LINK_VERSION}`]
+  for (const key of Object.keys(RUN_CONFIG_SPEC) as (keyof RunConfig)[]) {
+    if (format(config[key]) !== format(DEFAULT_RUN_CONFIG[key])) parts.push(`${key}=${encodeURIComponent(format(config[key]))}`)
+  }
+  for (const h of hidden) parts.push(`${encodeURIComponent(h)}_hide=1`)
+  return '#' + parts.join('&')
+}

@@ -1,0 +1,20 @@
+// The tasks by id: what the page, the worker and the CLI look tasks up in.
+import { addition } from './addition'
+import { countdown } from './countdown'
+import { echoTask } from './echo'
+import { TaskInputError } from './types'
+import type { Task } from './types'
+
+export const TASKS: Record<string, Task> = {
+  [addition.id]: addition,
+  [countdown.id]: countdown,
+  [echoTask.id]: echoTask,
+}
+
+export const TASK_IDS: readonly string[] = Object.keys(TASKS)
+
+export function getTask(id: string): Task {
+  // own keys only: "constructor" or "__proto__" must not find Object's members
+  if (!Object.hasOwn(TASKS, id)) throw new TaskInputError('task', `unknown task '${id}'; allowed: ${TASK_IDS.join(', ')}`)
+  return TASKS[id]
+}

@@ -1,0 +1,112 @@
+// The grpo-lab command as a user runs it: bin/grpo-lab.mjs in a child process.
+import { execFileSync, spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { GRPO_CASES } from '../fixtures/grpoCases'
+
+const BIN = join(__dirname, '../../bin/grpo-lab.mjs')
+const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' })
+const tmp = () => mkdtempSync(join(tmpdir(), 'grpo-lab-'))
+
+const ECHO = { task: 'echo', seed: 3, n_layer: 1, n_head: 2, n_embd: 16, block_size: 16, num_generations: 4,
+  prompts_per_step: 4, max_completion_length: 4, learning_rate: 5e-3, max_steps: 4, beta: 0.04, num_iterations: 2 }
+
+/** metrics.jsonl without its timing field */
+function metricsOf(dir: string): unknown[] {
+  return readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => {
+    const m = JSON.parse(l); delete m.step_time; return m
+  })
+}
+
+describe('grpo-lab train', () => {
+  for (const backend of ['cpu', 'webgpu']) {
+    it(`writes metrics.jsonl and traces.jsonl, identical for the same config and seed (${backend})`, () => {
+      const dir = tmp()
+      const config = join(dir, 'config.json')
+      writeFileSync(config, JSON.stringify(ECHO))
+      const runs = [join(dir, 'a'), join(dir, 'b')]
+      for (const out of runs) {
+        const r = cli('train', '--config', config, '--backend', backend, '--out', out)
+        expect(r.stderr).toMatch(/step 4\/4/)
+        expect(r.status).toBe(0)
+      }
+      const [a, b] = runs.map(metricsOf)
+      expect(a).toHaveLength(4)
+      expect(b).toEqual(a)
+      const m = a[0] as Record<string, number>
+      for (const k of ['reward', 'reward_std', 'rewards/accuracy/mean', 'completions/mean_length', 'completions/clipped_ratio',
+        'kl', 'entropy', 'clip_ratio/low_mean', 'clip_ratio/high_mean', 'clip_ratio/region_mean', 'frac_reward_zero_std',
+        'grad_norm', 'loss', 'learning_rate', 'accuracy', 'dispatches', 'readbacks']) expect(m).toHaveProperty([k])
+      expect(m.readbacks).toBe(2) // the rollout's tokens and the step's report
+      const trace = JSON.parse(readFileSync(join(runs[0], 'traces.jsonl'), 'utf8').split('\n')[0])
+      expect(trace.groups).toHaveLength(4)
+      expect(trace.groups[0].completions[0]).toHaveProperty('advantage')
+    })
+  }
+
+  it('takes a share link, and --steps and --seed on top', () => {
+    const out = join(tmp(), 'run')
+    const r = cli('train', '--link', 'http://localhost/#v=1&task=echo&n_layer=1&n_embd=16&n_head=2&block_size=16&max_completion_length=4&num_generations=2&prompts_per_step=2',
+      '--steps', '2', '--seed', '9', '--backend', 'cpu', '--out', out)
+    expect(r.status).toBe(0)
+    expect(metricsOf(out)).toHaveLength(2)
+    expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).config.seed).toBe(9)
+  })
+
+  it.each([
+    [['train', '--link', '#v=1&num_generations=1'], /num_generations: got 1; allowed: an integer from 2 to 64/],
+    [['train', '--steps', 'ten', '--backend', 'cpu'], /--steps: got "ten"; allowed: an integer from 1 to 100000/],
+    [['train', '--backend', 'tpu'], /--backend: got "tpu"; allowed: webgpu, cpu/],
+    [['train', '--config', '/nonexistent.json'], /--config: cannot read/],
+    [['train', '--link', '#v=1&loss_type=ppo'], /loss_type: got "ppo"; allowed: grpo, bnpo, dr_grpo, dapo/],
+    [['worksheet', '--input', '/nonexistent.json'], /--input: cannot read/],
+    [['score', '--task', 'chess', '--problem', '{}', '--completion', 'x'], /task: unknown task 'chess'/],
+    [['score', '--task', 'addition', '--problem', '{"a": "x", "b": 1}', '--completion', 'x'], /^grpo-lab score: a: /],
+    [['fly'], /fly: unknown command; allowed: train, worksheet, score/],
+  ])('invalid input %j: one line naming the field, exit status 2', (args, message) => {
+    const r = cli(...args)
+    expect(r.status).toBe(2)
+    expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    expect(r.stderr).toMatch(message)
+  })
+})
+
+describe('grpo-lab worksheet', () => {
+  it('computes the same GRPO loss on both backends (to 1e-5)', () => {
+    const file = join(tmp(), 'ws.json')
+    writeFileSync(file, JSON.stringify(GRPO_CASES.far_outside_clip.input))
+    const outs = ['cpu', 'webgpu'].map((b) => JSON.parse(execFileSync(process.execPath, [BIN, 'worksheet', '--backend', b, '--input', file], { encoding: 'utf8' })))
+    expect(outs[0].advantages).toHaveLength(4)
+    expect(Math.abs(outs[0].loss - GRPO_CASES.far_outside_clip.expected.loss)).toBeLessThan(1e-5)
+    expect(Math.abs(outs[1].loss - outs[0].loss)).toBeLessThan(1e-5)
+    for (const k of ['kl', 'clip_ratio/low_mean', 'clip_ratio/high_mean', 'clip_ratio/region_mean', 'frac_reward_zero_std']) {
+      expect(Math.abs(outs[1].metrics[k] - outs[0].metrics[k])).toBeLessThan(1e-5)
+    }
+    expect(outs[0].completions[0]).toHaveProperty('objective')
+    expect(outs[0].completions[0]).toHaveProperty('kl')
+    expect(outs[0].completions[0]).toHaveProperty('clipped')
+  })
+})
+
+describe('grpo-lab score', () => {
+  it('scores an addition completion per reward function, with the total', () => {
+    const r = cli('score', '--task', 'addition', '--problem', '{"a": 47, "b": 85}', '--completion', '7+5=12 c1 </think><answer>132</answer>')
+    expect(r.status).toBe(0)
+    const j = JSON.parse(r.stdout)
+    expect(j.accuracy).toBe(1)
+    expect(j.format).toBe(1)
+    expect(j.total).toBeCloseTo(1.1, 10)
+  })
+
+  it.each([
+    ['</think><answer>(50-2)/6+71</answer>', 1.0],
+    ['</think><answer>50+2+6+71</answer>', 0.1],
+    ['no answer at all', 0],
+  ])('scores countdown as TinyZero does: %s → %s', (completion, total) => {
+    const r = cli('score', '--task', 'countdown', '--problem', '{"numbers": [50, 2, 6, 71], "target": 79}', '--completion', completion)
+    expect(r.status).toBe(0)
+    expect(JSON.parse(r.stdout).total).toBeCloseTo(total, 10)
+  })
+})
