@@ -7,7 +7,7 @@ test('the page shows the WebGPU adapter and trains a tiny model in a Web Worker,
   await expect(adapter).toContainText('WebGPU:')
   await expect(page.getByRole('alert')).toHaveCount(0)
 
-  await page.getByRole('button', { name: 'Start' }).click()
+  await page.getByRole('button', { name: 'Start', exact: true }).click()
   // the worker trains while the page's own thread stays free to answer
   await expect.poll(async () => Number(await page.getByLabel('Step', { exact: true }).textContent()) || 0).toBeGreaterThan(0)
   expect(await page.evaluate(() => 6 * 7)).toBe(42)
@@ -25,7 +25,7 @@ test('the page shows the WebGPU adapter and trains a tiny model in a Web Worker,
 test('Pause stops the steps and Step advances exactly one', async ({ page }) => {
   await page.goto('/')
   await expect(page.getByRole('status', { name: 'Adapter' })).toContainText('WebGPU:')
-  await page.getByRole('button', { name: 'Start' }).click()
+  await page.getByRole('button', { name: 'Start', exact: true }).click()
   await expect(page.getByLabel('Step', { exact: true })).not.toHaveText('–')
   await page.getByRole('button', { name: 'Pause' }).click()
   await expect(page.getByLabel('Run state')).toHaveText('paused')

@@ -15,7 +15,7 @@ test('without WebGPU the page says so and trains on the CPU backend', async ({ p
   await page.goto('/')
   await expect(page.getByRole('status', { name: 'Adapter' })).toContainText('CPU backend')
   await expect(page.getByRole('alert')).toContainText('No WebGPU')
-  await page.getByRole('button', { name: 'Start' }).click()
+  await page.getByRole('button', { name: 'Start', exact: true }).click()
   await expect(page.getByLabel('Run state')).toHaveText('done', { timeout: 90_000 })
   const first = Number(await page.getByLabel('First loss').textContent())
   const current = Number(await page.getByLabel('Current loss').textContent())

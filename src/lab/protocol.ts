@@ -2,6 +2,8 @@
 // Sequence Toy). Plain data only: a message never carries code.
 import type { AdapterDescription } from '../engine/backend'
 import type { Counters } from '../engine/counters'
+import type { RunConfig } from '../rl/config'
+import type { Metrics, TraceRecord } from '../rl/trainer'
 
 export interface EngineDemoConfig {
   seed: number
@@ -22,6 +24,7 @@ export const DEFAULT_ENGINE_DEMO: EngineDemoConfig = {
 export type ToWorker =
   | { type: 'init'; backend: 'webgpu' | 'cpu' }
   | { type: 'start'; config: EngineDemoConfig }
+  | { type: 'start-grpo'; config: Partial<RunConfig> }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'step' }
@@ -38,5 +41,6 @@ export type FromWorker =
   | { type: 'ready'; adapter: AdapterDescription; fallbackReason?: string }
   | { type: 'step'; report: StepReport }
   | { type: 'sample'; step: number; text: string }
+  | { type: 'grpo-step'; metrics: Metrics; trace: TraceRecord }
   | { type: 'state'; state: 'idle' | 'running' | 'paused' | 'done' }
   | { type: 'error'; message: string }

@@ -9,6 +9,9 @@ import { generate } from '../model/decode'
 import { GPT } from '../model/gpt'
 import { AdamW } from '../model/optimizer'
 import { nextTokenStep } from '../model/train'
+import { resolveRunConfig } from '../rl/config'
+import { GRPOTrainer } from '../rl/trainer'
+import { getTask } from '../tasks/registry'
 import { rhymeBatch, rhymeTokenizer } from '../tasks/synthetic'
 import type { EngineDemoConfig, FromWorker, ToWorker } from './protocol'
 
@@ -16,12 +19,26 @@ const post = (m: FromWorker) => (self as unknown as DedicatedWorkerGlobalScope).
 
 let backend: Backend | null = null
 let run: { config: EngineDemoConfig; model: GPT; opt: AdamW; step: number } | null = null
+let grpo: GRPOTrainer | null = null
 let state: 'idle' | 'running' | 'paused' | 'done' = 'idle'
 const tokenizer = rhymeTokenizer()
 
 function setState(s: typeof state): void { state = s; post({ type: 'state', state: s }) }
 
+function stopAll(): void {
+  run?.model.destroy(); run?.opt.destroy(); run = null
+  grpo?.destroy(); grpo = null
+}
+
+async function grpoStep(): Promise<void> {
+  if (!grpo) return
+  const { metrics, trace } = await grpo.trainStep()
+  post({ type: 'grpo-step', metrics, trace })
+  if (grpo.step >= grpo.config.max_steps) setState('done')
+}
+
 async function trainOneStep(): Promise<void> {
+  if (grpo) return grpoStep()
   if (!run || !backend) return
   const { config, model, opt } = run
   const before = { ...backend.counters }
@@ -37,9 +54,14 @@ async function trainOneStep(): Promise<void> {
 }
 
 async function loop(): Promise<void> {
-  while (state === 'running') {
-    await trainOneStep()
-    await new Promise((r) => setTimeout(r, 0)) // let pause/stop messages in
+  try {
+    while (state === 'running') {
+      await trainOneStep()
+      await new Promise((r) => setTimeout(r, 0)) // let pause/stop messages in
+    }
+  } catch (err) {
+    setState('idle')
+    post({ type: 'error', message: (err as Error).message })
   }
 }
 
@@ -53,9 +75,18 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
         post({ type: 'ready', adapter: backend.describe(), fallbackReason: choice.fallbackReason })
         break
       }
+      case 'start-grpo': {
+        if (!backend) throw new Error('the engine is not ready yet')
+        stopAll()
+        const config = resolveRunConfig(msg.config)
+        grpo = GRPOTrainer.create(backend, config, getTask(config.task))
+        setState('running')
+        void loop()
+        break
+      }
       case 'start': {
         if (!backend) throw new Error('the engine is not ready yet')
-        run?.model.destroy(); run?.opt.destroy()
+        stopAll()
         const c = msg.config
         const model = new GPT(backend, { vocabSize: tokenizer.vocabSize, blockSize: c.seqLen, nLayer: c.nLayer, nHead: c.nHead, nEmbd: c.nEmbd })
         model.initialize(c.seed)

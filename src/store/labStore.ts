@@ -2,6 +2,8 @@
 import { create } from 'zustand'
 import type { AdapterDescription } from '../engine/backend'
 import { DEFAULT_ENGINE_DEMO, type EngineDemoConfig, type FromWorker, type StepReport, type ToWorker } from '../lab/protocol'
+import type { RunConfig } from '../rl/config'
+import type { Metrics, TraceRecord } from '../rl/trainer'
 
 export interface LabState {
   adapter: AdapterDescription | null
@@ -10,10 +12,13 @@ export interface LabState {
   config: EngineDemoConfig
   reports: StepReport[]
   samples: { step: number; text: string }[]
+  grpoMetrics: Metrics[]
+  grpoTrace: TraceRecord | null
   error: string | null
   connect(): void
   send(m: ToWorker): void
   start(): void
+  startGrpo(config: Partial<RunConfig>): void
   setConfig(patch: Partial<EngineDemoConfig>): void
 }
 
@@ -26,6 +31,8 @@ export const useLab = create<LabState>((set, get) => ({
   config: DEFAULT_ENGINE_DEMO,
   reports: [],
   samples: [],
+  grpoMetrics: [],
+  grpoTrace: null,
   error: null,
 
   connect() {
@@ -37,6 +44,7 @@ export const useLab = create<LabState>((set, get) => ({
         case 'ready': set({ adapter: m.adapter, fallbackReason: m.fallbackReason ?? null, runState: 'idle' }); break
         case 'step': set((s) => ({ reports: [...s.reports, m.report] })); break
         case 'sample': set((s) => ({ samples: [...s.samples, { step: m.step, text: m.text }] })); break
+        case 'grpo-step': set((s) => ({ grpoMetrics: [...s.grpoMetrics, m.metrics], grpoTrace: m.trace })); break
         case 'state': set({ runState: m.state }); break
         case 'error': set({ error: m.message }); break
       }
@@ -51,6 +59,11 @@ export const useLab = create<LabState>((set, get) => ({
   start() {
     set({ reports: [], samples: [], error: null })
     get().send({ type: 'start', config: get().config })
+  },
+
+  startGrpo(config) {
+    set({ grpoMetrics: [], grpoTrace: null, reports: [], samples: [], error: null })
+    get().send({ type: 'start-grpo', config })
   },
 
   setConfig(patch) { set((s) => ({ config: { ...s.config, ...patch } })) },

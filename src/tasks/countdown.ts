@@ -70,6 +70,17 @@ function tokenize(s: string): Token[] | null {
 
 class ParseError extends Error {}
 
+/** Python's float floor division (CPython's _float_div_mod): not floor(a / b), which can differ by 1. */
+function floorDivide(a: number, b: number): number {
+  const mod = a % b // C's fmod
+  let div = (a - mod) / b
+  if (mod !== 0 && b < 0 !== mod < 0) div -= 1
+  if (div === 0) return 0
+  let q = Math.floor(div)
+  if (div - q > 0.5) q += 1
+  return q
+}
+
 /** The value of an arithmetic equation, or null when Python's eval would fail or give no number. */
 export function evaluateEquation(equation: string): number | null {
   const tokens = tokenize(equation)
@@ -101,7 +112,7 @@ export function evaluateEquation(equation: string): number | null {
       const r = factor()
       if (op === '*') v *= r
       else if (r === 0) throw new ParseError('division by zero')
-      else v = op === '/' ? v / r : Math.floor(v / r)
+      else v = op === '/' ? v / r : floorDivide(v, r)
     }
     return v
   }
