@@ -20,10 +20,13 @@ const post = (m: FromWorker) => (self as unknown as DedicatedWorkerGlobalScope).
 let backend: Backend | null = null
 let run: { config: EngineDemoConfig; model: GPT; opt: AdamW; step: number } | null = null
 let grpo: GRPOTrainer | null = null
-let state: 'idle' | 'running' | 'paused' | 'done' = 'idle'
+// 'pausing': Pause was asked while a step is in flight; it becomes 'paused' once the step lands,
+// so the page never sees a step arrive after it shows "paused".
+let state: 'idle' | 'running' | 'pausing' | 'paused' | 'done' = 'idle'
+let looping = false
 const tokenizer = rhymeTokenizer()
 
-function setState(s: typeof state): void { state = s; post({ type: 'state', state: s }) }
+function setState(s: Exclude<typeof state, 'pausing'>): void { state = s; post({ type: 'state', state: s }) }
 
 function stopAll(): void {
   run?.model.destroy(); run?.opt.destroy(); run = null
@@ -54,14 +57,19 @@ async function trainOneStep(): Promise<void> {
 }
 
 async function loop(): Promise<void> {
+  if (looping) return
+  looping = true
   try {
     while (state === 'running') {
       await trainOneStep()
       await new Promise((r) => setTimeout(r, 0)) // let pause/stop messages in
     }
+    if (state === 'pausing') setState('paused')
   } catch (err) {
     setState('idle')
     post({ type: 'error', message: (err as Error).message })
+  } finally {
+    looping = false
   }
 }
 
@@ -96,8 +104,11 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
         void loop()
         break
       }
-      case 'pause': if (state === 'running') setState('paused'); break
-      case 'resume': if (state === 'paused') { setState('running'); void loop() } break
+      case 'pause': if (state === 'running') { state = 'pausing'; if (!looping) setState('paused') } break
+      case 'resume':
+        if (state === 'pausing') state = 'running' // the step in flight simply goes on
+        else if (state === 'paused') { setState('running'); void loop() }
+        break
       case 'step': if (state === 'paused') await trainOneStep(); break
       case 'stop': setState('idle'); break
     }

@@ -26,9 +26,9 @@ export function rewardWeights(task: Task, configured: readonly number[]): number
  * −factor at L_max (and below for longer).
  */
 export function overlongPenalty(length: number, maxLength: number, buffer: number, factor: number): number {
-  if (buffer <= 0) return 0
   const exceed = length - (maxLength - buffer)
-  return Math.min(0, (-exceed / buffer) * factor)
+  if (buffer <= 0 || exceed <= 0) return 0
+  return (-exceed / buffer) * factor
 }
 
 export function scoreCompletion(task: Task, weights: readonly number[], problem: Problem, text: string,

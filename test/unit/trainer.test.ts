@@ -1,0 +1,80 @@
+// The GRPO trainer's machinery on the CPU backend: microbatching, DAPO options, reference model.
+import { describe, expect, it } from 'vitest'
+import { CpuBackend } from '../../src/engine/cpu/cpuBackend'
+import { resolveRunConfig, RunConfigError } from '../../src/rl/config'
+import { overlongPenalty } from '../../src/rl/rewards'
+import { GRPOTrainer } from '../../src/rl/trainer'
+import { getTask } from '../../src/tasks/registry'
+
+const ECHO = { task: 'echo', seed: 2, n_layer: 1, n_head: 2, n_embd: 16, block_size: 16, num_generations: 4,
+  prompts_per_step: 4, max_completion_length: 4, learning_rate: 1e-2, loss_type: 'dapo' }
+
+async function oneStep(extra: Record<string, unknown>) {
+  const trainer = GRPOTrainer.create(new CpuBackend('f64'), resolveRunConfig({ ...ECHO, ...extra }), getTask('echo'))
+  const r = await trainer.trainStep()
+  return { ...r, params: await trainer.model.readFlat() }
+}
+
+describe('GRPO trainer', () => {
+  it('gradient accumulation over 2 microbatches gives the same update as one batch (dapo normalises by the whole batch)', async () => {
+    const a = await oneStep({ gradient_accumulation_steps: 1 })
+    const b = await oneStep({ gradient_accumulation_steps: 2 })
+    expect(b.trace).toEqual(a.trace)
+    expect(b.metrics.loss).toBeCloseTo(a.metrics.loss, 12)
+    expect(b.metrics.grad_norm).toBeCloseTo(a.metrics.grad_norm, 9)
+    let worst = 0
+    a.params.forEach((v, i) => { worst = Math.max(worst, Math.abs(v - b.params[i])) })
+    expect(worst).toBeLessThan(1e-6)
+  })
+
+  it('grpo with gradient accumulation divides by the number of microbatches, as TRL does', async () => {
+    const a = await oneStep({ loss_type: 'grpo', gradient_accumulation_steps: 1 })
+    const b = await oneStep({ loss_type: 'grpo', gradient_accumulation_steps: 2 })
+    expect(b.metrics.loss).toBeCloseTo(a.metrics.loss, 12)
+  })
+
+  it('μ = 2 with a reference model: two optimizer steps per rollout, the second one off-policy', async () => {
+    const r = await oneStep({ num_iterations: 2, beta: 0.1, steps_per_generation: 2 })
+    // 2 passes × 2 minibatches: the ratio moves away from 1 after the first update
+    expect(r.metrics['ratio/max']).toBeGreaterThan(1)
+    expect(r.metrics.kl).toBeGreaterThan(0)
+  })
+
+  it('mask_truncated_completions leaves truncated completions out of the loss', async () => {
+    // max_completion_length 1: most completions are cut; the few that end at once are 1 token long
+    const r = await oneStep({ max_completion_length: 1, mask_truncated_completions: true })
+    const all = r.trace.groups.flatMap((g) => g.completions)
+    const ended = all.filter((c) => !c.truncated)
+    expect(ended.length).toBeGreaterThan(0)
+    expect(ended.length).toBeLessThan(all.length)
+    // μ = 1, β = 0, dapo: loss = Σ over counted tokens of −A / their count
+    expect(r.metrics.loss).toBeCloseTo(-ended.reduce((s, c) => s + c.advantage, 0) / ended.length, 6)
+    // unmasked, every completion has one token and group advantages sum to 0: the loss is 0
+    const kept = await oneStep({ max_completion_length: 1, mask_truncated_completions: false })
+    expect(kept.metrics.loss).toBeCloseTo(0, 6)
+  })
+
+  it('dynamic sampling resamples when groups have equal rewards, and reports the rounds', async () => {
+    const r = await oneStep({ dynamic_sampling: true, max_resample_rounds: 4 })
+    expect(r.metrics['dynamic_sampling/rounds']).toBeGreaterThanOrEqual(1)
+    expect(r.metrics['dynamic_sampling/rounds']).toBeLessThanOrEqual(4)
+    // a fresh model rarely scores: most first-round groups are all-zero, so it had to resample
+    expect(r.metrics['dynamic_sampling/rounds']).toBeGreaterThan(1)
+  })
+
+  it('rejects a configuration whose microbatches do not divide the rollout, naming the key', () => {
+    expect(() => resolveRunConfig({ ...ECHO, gradient_accumulation_steps: 3 })).toThrow(RunConfigError)
+    expect(() => resolveRunConfig({ ...ECHO, gradient_accumulation_steps: 3 })).toThrow(/steps_per_generation: .* = 16 completions do not split/)
+    expect(() => resolveRunConfig({ ...ECHO, n_head: 3 })).toThrow(/n_head: 3 does not divide n_embd = 16/)
+  })
+})
+
+describe('DAPO soft overlong punishment', () => {
+  it('is 0 up to L_max − L_cache, ramps linearly to −factor at L_max', () => {
+    expect(overlongPenalty(10, 20, 0, 1)).toBe(0) // off
+    expect(overlongPenalty(15, 20, 5, 1)).toBe(0)
+    expect(overlongPenalty(17, 20, 5, 1)).toBeCloseTo(-0.4, 12)
+    expect(overlongPenalty(20, 20, 5, 1)).toBeCloseTo(-1, 12)
+    expect(overlongPenalty(20, 20, 5, 0.5)).toBeCloseTo(-0.5, 12)
+  })
+})
