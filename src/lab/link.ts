@@ -14,7 +14,16 @@ export interface ParsedLink {
   values: Partial<RunConfig>
   /** every key or value that was refused, with why */
   problems: LinkProblem[]
+  /** lesson links: the controls to hide (`<key>_hide=1`), config keys or panel names */
+  hidden: string[]
+  /** `autostart=1`: start the run as soon as the lab is ready */
+  autostart: boolean
 }
+
+/** Panels a lesson link may hide besides single config keys. */
+export const HIDEABLE_PANELS = ['preset', 'knobs', 'worksheet', 'traces', 'charts', 'export'] as const
+
+const FLAG_ALLOWED = '1 (or 0 / absent)'
 
 /** The fragment of a URL, or the text itself when it is already a fragment or a query. */
 function fragmentOf(text: string): string {
@@ -36,15 +45,30 @@ function convert(key: string, raw: string): unknown {
 export function parseLink(text: string): ParsedLink {
   const values: Record<string, unknown> = {}
   const problems: LinkProblem[] = []
+  const hidden: string[] = []
+  let autostart = false
   const params = new URLSearchParams(fragmentOf(text.trim()))
   const version = params.get('v')
   if (version !== null && version !== String(LINK_VERSION)) {
     problems.push({ key: 'v', message: `link version ${JSON.stringify(version.slice(0, 20))} is not supported; this lab reads version ${LINK_VERSION}` })
-    return { values: {}, problems }
+    return { values: {}, problems, hidden, autostart }
   }
   for (const [key, raw] of params) {
     if (key === 'v') continue
-    if (key.endsWith('_hide')) continue // lesson links: which controls to hide (read by the page)
+    if (key.endsWith('_hide')) { // lesson links: which controls to hide
+      const what = key.slice(0, -'_hide'.length)
+      if (!Object.hasOwn(RUN_CONFIG_SPEC, what) && !(HIDEABLE_PANELS as readonly string[]).includes(what)) {
+        problems.push({ key: key.slice(0, 40), message: `${key.slice(0, 40)}: nothing named ${JSON.stringify(what.slice(0, 30))} can be hidden; allowed: <config key>_hide or ${HIDEABLE_PANELS.map((p) => p + '_hide').join(', ')}` })
+      } else if (raw !== '1' && raw !== '0') {
+        problems.push({ key: key.slice(0, 40), message: `${key.slice(0, 40)}: got ${JSON.stringify(raw.slice(0, 20))}; allowed: ${FLAG_ALLOWED}` })
+      } else if (raw === '1' && !hidden.includes(what)) hidden.push(what)
+      continue
+    }
+    if (key === 'autostart') {
+      if (raw === '1' || raw === '0') autostart = raw === '1'
+      else problems.push({ key, message: `autostart: got ${JSON.stringify(raw.slice(0, 20))}; allowed: ${FLAG_ALLOWED}` })
+      continue
+    }
     try {
       values[key] = checkValue(key, convert(key, raw))
     } catch (e) {
@@ -60,19 +84,21 @@ export function parseLink(text: string): ParsedLink {
       delete values[e.key]
     } else throw e
   }
-  return { values: values as Partial<RunConfig>, problems }
+  return { values: values as Partial<RunConfig>, problems, hidden, autostart }
 }
 
 function format(v: unknown): string {
   return Array.isArray(v) ? v.join(',') : String(v)
 }
 
-/** The fragment for a configuration: version first, then only what differs from the defaults. */
-export function encodeLink(config: RunConfig, hidden: string[] = []): string {
+/** The fragment for a configuration: version first, the seed, then only what differs from the defaults. */
+export function encodeLink(config: RunConfig, hidden: readonly string[] = [], autostart = false): string {
   const parts = [`v=${LINK_VERSION}`]
   for (const key of Object.keys(RUN_CONFIG_SPEC) as (keyof RunConfig)[]) {
-    if (format(config[key]) !== format(DEFAULT_RUN_CONFIG[key])) parts.push(`${key}=${encodeURIComponent(format(config[key]))}`)
+    // the seed is always written: a link names one exact run
+    if (key === 'seed' || format(config[key]) !== format(DEFAULT_RUN_CONFIG[key])) parts.push(`${key}=${encodeURIComponent(format(config[key]))}`)
   }
   for (const h of hidden) parts.push(`${encodeURIComponent(h)}_hide=1`)
+  if (autostart) parts.push('autostart=1')
   return '#' + parts.join('&')
 }

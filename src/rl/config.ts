@@ -130,7 +130,8 @@ export function describeAllowed(spec: Spec): string {
 
 /** Check one value of a key (already in its JSON type). */
 export function checkValue(key: string, value: unknown): unknown {
-  const spec = (RUN_CONFIG_SPEC as Record<string, Spec>)[key]
+  // own keys only: "constructor" or "__proto__" must not find Object's members
+  const spec = Object.hasOwn(RUN_CONFIG_SPEC, key) ? (RUN_CONFIG_SPEC as Record<string, Spec>)[key] : undefined
   if (!spec) throw new RunConfigError(key, `unknown key; allowed keys: ${Object.keys(RUN_CONFIG_SPEC).join(', ')}`)
   const bad = () => new RunConfigError(key, `got ${JSON.stringify(value)?.slice(0, 60)}; allowed: ${describeAllowed(spec)}`)
   switch (spec.kind) {

@@ -359,6 +359,50 @@ export class GRPOTrainer {
     this.ref?.destroy()
     this.model.destroy()
   }
+
+  // ---- snapshot / restore: everything a resumed run needs to continue as if never stopped ----
+  // (the lab saves one every few steps to IndexedDB; weights, AdamW moments and the cursors)
+
+  /** The trainer's whole state as plain arrays (four readbacks). */
+  async snapshot(): Promise<TrainerSnapshot> {
+    const be = this.backend
+    return {
+      step: this.step,
+      problemCursor: this.problemCursor,
+      optStep: this.opt.step,
+      params: Float32Array.from(await be.read(this.model.params)),
+      adamM: Float32Array.from(await be.read(this.opt.m)),
+      adamV: Float32Array.from(await be.read(this.opt.v)),
+      refParams: this.ref ? Float32Array.from(await be.read(this.ref.params)) : null,
+    }
+  }
+
+  /** Continue from a snapshot of a trainer with the same config and model shape. */
+  restore(s: TrainerSnapshot): void {
+    const n = this.model.layout.total
+    for (const [name, a] of [['params', s.params], ['adamM', s.adamM], ['adamV', s.adamV]] as const) {
+      if (a.length !== n) throw new Error(`snapshot: ${name} has ${a.length} values, this model needs ${n}`)
+    }
+    if ((s.refParams !== null) !== (this.ref !== null)) throw new Error('snapshot: taken with a different beta (reference model present or not)')
+    this.model.loadFlat(s.params)
+    this.backend.write(this.opt.m, s.adamM)
+    this.backend.write(this.opt.v, s.adamV)
+    if (this.ref && s.refParams) this.ref.loadFlat(s.refParams)
+    this.opt.step = s.optStep
+    this.step = s.step
+    this.problemCursor = s.problemCursor
+  }
+}
+
+export interface TrainerSnapshot {
+  step: number
+  problemCursor: number
+  optStep: number
+  params: Float32Array
+  adamM: Float32Array
+  adamV: Float32Array
+  /** the frozen reference model (β > 0 only) */
+  refParams: Float32Array | null
 }
 
 function minOverPasses(rep: ArrayLike<number>, off: number, passes: number, k: number, pick: (a: number, b: number) => number): number {

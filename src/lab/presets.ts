@@ -1,0 +1,39 @@
+// Named starting points for a run. A preset is a partial RunConfig laid over the defaults, so
+// a share link of a preset run still only carries what differs from the defaults.
+import type { RunConfig } from '../rl/config'
+
+export interface Preset {
+  id: string
+  name: string
+  /** one line: what this preset shows */
+  about: string
+  values: Partial<RunConfig>
+}
+
+/** The toy that trains in seconds even on a software GPU: a 1-layer model learns to echo a digit. */
+export const ECHO_VALUES: Partial<RunConfig> = {
+  task: 'echo', n_layer: 1, n_head: 2, n_embd: 32, block_size: 16, num_generations: 8,
+  prompts_per_step: 8, max_completion_length: 4, learning_rate: 5e-3, max_steps: 150,
+}
+
+export const PRESETS: readonly Preset[] = [
+  { id: 'addition', name: 'R1-Zero addition (default)', about: 'multi-digit addition: rewarded only for the right answer, the model learns to work it out', values: {} },
+  { id: 'countdown', name: 'Countdown', about: 'TinyZero’s countdown: reach the target with the given numbers (1.0 correct, 0.1 formatted)', values: { task: 'countdown' } },
+  { id: 'echo', name: 'Echo (toy, fast)', about: 'a fresh 1-layer model learns to echo a digit in a few seconds', values: ECHO_VALUES },
+  { id: 'dr-grpo', name: 'Dr. GRPO', about: 'no std scaling and a constant normaliser: removes GRPO’s length and difficulty biases', values: { loss_type: 'dr_grpo', scale_rewards: 'none' } },
+  { id: 'dapo', name: 'DAPO', about: 'clip-higher, token-level loss, dynamic sampling and soft overlong punishment', values: { loss_type: 'dapo', epsilon_high: 0.28, dynamic_sampling: true, overlong_buffer_length: 16, overlong_penalty_factor: 1.0 } },
+  { id: 'with-kl', name: 'With KL', about: 'β = 0.04: a KL penalty keeps the policy near the starting model', values: { beta: 0.04 } },
+  { id: 'group-2', name: 'Group size 2', about: 'G = 2: the smallest group; advantages are ±0.71 or 0', values: { num_generations: 2, prompts_per_step: 32 } },
+]
+
+export function presetById(id: string): Preset | undefined {
+  return PRESETS.find((p) => p.id === id)
+}
+
+/** The preset whose values a config matches exactly (on the preset's keys), else undefined. */
+export function presetOf(config: RunConfig, defaults: RunConfig): Preset | undefined {
+  return PRESETS.find((p) => {
+    const want = { ...defaults, ...p.values }
+    return (Object.keys(want) as (keyof RunConfig)[]).every((k) => JSON.stringify(want[k]) === JSON.stringify(config[k]))
+  })
+}
