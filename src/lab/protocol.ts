@@ -1,46 +1,43 @@
 // Messages between the page and the training worker (start / pause / resume / step / stop, as in
 // Sequence Toy). Plain data only: a message never carries code.
 import type { AdapterDescription } from '../engine/backend'
-import type { Counters } from '../engine/counters'
 import type { RunConfig } from '../rl/config'
-import type { Metrics, TraceRecord } from '../rl/trainer'
+import type { Metrics, TraceRecord, TrainerSnapshot } from '../rl/trainer'
 
-export interface EngineDemoConfig {
-  seed: number
-  steps: number
-  batchSize: number
-  seqLen: number
-  nLayer: number
-  nHead: number
-  nEmbd: number
-  learningRate: number
-  backend: 'webgpu' | 'cpu'
-}
-
-export const DEFAULT_ENGINE_DEMO: EngineDemoConfig = {
-  seed: 1, steps: 60, batchSize: 8, seqLen: 32, nLayer: 1, nHead: 2, nEmbd: 32, learningRate: 1e-2, backend: 'webgpu',
-}
+export type RunState = 'idle' | 'running' | 'paused' | 'done'
 
 export type ToWorker =
   | { type: 'init'; backend: 'webgpu' | 'cpu' }
-  | { type: 'start'; config: EngineDemoConfig }
-  | { type: 'start-grpo'; config: Partial<RunConfig> }
+  /** a new run (or one resumed from a snapshot); `paused` creates it without running, `stepOnce` then takes one step */
+  | { type: 'start-grpo'; config: Partial<RunConfig>; paused?: boolean; stepOnce?: boolean; resume?: TrainerSnapshot }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'step' }
   | { type: 'stop' }
-
-export interface StepReport {
-  step: number
-  loss: number
-  stepTimeMs: number
-  counters: Counters
-}
+  /** pause between steps, in milliseconds (the speed control) */
+  | { type: 'speed'; delayMs: number }
+  | { type: 'export-model' }
+  /** per-token log-probs of one group's completions under the current policy (the worksheet) */
+  | { type: 'group-logp'; requestId: number; prompt: string; completions: string[] }
 
 export type FromWorker =
   | { type: 'ready'; adapter: AdapterDescription; fallbackReason?: string }
-  | { type: 'step'; report: StepReport }
-  | { type: 'sample'; step: number; text: string }
   | { type: 'grpo-step'; metrics: Metrics; trace: TraceRecord }
-  | { type: 'state'; state: 'idle' | 'running' | 'paused' | 'done' }
+  | { type: 'eval'; step: number; metrics: Metrics }
+  | { type: 'snapshot'; snapshot: TrainerSnapshot }
+  | { type: 'state'; state: RunState }
+  /** something that takes a while; fraction null = unknown length; done removes the bar */
+  | { type: 'progress'; task: string; label: string; fraction: number | null; done?: boolean }
+  | { type: 'model'; bytes: Uint8Array; name: string }
+  | { type: 'group-logp'; requestId: number; logp: number[][] }
+  /** the base checkpoint could not be fetched or read: the page offers fresh weights */
+  | { type: 'base-model-error'; file: string; message: string }
   | { type: 'error'; message: string }
+
+/** Where a bare base_model name ("addition") is served from: public/models/<name>.safetensors. */
+export function baseModelUrl(name: string, baseUrl: string): string {
+  return /^[\w-]+$/.test(name) ? `${baseUrl}models/${name}.safetensors` : name
+}
+
+/** Snapshots for resume are taken every this many steps (and when a run pauses or ends). */
+export const SNAPSHOT_EVERY = 5

@@ -1,79 +1,189 @@
 /// <reference lib="webworker" />
-// The training worker: owns the backend and the model, so the page never freezes.
-// It runs the engine demo (next-token training on the synthetic rhyme) step by step,
-// streaming a report per step and a sample of generated text every few steps.
+// The training worker: owns the backend, the model and the GRPO trainer, so the page never
+// freezes (also while a base model loads or an evaluation runs). It streams each step's
+// metrics and trace, a snapshot every few steps (for resume after a reload), and progress.
 import type { Backend } from '../engine/backend'
-import { countersSince } from '../engine/counters'
 import { createBrowserBackend } from '../engine/browser'
-import { generate } from '../model/decode'
-import { GPT } from '../model/gpt'
-import { AdamW } from '../model/optimizer'
-import { nextTokenStep } from '../model/train'
+import { type Checkpoint, checkpointOf, loadSafetensors, saveSafetensors } from '../model/checkpoint'
 import { resolveRunConfig } from '../rl/config'
 import { GRPOTrainer } from '../rl/trainer'
 import { getTask } from '../tasks/registry'
-import { rhymeBatch, rhymeTokenizer } from '../tasks/synthetic'
-import type { EngineDemoConfig, FromWorker, ToWorker } from './protocol'
+import { completionLogprobs } from './groupLogprobs'
+import { baseModelUrl, type FromWorker, SNAPSHOT_EVERY, type ToWorker } from './protocol'
 
-const post = (m: FromWorker) => (self as unknown as DedicatedWorkerGlobalScope).postMessage(m)
+const scope = self as unknown as DedicatedWorkerGlobalScope
+const post = (m: FromWorker, transfer: Transferable[] = []) => scope.postMessage(m, transfer)
 
 let backend: Backend | null = null
-let run: { config: EngineDemoConfig; model: GPT; opt: AdamW; step: number } | null = null
 let grpo: GRPOTrainer | null = null
 // 'pausing': Pause was asked while a step is in flight; it becomes 'paused' once the step lands,
 // so the page never sees a step arrive after it shows "paused".
 let state: 'idle' | 'running' | 'pausing' | 'paused' | 'done' = 'idle'
 let looping = false
-const tokenizer = rhymeTokenizer()
+let delayMs = 0
+// bumped by every start and stop: a step that lands for an older run is dropped
+let generation = 0
+// work that must not interleave with a step in flight (export, worksheet log-probs) waits here
+const betweenSteps: (() => Promise<void>)[] = []
 
 function setState(s: Exclude<typeof state, 'pausing'>): void { state = s; post({ type: 'state', state: s }) }
 
 function stopAll(): void {
-  run?.model.destroy(); run?.opt.destroy(); run = null
-  grpo?.destroy(); grpo = null
+  generation++
+  const old = grpo
+  grpo = null
+  // a step in flight still uses the old trainer: free it once that step has landed
+  if (old) void whenBetweenSteps(async () => old.destroy())
+}
+
+async function whenBetweenSteps(job: () => Promise<void>): Promise<void> {
+  if (looping) betweenSteps.push(job)
+  else await job()
+}
+
+async function runQueued(): Promise<void> {
+  while (betweenSteps.length) {
+    try { await betweenSteps.shift()!() } catch (err) { post({ type: 'error', message: (err as Error).message }) }
+  }
+}
+
+async function sendSnapshot(t: GRPOTrainer): Promise<void> {
+  const snapshot = await t.snapshot()
+  post({ type: 'snapshot', snapshot }, [snapshot.params.buffer, snapshot.adamM.buffer, snapshot.adamV.buffer])
+}
+
+async function evaluate(t: GRPOTrainer): Promise<void> {
+  post({ type: 'progress', task: 'eval', label: `Evaluating on ${t.config.eval_problems} held-out problems`, fraction: null })
+  try {
+    post({ type: 'eval', step: t.step, metrics: await t.evaluate() })
+  } finally {
+    post({ type: 'progress', task: 'eval', label: '', fraction: 1, done: true })
+  }
 }
 
 async function grpoStep(): Promise<void> {
-  if (!grpo) return
-  const { metrics, trace } = await grpo.trainStep()
-  post({ type: 'grpo-step', metrics, trace })
-  if (grpo.step >= grpo.config.max_steps) setState('done')
-}
-
-async function trainOneStep(): Promise<void> {
-  if (grpo) return grpoStep()
-  if (!run || !backend) return
-  const { config, model, opt } = run
-  const before = { ...backend.counters }
-  const t0 = performance.now()
-  const loss = await nextTokenStep(model, opt, rhymeBatch(tokenizer, config.batchSize, config.seqLen, config.seed, run.step))
-  run.step++
-  post({ type: 'step', report: { step: run.step, loss, stepTimeMs: performance.now() - t0, counters: countersSince(backend.counters, before) } })
-  if (run.step % 20 === 0 || run.step === config.steps) {
-    const out = await generate(model, { prompts: [tokenizer.encode('the ')], maxNewTokens: 24, temperature: 0, seed: config.seed })
-    post({ type: 'sample', step: run.step, text: 'the ' + tokenizer.decode(out.completions[0]) })
+  const t = grpo
+  if (!t) return
+  const mine = generation
+  let result: Awaited<ReturnType<GRPOTrainer['trainStep']>>
+  try {
+    result = await t.trainStep()
+  } catch (e) {
+    if (mine !== generation) return // reset or restarted meanwhile: the old run's fate is moot
+    throw e
   }
-  if (run.step >= config.steps) setState('done')
+  if (mine !== generation) return
+  const { metrics, trace } = result
+  post({ type: 'grpo-step', metrics, trace })
+  if (t.config.eval_every > 0 && t.step % t.config.eval_every === 0) await evaluate(t)
+  const finished = t.step >= t.config.max_steps
+  if (t.step % SNAPSHOT_EVERY === 0 || finished) await sendSnapshot(t)
+  if (finished && mine === generation) setState('done')
 }
 
 async function loop(): Promise<void> {
   if (looping) return
   looping = true
   try {
-    while (state === 'running') {
-      await trainOneStep()
-      await new Promise((r) => setTimeout(r, 0)) // let pause/stop messages in
+    for (;;) {
+      while (state === 'running') {
+        await grpoStep()
+        await runQueued()
+        // the speed control, and a moment for pause/stop messages to come in
+        await new Promise((r) => setTimeout(r, delayMs))
+      }
+      if (state !== 'pausing') break
+      if (grpo) await sendSnapshot(grpo) // before 'paused', so that Step never meets it mid-way
+      if (state === 'pausing') { setState('paused'); break } // else Resume came in meanwhile: go on
     }
-    if (state === 'pausing') setState('paused')
   } catch (err) {
     setState('idle')
-    post({ type: 'error', message: (err as Error).message })
+    post({ type: 'error', message: `training stopped: ${(err as Error).message}` })
   } finally {
     looping = false
+    await runQueued()
   }
 }
 
-self.onmessage = async (e: MessageEvent<ToWorker>) => {
+/** Step: one GRPO step while paused. */
+async function stepOnce(): Promise<void> {
+  if (state !== 'paused' || looping) return
+  looping = true
+  try {
+    await grpoStep()
+    if (grpo && state === 'paused') await sendSnapshot(grpo)
+  } finally { looping = false; await runQueued() }
+}
+
+/** Fetch a checkpoint with a progress bar from the response's Content-Length. */
+async function fetchBaseModel(name: string): Promise<Checkpoint> {
+  const url = baseModelUrl(name, import.meta.env.BASE_URL)
+  const label = `Loading base model ${url}`
+  post({ type: 'progress', task: 'model', label, fraction: 0 })
+  try {
+    const res = await fetch(url)
+    if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`.trim())
+    const total = Number(res.headers.get('Content-Length')) || 0
+    const reader = res.body?.getReader()
+    const chunks: Uint8Array[] = []
+    let got = 0
+    if (reader) {
+      for (;;) {
+        const { done, value } = await reader.read()
+        if (done) break
+        chunks.push(value); got += value.length
+        post({ type: 'progress', task: 'model', label, fraction: total ? got / total : null })
+      }
+    } else chunks.push(new Uint8Array(await res.arrayBuffer()))
+    const bytes = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0))
+    let at = 0
+    for (const c of chunks) { bytes.set(c, at); at += c.length }
+    // a dev server answers a missing file with the page itself: say so rather than "bad header"
+    if (bytes.length > 0 && bytes[0] === 0x3c) throw new Error('the server answered with an HTML page, not a safetensors file')
+    return loadSafetensors(bytes)
+  } catch (e) {
+    throw Object.assign(new Error((e as Error).message), { file: url })
+  } finally {
+    post({ type: 'progress', task: 'model', label, fraction: 1, done: true })
+  }
+}
+
+async function startRun(msg: Extract<ToWorker, { type: 'start-grpo' }>): Promise<void> {
+  if (!backend) throw new Error('the engine is not ready yet')
+  stopAll()
+  const mine = generation
+  const config = resolveRunConfig(msg.config)
+  let base: Checkpoint | undefined
+  if (config.base_model) {
+    try {
+      base = await fetchBaseModel(config.base_model)
+    } catch (e) {
+      post({ type: 'base-model-error', file: (e as { file?: string }).file ?? config.base_model, message: (e as Error).message })
+      setState('idle')
+      return
+    }
+  }
+  if (mine !== generation) return
+  post({ type: 'progress', task: 'create', label: 'Building the model', fraction: null })
+  try {
+    grpo = GRPOTrainer.create(backend, config, getTask(config.task), base)
+    if (msg.resume) grpo.restore(msg.resume)
+  } catch (e) {
+    setState('idle')
+    throw e
+  } finally {
+    post({ type: 'progress', task: 'create', label: '', fraction: 1, done: true })
+  }
+  if (msg.paused) {
+    setState('paused')
+    if (msg.stepOnce) await stepOnce()
+    return
+  }
+  setState('running')
+  void loop()
+}
+
+scope.onmessage = async (e: MessageEvent<ToWorker>) => {
   const msg = e.data
   try {
     switch (msg.type) {
@@ -83,34 +193,30 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
         post({ type: 'ready', adapter: backend.describe(), fallbackReason: choice.fallbackReason })
         break
       }
-      case 'start-grpo': {
-        if (!backend) throw new Error('the engine is not ready yet')
-        stopAll()
-        const config = resolveRunConfig(msg.config)
-        grpo = GRPOTrainer.create(backend, config, getTask(config.task))
-        setState('running')
-        void loop()
-        break
-      }
-      case 'start': {
-        if (!backend) throw new Error('the engine is not ready yet')
-        stopAll()
-        const c = msg.config
-        const model = new GPT(backend, { vocabSize: tokenizer.vocabSize, blockSize: c.seqLen, nLayer: c.nLayer, nHead: c.nHead, nEmbd: c.nEmbd })
-        model.initialize(c.seed)
-        const opt = new AdamW(model, { learningRate: c.learningRate, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, maxGradNorm: 1 })
-        run = { config: c, model, opt, step: 0 }
-        setState('running')
-        void loop()
-        break
-      }
+      case 'start-grpo': await startRun(msg); break
       case 'pause': if (state === 'running') { state = 'pausing'; if (!looping) setState('paused') } break
       case 'resume':
         if (state === 'pausing') state = 'running' // the step in flight simply goes on
         else if (state === 'paused') { setState('running'); void loop() }
         break
-      case 'step': if (state === 'paused') await trainOneStep(); break
-      case 'stop': setState('idle'); break
+      case 'step': await stepOnce(); break
+      case 'stop': stopAll(); setState('idle'); break
+      case 'speed': delayMs = Math.max(0, Math.min(10_000, msg.delayMs)); break
+      case 'export-model':
+        await whenBetweenSteps(async () => {
+          if (!grpo) throw new Error('there is no model to export yet: start a run first')
+          const ck = await checkpointOf(grpo.model, grpo.tokenizer, { task: grpo.config.task, step: String(grpo.step) })
+          const bytes = saveSafetensors(ck)
+          post({ type: 'model', bytes, name: `grpo-lab-${grpo.config.task}-step${grpo.step}.safetensors` }, [bytes.buffer])
+        })
+        break
+      case 'group-logp':
+        await whenBetweenSteps(async () => {
+          if (!grpo) throw new Error('the worksheet needs a live run for log-probs: start or resume the run')
+          const logp = await completionLogprobs(grpo.model, grpo.tokenizer, msg.prompt, msg.completions)
+          post({ type: 'group-logp', requestId: msg.requestId, logp })
+        })
+        break
     }
   } catch (err) {
     post({ type: 'error', message: (err as Error).message })

@@ -1,70 +1,346 @@
-// The page's state: what the worker reported, and the worker itself.
+// The page's state: the configuration being edited, the run being shown (live, restored from
+// IndexedDB, or imported), an overlay run for comparison, and the worker that trains.
+// Steps arrive from the worker one by one; they are appended in batches (one React update per
+// FLUSH_MS) so that fast runs never re-render the page per step.
 import { create } from 'zustand'
 import type { AdapterDescription } from '../engine/backend'
-import { DEFAULT_ENGINE_DEMO, type EngineDemoConfig, type FromWorker, type StepReport, type ToWorker } from '../lab/protocol'
-import type { RunConfig } from '../rl/config'
-import type { Metrics, TraceRecord } from '../rl/trainer'
+import { encodeLink, type LinkProblem, parseLink } from '../lab/link'
+import { presetById, presetOf } from '../lab/presets'
+import type { FromWorker, RunState, ToWorker } from '../lab/protocol'
+import { type EvalRecord, makeRunFile, metricsCsv, parseRunFile, type RunFile } from '../lab/runFile'
+import { DEFAULT_RUN_CONFIG, resolveRunConfig, type RunConfig } from '../rl/config'
+import type { Metrics, TraceRecord, TrainerSnapshot } from '../rl/trainer'
+import * as db from './runDb'
+
+export interface RunView {
+  id: string
+  name: string
+  config: RunConfig
+  metrics: Metrics[]
+  traces: TraceRecord[]
+  evals: EvalRecord[]
+  source: 'live' | 'saved' | 'imported'
+}
+
+export interface Alert {
+  id: number
+  text: string
+  /** an offer that comes with the message */
+  action?: 'fresh-weights'
+}
+
+export interface Progress { label: string; fraction: number | null }
+
+export const SPEEDS = [
+  { label: 'Full speed', delayMs: 0 },
+  { label: '1 step / second', delayMs: 1000 },
+  { label: '1 step / 3 seconds', delayMs: 3000 },
+] as const
 
 export interface LabState {
   adapter: AdapterDescription | null
   fallbackReason: string | null
-  runState: 'loading' | 'idle' | 'running' | 'paused' | 'done'
-  config: EngineDemoConfig
-  reports: StepReport[]
-  samples: { step: number; text: string }[]
-  grpoMetrics: Metrics[]
-  grpoTrace: TraceRecord | null
-  error: string | null
+  runState: 'loading' | RunState
+  /** the configuration in the controls (applies to the next Start) */
+  config: RunConfig
+  presetId: string | null
+  /** lesson links: controls and panels to hide */
+  hidden: string[]
+  autostart: boolean
+  linkProblems: LinkProblem[]
+  run: RunView | null
+  overlay: { name: string; metrics: Metrics[] } | null
+  /** a saved snapshot the shown run can resume from, when no trainer holds it */
+  resumable: { step: number } | null
+  progress: Record<string, Progress>
+  alerts: Alert[]
+  delayMs: number
   connect(): void
   send(m: ToWorker): void
-  start(): void
-  startGrpo(config: Partial<RunConfig>): void
-  setConfig(patch: Partial<EngineDemoConfig>): void
+  setConfig(patch: Partial<RunConfig>): void
+  choosePreset(id: string): void
+  start(opts?: { paused?: boolean; stepOnce?: boolean }): void
+  step(): void
+  pauseOrResume(): void
+  reset(): void
+  resumeSaved(): Promise<void>
+  setSpeed(delayMs: number): void
+  setHidden(hidden: string[]): void
+  shareLink(autostart: boolean): string
+  exportRun(): RunFile | null
+  exportCsv(): string
+  exportModel(): void
+  importRun(text: string, as: 'open' | 'overlay'): void
+  groupLogprobs(prompt: string, completions: string[]): Promise<number[][]>
+  alert(text: string, action?: Alert['action']): void
+  dismiss(id: number): void
 }
 
+const FLUSH_MS = 150
 let worker: Worker | null = null
+let alertIds = 0
+let pending: { metrics: Metrics[]; traces: TraceRecord[]; evals: EvalRecord[] } = { metrics: [], traces: [], evals: [] }
+let flushTimer: ReturnType<typeof setTimeout> | null = null
+let latestSnapshot: TrainerSnapshot | null = null
+const logpRequests = new Map<number, { resolve: (v: number[][]) => void; reject: (e: Error) => void }>()
+let logpIds = 0
 
-export const useLab = create<LabState>((set, get) => ({
-  adapter: null,
-  fallbackReason: null,
-  runState: 'loading',
-  config: DEFAULT_ENGINE_DEMO,
-  reports: [],
-  samples: [],
-  grpoMetrics: [],
-  grpoTrace: null,
-  error: null,
+const newRunId = () => `run-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`
+const sameConfig = (a: RunConfig, b: RunConfig) => JSON.stringify(resolveRunConfig(a as never)) === JSON.stringify(resolveRunConfig(b as never))
 
-  connect() {
-    if (worker) return
-    worker = new Worker(new URL('../lab/worker.ts', import.meta.url), { type: 'module' })
-    worker.onmessage = (e: MessageEvent<FromWorker>) => {
-      const m = e.data
-      switch (m.type) {
-        case 'ready': set({ adapter: m.adapter, fallbackReason: m.fallbackReason ?? null, runState: 'idle' }); break
-        case 'step': set((s) => ({ reports: [...s.reports, m.report] })); break
-        case 'sample': set((s) => ({ samples: [...s.samples, { step: m.step, text: m.text }] })); break
-        case 'grpo-step': set((s) => ({ grpoMetrics: [...s.grpoMetrics, m.metrics], grpoTrace: m.trace })); break
-        case 'state': set({ runState: m.state }); break
-        case 'error': set({ error: m.message }); break
+/** Every failed IndexedDB write is shown, never thrown: training goes on without storage. */
+function persist(p: Promise<unknown>): void {
+  p.catch((e) => useLab.getState().alert(`Could not save the run in this browser's storage (IndexedDB): ${(e as Error).message}. Export the run to keep it.`))
+}
+
+function download(name: string, data: BlobPart, type: string): void {
+  const url = URL.createObjectURL(new Blob([data], { type }))
+  const a = document.createElement('a')
+  a.href = url; a.download = name
+  document.body.appendChild(a); a.click(); a.remove()
+  setTimeout(() => URL.revokeObjectURL(url), 10_000)
+}
+
+function linkState() {
+  const parsed = parseLink(location.hash)
+  const config = resolveRunConfig(parsed.values)
+  return { config, hidden: parsed.hidden, autostart: parsed.autostart, linkProblems: parsed.problems, presetId: presetOf(config, DEFAULT_RUN_CONFIG)?.id ?? null, hasLink: location.hash.length > 1 }
+}
+
+export const useLab = create<LabState>((set, get) => {
+  function flush(): void {
+    flushTimer = null
+    const run = get().run
+    if (!run || (pending.metrics.length === 0 && pending.evals.length === 0)) return
+    const batch = pending
+    pending = { metrics: [], traces: [], evals: [] }
+    set({ run: { ...run, metrics: run.metrics.concat(batch.metrics), traces: run.traces.concat(batch.traces), evals: run.evals.concat(batch.evals) } })
+    persist(db.appendSteps(
+      batch.metrics.map((m, i) => ({ runId: run.id, step: m.step, metrics: m, trace: batch.traces[i] })),
+      batch.evals.map((e) => ({ ...e, runId: run.id })),
+    ))
+  }
+  const scheduleFlush = () => { flushTimer ??= setTimeout(flush, FLUSH_MS) }
+
+  function onMessage(m: FromWorker): void {
+    switch (m.type) {
+      case 'ready': {
+        set({ adapter: m.adapter, fallbackReason: m.fallbackReason ?? null, runState: 'idle' })
+        worker?.postMessage({ type: 'speed', delayMs: get().delayMs } satisfies ToWorker)
+        if (get().autostart && !get().run) get().start()
+        break
       }
+      case 'grpo-step': pending.metrics.push(m.metrics); pending.traces.push(m.trace); scheduleFlush(); break
+      case 'eval': pending.evals.push({ step: m.step, metrics: m.metrics }); scheduleFlush(); break
+      case 'snapshot': {
+        latestSnapshot = m.snapshot
+        const run = get().run
+        if (run) persist(db.saveSnapshot({ runId: run.id, step: m.snapshot.step, snapshot: m.snapshot }))
+        break
+      }
+      case 'state':
+        if (m.state !== 'running') flush() // everything of a paused or finished run is on screen
+        set({ runState: m.state })
+        break
+      case 'progress':
+        set((s) => {
+          const progress = { ...s.progress }
+          if (m.done) delete progress[m.task]
+          else progress[m.task] = { label: m.label, fraction: m.fraction }
+          return { progress }
+        })
+        break
+      case 'model': download(m.name, m.bytes as BlobPart, 'application/octet-stream'); break
+      case 'group-logp': logpRequests.get(m.requestId)?.resolve(m.logp); logpRequests.delete(m.requestId); break
+      case 'base-model-error':
+        get().alert(`The base model could not be loaded from ${m.file} (${m.message}). You can train from fresh weights instead.`, 'fresh-weights')
+        break
+      case 'error':
+        get().alert(m.message)
+        for (const r of logpRequests.values()) r.reject(new Error(m.message))
+        logpRequests.clear()
+        break
     }
-    worker.onerror = (e) => set({ error: `the training worker failed: ${e.message}` })
-    const wanted = new URLSearchParams(location.search).get('backend') === 'cpu' ? 'cpu' : 'webgpu'
-    worker.postMessage({ type: 'init', backend: wanted } satisfies ToWorker)
-  },
+  }
 
-  send(m) { worker?.postMessage(m) },
+  const initial = linkState()
+  return {
+    adapter: null,
+    fallbackReason: null,
+    runState: 'loading',
+    config: initial.config,
+    presetId: initial.presetId,
+    hidden: initial.hidden,
+    autostart: initial.autostart,
+    linkProblems: initial.linkProblems,
+    run: null,
+    overlay: null,
+    resumable: null,
+    progress: {},
+    alerts: [],
+    delayMs: 0,
 
-  start() {
-    set({ reports: [], samples: [], error: null })
-    get().send({ type: 'start', config: get().config })
-  },
+    connect() {
+      if (worker) return
+      worker = new Worker(new URL('../lab/worker.ts', import.meta.url), { type: 'module' })
+      worker.onmessage = (e: MessageEvent<FromWorker>) => onMessage(e.data)
+      worker.onerror = (e) => get().alert(`The training worker failed: ${e.message}`)
+      // a new link in the same tab (pasted, or a lesson's next step)
+      addEventListener('hashchange', () => {
+        const l = linkState()
+        set({ config: l.config, presetId: l.presetId, hidden: l.hidden, linkProblems: l.linkProblems })
+      })
+      // the run this browser showed last, unless the link asks for another configuration
+      db.loadCurrentRun().then((saved) => {
+        if (!saved || get().run) return
+        if (initial.hasLink && !sameConfig(saved.header.config, initial.config)) return
+        set({
+          config: saved.header.config,
+          presetId: presetOf(saved.header.config, DEFAULT_RUN_CONFIG)?.id ?? null,
+          run: {
+            id: saved.header.id, name: saved.header.name, config: saved.header.config, source: 'saved',
+            metrics: saved.steps.map((s) => s.metrics), traces: saved.steps.map((s) => s.trace), evals: saved.evals,
+          },
+          resumable: saved.snapshot ? { step: saved.snapshot.step } : null,
+        })
+        latestSnapshot = saved.snapshot?.snapshot ?? null
+      }).catch((e) => get().alert(`Saved runs could not be read (IndexedDB): ${(e as Error).message}`))
+      const wanted = new URLSearchParams(location.search).get('backend') === 'cpu' ? 'cpu' : 'webgpu'
+      worker.postMessage({ type: 'init', backend: wanted } satisfies ToWorker)
+    },
 
-  startGrpo(config) {
-    set({ grpoMetrics: [], grpoTrace: null, reports: [], samples: [], error: null })
-    get().send({ type: 'start-grpo', config })
-  },
+    send(m) { worker?.postMessage(m) },
 
-  setConfig(patch) { set((s) => ({ config: { ...s.config, ...patch } })) },
-}))
+    setConfig(patch) {
+      set((s) => {
+        const config = { ...s.config, ...patch }
+        return { config, presetId: presetOf(config, DEFAULT_RUN_CONFIG)?.id ?? null }
+      })
+    },
+
+    choosePreset(id) {
+      const p = presetById(id)
+      if (!p) return
+      // a preset keeps the seed: changing the recipe should not change the luck
+      set((s) => ({ config: { ...DEFAULT_RUN_CONFIG, ...p.values, seed: s.config.seed }, presetId: id }))
+    },
+
+    start(opts = {}) {
+      let config: RunConfig
+      try {
+        config = resolveRunConfig(get().config as never)
+      } catch (e) {
+        get().alert(`Cannot start: ${(e as Error).message}`)
+        return
+      }
+      if (flushTimer) { clearTimeout(flushTimer); flushTimer = null }
+      pending = { metrics: [], traces: [], evals: [] }
+      latestSnapshot = null
+      const previous = get().run
+      const run: RunView = { id: newRunId(), name: `${config.task} ${config.loss_type} seed ${config.seed}`, config, metrics: [], traces: [], evals: [], source: 'live' }
+      // the run that was on screen stays visible as the overlay: compare two runs at a glance
+      set((s) => ({
+        run, resumable: null, alerts: s.alerts.filter((a) => a.action !== 'fresh-weights'),
+        overlay: previous && previous.metrics.length ? { name: previous.name, metrics: previous.metrics } : s.overlay,
+      }))
+      persist(db.saveHeader({ id: run.id, name: run.name, config, createdAt: Date.now() }))
+      get().send({ type: 'start-grpo', config, paused: opts.paused, stepOnce: opts.stepOnce })
+    },
+
+    step() {
+      const s = get()
+      if (s.runState === 'paused') s.send({ type: 'step' })
+    },
+
+    pauseOrResume() {
+      const s = get()
+      if (s.runState === 'running') s.send({ type: 'pause' })
+      else if (s.runState === 'paused') s.send({ type: 'resume' })
+    },
+
+    reset() {
+      get().send({ type: 'stop' })
+      if (flushTimer) { clearTimeout(flushTimer); flushTimer = null }
+      pending = { metrics: [], traces: [], evals: [] }
+      const run = get().run
+      if (run && run.source !== 'imported') persist(db.deleteRun(run.id))
+      set({ run: null, resumable: null })
+    },
+
+    async resumeSaved() {
+      const { run, resumable } = get()
+      if (!run || !resumable || !latestSnapshot) return
+      const step = resumable.step
+      // steps after the snapshot are replayed: forget them so that none is shown twice
+      persist(db.dropStepsAfter(run.id, step))
+      set({
+        resumable: null,
+        run: { ...run, source: 'live', metrics: run.metrics.filter((m) => m.step <= step), traces: run.traces.filter((t) => t.step <= step), evals: run.evals.filter((e) => e.step <= step) },
+      })
+      get().send({ type: 'start-grpo', config: run.config, resume: latestSnapshot })
+    },
+
+    setSpeed(delayMs) { set({ delayMs }); get().send({ type: 'speed', delayMs }) },
+
+    setHidden(hidden) { set({ hidden }) },
+
+    shareLink(autostart) {
+      const base = location.href.replace(/#.*$/, '')
+      return base + encodeLink(get().config, get().hidden, autostart)
+    },
+
+    exportRun() {
+      flush()
+      const run = get().run
+      if (!run) { get().alert('There is no run to export yet: start one or import a run file.'); return null }
+      const file = makeRunFile(run.name, run.config, run.metrics, run.traces, run.evals)
+      download(`grpo-lab-${run.config.task}-${run.config.loss_type}-seed${run.config.seed}.json`, JSON.stringify(file), 'application/json')
+      return file
+    },
+
+    exportCsv() {
+      flush()
+      const run = get().run
+      if (!run) { get().alert('There are no metrics to export yet: start a run first.'); return '' }
+      const csv = metricsCsv(run.metrics)
+      download(`grpo-lab-${run.config.task}-metrics.csv`, csv, 'text/csv')
+      return csv
+    },
+
+    exportModel() {
+      const s = get()
+      if (s.runState === 'idle' || s.runState === 'loading') { s.alert('There is no trained model here yet: start (or resume) a run first.'); return }
+      s.send({ type: 'export-model' })
+    },
+
+    importRun(text, as) {
+      let file: RunFile
+      try {
+        file = parseRunFile(text)
+      } catch (e) {
+        get().alert(`This file is not a run this lab can read — ${(e as Error).message}. Nothing was changed.`)
+        return
+      }
+      if (as === 'overlay') { set({ overlay: { name: file.name, metrics: file.metrics } }); return }
+      const s = get()
+      if (s.runState === 'running' || s.runState === 'paused') s.send({ type: 'stop' })
+      const previous = s.run
+      set({
+        config: file.config, presetId: presetOf(file.config, DEFAULT_RUN_CONFIG)?.id ?? null, resumable: null,
+        run: { id: newRunId(), name: file.name, config: file.config, metrics: file.metrics, traces: file.traces, evals: file.evals, source: 'imported' },
+        overlay: previous && previous.metrics.length ? { name: previous.name, metrics: previous.metrics } : s.overlay,
+      })
+    },
+
+    groupLogprobs(prompt, completions) {
+      return new Promise((resolve, reject) => {
+        const requestId = ++logpIds
+        logpRequests.set(requestId, { resolve, reject })
+        get().send({ type: 'group-logp', requestId, prompt, completions })
+      })
+    },
+
+    alert(text, action) { set((s) => ({ alerts: [...s.alerts.slice(-4), { id: ++alertIds, text, action }] })) },
+    dismiss(id) { set((s) => ({ alerts: s.alerts.filter((a) => a.id !== id) })) },
+  }
+})

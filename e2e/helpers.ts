@@ -1,0 +1,27 @@
+// Shared by the e2e tests: small configurations that train in seconds on SwiftShader.
+import { expect, type Page } from '@playwright/test'
+import { encodeLink } from '../src/lab/link'
+import { ECHO_VALUES } from '../src/lab/presets'
+import { resolveRunConfig, type RunConfig } from '../src/rl/config'
+
+/** The echo toy as a share link fragment (a fresh 1-layer model; a step takes ~0.1 s). */
+export function echoLink(extra: Partial<RunConfig> = {}, hidden: string[] = [], autostart = false): string {
+  return encodeLink(resolveRunConfig({ ...ECHO_VALUES, ...extra }), hidden, autostart)
+}
+
+export async function openLab(page: Page, fragment: string, query = ''): Promise<void> {
+  await page.goto(`/${query}${fragment}`)
+  await expect(page.getByRole('button', { name: 'Start', exact: true })).toBeEnabled()
+}
+
+export async function shownStep(page: Page): Promise<number> {
+  return Number(await page.getByLabel('Step', { exact: true }).textContent()) || 0
+}
+
+export async function lastMetrics(page: Page): Promise<Record<string, number>> {
+  return JSON.parse((await page.getByLabel('Last GRPO metrics').textContent()) || '{}')
+}
+
+const TIMING = ['step_time', 'dispatches', 'submits', 'bytes_up', 'bytes_down']
+/** Metrics without the ones that measure time or depend on the backend's bookkeeping. */
+export const withoutTiming = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).filter(([k]) => !TIMING.includes(k)))

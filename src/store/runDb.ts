@@ -1,0 +1,109 @@
+// Runs kept in IndexedDB (plain API), so that a reload loses nothing: a header per run, one
+// record per step (metrics + trace, written as they come: no rewrite of the whole run), the
+// evaluations, and the latest trainer snapshot for resume.
+import type { EvalRecord } from '../lab/runFile'
+import type { RunConfig } from '../rl/config'
+import type { Metrics, TraceRecord, TrainerSnapshot } from '../rl/trainer'
+
+export interface RunHeader {
+  id: string
+  name: string
+  config: RunConfig
+  createdAt: number
+}
+
+export interface StepRecord { runId: string; step: number; metrics: Metrics; trace: TraceRecord }
+export interface SavedSnapshot { runId: string; step: number; snapshot: TrainerSnapshot }
+
+export interface SavedRun {
+  header: RunHeader
+  steps: StepRecord[]
+  evals: EvalRecord[]
+  snapshot: SavedSnapshot | null
+}
+
+const DB_NAME = 'grpo-lab'
+const CURRENT_KEY = 'grpo-lab:current-run'
+let dbPromise: Promise<IDBDatabase> | null = null
+
+function open(): Promise<IDBDatabase> {
+  dbPromise ??= new Promise((resolve, reject) => {
+    const req = indexedDB.open(DB_NAME, 1)
+    req.onupgradeneeded = () => {
+      const db = req.result
+      db.createObjectStore('runs', { keyPath: 'id' })
+      db.createObjectStore('steps', { keyPath: ['runId', 'step'] })
+      db.createObjectStore('evals', { keyPath: ['runId', 'step'] })
+      db.createObjectStore('snapshots', { keyPath: 'runId' })
+    }
+    req.onsuccess = () => resolve(req.result)
+    req.onerror = () => reject(req.error)
+  })
+  return dbPromise
+}
+
+function done(tx: IDBTransaction): Promise<void> {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve()
+    tx.onerror = () => reject(tx.error)
+    tx.onabort = () => reject(tx.error ?? new Error('IndexedDB transaction aborted'))
+  })
+}
+
+function request<T>(r: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => { r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error) })
+}
+
+const ofRun = (runId: string) => IDBKeyRange.bound([runId, -Infinity], [runId, Infinity])
+
+export async function saveHeader(h: RunHeader): Promise<void> {
+  const tx = (await open()).transaction('runs', 'readwrite')
+  tx.objectStore('runs').put(h)
+  await done(tx)
+  localStorage.setItem(CURRENT_KEY, h.id)
+}
+
+export async function appendSteps(steps: StepRecord[], evals: (EvalRecord & { runId: string })[] = []): Promise<void> {
+  const tx = (await open()).transaction(['steps', 'evals'], 'readwrite')
+  for (const s of steps) tx.objectStore('steps').put(s)
+  for (const e of evals) tx.objectStore('evals').put(e)
+  await done(tx)
+}
+
+export async function saveSnapshot(s: SavedSnapshot): Promise<void> {
+  const tx = (await open()).transaction('snapshots', 'readwrite')
+  tx.objectStore('snapshots').put(s)
+  await done(tx)
+}
+
+/** Forget a run's steps after `step` (resuming from an older snapshot replays them). */
+export async function dropStepsAfter(runId: string, step: number): Promise<void> {
+  const tx = (await open()).transaction(['steps', 'evals'], 'readwrite')
+  const range = IDBKeyRange.bound([runId, step], [runId, Infinity], true)
+  tx.objectStore('steps').delete(range)
+  tx.objectStore('evals').delete(range)
+  await done(tx)
+}
+
+export async function deleteRun(runId: string): Promise<void> {
+  const tx = (await open()).transaction(['runs', 'steps', 'evals', 'snapshots'], 'readwrite')
+  tx.objectStore('runs').delete(runId)
+  tx.objectStore('steps').delete(ofRun(runId))
+  tx.objectStore('evals').delete(ofRun(runId))
+  tx.objectStore('snapshots').delete(runId)
+  await done(tx)
+  if (localStorage.getItem(CURRENT_KEY) === runId) localStorage.removeItem(CURRENT_KEY)
+}
+
+/** The run this page showed last, with everything saved of it; null when there is none. */
+export async function loadCurrentRun(): Promise<SavedRun | null> {
+  const id = localStorage.getItem(CURRENT_KEY)
+  if (!id) return null
+  const tx = (await open()).transaction(['runs', 'steps', 'evals', 'snapshots'], 'readonly')
+  const header = await request(tx.objectStore('runs').get(id)) as RunHeader | undefined
+  if (!header) return null
+  const steps = await request(tx.objectStore('steps').getAll(ofRun(id))) as StepRecord[]
+  const evals = await request(tx.objectStore('evals').getAll(ofRun(id))) as EvalRecord[]
+  const snapshot = (await request(tx.objectStore('snapshots').get(id)) as SavedSnapshot | undefined) ?? null
+  return { header, steps, evals, snapshot }
+}

@@ -1,0 +1,39 @@
+// Export the run (JSON: config, metrics, traces), its metrics (CSV) and the trained model
+// (safetensors); import a run file to show it, or to overlay it on the charts.
+import { useRef } from 'react'
+import { useLab } from '../../store/labStore'
+
+export function ExportPanel() {
+  const hidden = useLab((s) => s.hidden)
+  const hasRun = useLab((s) => !!s.run)
+  const overlay = useLab((s) => s.overlay)
+  const openRef = useRef<HTMLInputElement>(null)
+  const overlayRef = useRef<HTMLInputElement>(null)
+  if (hidden.includes('export')) return null
+  const lab = useLab.getState()
+  const read = (as: 'open' | 'overlay') => async (e: React.ChangeEvent<HTMLInputElement>) => {
+    const f = e.target.files?.[0]
+    e.target.value = ''
+    if (!f) return
+    if (f.size > 200 * 1024 * 1024) { lab.alert(`${f.name} is ${(f.size / 1e6).toFixed(0)} MB; run files up to 200 MB can be imported.`); return }
+    lab.importRun(await f.text(), as)
+  }
+  return (
+    <section aria-label="Export and import" className="panel export">
+      <h2>Export and import</h2>
+      <div className="buttons">
+        <button onClick={() => lab.exportRun()} disabled={!hasRun}>Export run</button>
+        <button onClick={() => lab.exportCsv()} disabled={!hasRun}>Export metrics CSV</button>
+        <button onClick={() => lab.exportModel()}>Export model</button>
+      </div>
+      <div className="buttons">
+        <button onClick={() => openRef.current?.click()}>Import run</button>
+        <button onClick={() => overlayRef.current?.click()}>Overlay run</button>
+        {overlay && <button onClick={() => useLab.setState({ overlay: null })}>Clear overlay</button>}
+        <input ref={openRef} type="file" accept=".json,application/json" hidden aria-label="Import run file" onChange={read('open')} />
+        <input ref={overlayRef} type="file" accept=".json,application/json" hidden aria-label="Overlay run file" onChange={read('overlay')} />
+      </div>
+      <p className="hint">Overlay draws another run dashed on the same charts (for example GRPO vs Dr. GRPO).</p>
+    </section>
+  )
+}

@@ -1,0 +1,41 @@
+// Start / Pause (Resume) / Step / Reset and the speed control, with the run's state and step.
+import { SPEEDS, useLab } from '../../store/labStore'
+
+export function RunControls() {
+  const runState = useLab((s) => s.runState)
+  const steps = useLab((s) => s.run?.metrics.at(-1)?.step ?? 0)
+  const maxSteps = useLab((s) => s.run?.config.max_steps ?? s.config.max_steps)
+  const delayMs = useLab((s) => s.delayMs)
+  const resumable = useLab((s) => s.resumable)
+  const lab = useLab.getState()
+  const busy = runState === 'running' || runState === 'paused'
+  return (
+    <section aria-label="Run controls" className="panel run-controls">
+      <div className="buttons">
+        <button className="primary" onClick={() => lab.start()} disabled={runState === 'loading' || busy}>Start</button>
+        <button onClick={() => lab.pauseOrResume()} disabled={!busy}>{runState === 'paused' ? 'Resume' : 'Pause'}</button>
+        <button onClick={() => (runState === 'paused' ? lab.step() : lab.start({ paused: true, stepOnce: true }))}
+          disabled={runState === 'loading' || runState === 'running'}
+          title="one GRPO step, then pause">
+          Step
+        </button>
+        <button onClick={() => lab.reset()} disabled={runState === 'loading'} title="stop the run and clear its charts; settings stay">Reset</button>
+      </div>
+      <label className="speed">Speed{' '}
+        <select aria-label="Speed" value={delayMs} onChange={(e) => lab.setSpeed(Number(e.target.value))}>
+          {SPEEDS.map((s) => <option key={s.delayMs} value={s.delayMs}>{s.label}</option>)}
+        </select>
+      </label>
+      <div className="run-state">
+        <span>State <b aria-label="Run state">{runState}</b></span>
+        <span>Step <b aria-label="Step">{steps ? String(steps) : '–'}</b> / {maxSteps}</span>
+      </div>
+      {resumable && runState !== 'running' && runState !== 'paused' && (
+        <div className="resume" role="status" aria-label="Saved run">
+          This run was saved at step {resumable.step}.{' '}
+          <button className="primary" onClick={() => void lab.resumeSaved()} disabled={runState === 'loading'}>Resume from step {resumable.step}</button>
+        </div>
+      )}
+    </section>
+  )
+}

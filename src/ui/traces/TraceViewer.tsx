@@ -1,0 +1,96 @@
+// Each step's groups: the prompt and its G completions with <think> and <answer> set apart,
+// reward per function, advantage as a colour, length, truncation, and reflection words marked.
+// Browse past steps; filter correct / incorrect / truncated.
+import { memo, useState } from 'react'
+import type { TraceCompletion, TraceRecord } from '../../rl/trainer'
+import { useLab } from '../../store/labStore'
+import { advantageColor, completionParts, reflectionPieces } from './completionParts'
+
+type Filter = 'all' | 'correct' | 'incorrect' | 'truncated'
+const FILTERS: Filter[] = ['all', 'correct', 'incorrect', 'truncated']
+const keep: Record<Filter, (c: TraceCompletion) => boolean> = {
+  all: () => true, correct: (c) => c.correct, incorrect: (c) => !c.correct, truncated: (c) => c.truncated,
+}
+
+export function TraceViewer() {
+  const traces = useLab((s) => s.run?.traces)
+  const hidden = useLab((s) => s.hidden)
+  // null: follow the latest step
+  const [chosen, setChosen] = useState<number | null>(null)
+  const [filter, setFilter] = useState<Filter>('all')
+  if (hidden.includes('traces')) return null
+  const n = traces?.length ?? 0
+  const index = chosen === null ? n - 1 : Math.min(chosen, n - 1)
+  const trace = n ? traces![index] : null
+  const go = (i: number) => setChosen(i >= n - 1 ? null : Math.max(0, i))
+  return (
+    <section aria-label="Traces" className="panel traces">
+      <h2>Traces</h2>
+      <div className="trace-nav">
+        <button onClick={() => go(index - 1)} disabled={index <= 0} aria-label="Previous step">◀</button>
+        <label>Step <input type="range" aria-label="Trace step" min={0} max={Math.max(0, n - 1)} value={Math.max(0, index)}
+          disabled={n === 0} onChange={(e) => go(Number(e.target.value))} /></label>
+        <button onClick={() => go(index + 1)} disabled={index >= n - 1} aria-label="Next step">▶</button>
+        <span aria-label="Shown trace step" className="trace-step">{trace ? `step ${trace.step}${chosen === null ? ' (latest)' : ''}` : 'no steps yet'}</span>
+        <span className="filters" role="radiogroup" aria-label="Filter completions">
+          {FILTERS.map((f) => (
+            <label key={f}><input type="radio" name="trace-filter" value={f} checked={filter === f} onChange={() => setFilter(f)} aria-label={`Show ${f}`} /> {f}</label>
+          ))}
+        </span>
+      </div>
+      <p className="hint legend">
+        <span className="swatch" style={{ background: advantageColor(1.5) }} /> positive advantage
+        <span className="swatch" style={{ background: advantageColor(-1.5) }} /> negative
+        <mark>wait</mark> reflection word · <span className="think-sample">reasoning</span> · <span className="answer-sample">answer</span>
+      </p>
+      {trace ? <StepGroups trace={trace} filter={filter} /> : <p className="hint">Start a run: each step's prompts and completions appear here.</p>}
+    </section>
+  )
+}
+
+const StepGroups = memo(function StepGroups({ trace, filter }: { trace: TraceRecord; filter: Filter }) {
+  return (
+    <div className="groups">
+      {trace.groups.map((g, gi) => {
+        const shown = g.completions.filter(keep[filter])
+        if (shown.length === 0) return null
+        const rewardNames = Object.keys(g.completions[0]?.rewards ?? {})
+        return (
+          <div key={gi} className="group" aria-label={`Group ${gi + 1}`} role="group">
+            <div className="group-head"><code className="prompt">{g.prompt}</code> <span className="hint">answer {g.answer}</span></div>
+            <table className="completions">
+              <thead><tr><th>completion</th>{rewardNames.map((r) => <th key={r}>{r}</th>)}<th>reward</th><th>advantage</th><th>length</th></tr></thead>
+              <tbody>
+                {shown.map((c, i) => (
+                  <tr key={i} className={c.correct ? 'correct' : 'incorrect'} data-correct={c.correct} data-truncated={c.truncated}>
+                    <td className="completion-text"><Completion text={c.text} />{c.truncated && <span className="badge">truncated</span>}</td>
+                    {rewardNames.map((r) => <td key={r} className="num">{c.rewards[r]?.toFixed(2)}</td>)}
+                    <td className="num">{c.reward.toFixed(2)}</td>
+                    <td className="num" style={{ background: advantageColor(c.advantage) }}>{c.advantage.toFixed(2)}</td>
+                    <td className="num">{c.length}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )
+      })}
+    </div>
+  )
+})
+
+function Marked({ text }: { text: string }) {
+  return <>{reflectionPieces(text).map((p, i) => (p.reflection ? <mark key={i}>{p.text}</mark> : <span key={i}>{p.text}</span>))}</>
+}
+
+function Completion({ text }: { text: string }) {
+  const p = completionParts(text)
+  return (
+    <code>
+      <span className="think"><Marked text={p.think} /></span>
+      {p.closedThink && <span className="tag">{'</think>'}</span>}
+      {p.answer !== null && <><span className="tag">{'<answer>'}</span><span className="answer">{p.answer}</span><span className="tag">{'</answer>'}</span></>}
+      {p.rest && <span className="rest">{p.rest}</span>}
+    </code>
+  )
+}

@@ -1,0 +1,39 @@
+// Run files: export → import gives the same run back; a corrupt or hostile file is refused with
+// the bad field named.
+import { describe, expect, it } from 'vitest'
+import { makeRunFile, metricsCsv, parseRunFile } from '../../src/lab/runFile'
+import { DEFAULT_RUN_CONFIG } from '../../src/rl/config'
+import type { TraceRecord } from '../../src/rl/trainer'
+
+const trace: TraceRecord = {
+  step: 1,
+  groups: [{ prompt: '12+3=?<think>', answer: '15', completions: [
+    { text: '</think><answer>15</answer>', rewards: { accuracy: 1, format: 1 }, reward: 1.1, advantage: 0.7, length: 27, truncated: false, correct: true },
+  ] }],
+}
+
+describe('run files', () => {
+  it('round-trip through JSON', () => {
+    const file = makeRunFile('a run', { ...DEFAULT_RUN_CONFIG, beta: 0.04 }, [{ step: 1, reward: 0.5, length_correct: NaN }], [trace], [{ step: 1, metrics: { 'eval/accuracy': 0.25 } }])
+    const back = parseRunFile(JSON.stringify(file))
+    expect(back.config.beta).toBe(0.04)
+    expect(back.traces).toEqual([trace])
+    expect(back.metrics[0].length_correct).toBeNaN()
+    expect(back.evals[0].metrics['eval/accuracy']).toBe(0.25)
+  })
+
+  it('names what is wrong', () => {
+    expect(() => parseRunFile('not json')).toThrow(/^file: not JSON/)
+    expect(() => parseRunFile('{"format":"x"}')).toThrow(/^format: .*allowed: "grpo-lab\/run"/)
+    const good = makeRunFile('r', DEFAULT_RUN_CONFIG, [], [trace], [])
+    expect(() => parseRunFile(JSON.stringify({ ...good, config: { ...DEFAULT_RUN_CONFIG, num_generations: 1 } }))).toThrow(/^config: num_generations/)
+    expect(() => parseRunFile(JSON.stringify({ ...good, metrics: [{ reward: '1' }] }))).toThrow(/^metrics\[0\]\.reward/)
+    const badTrace = JSON.parse(JSON.stringify(good))
+    badTrace.traces[0].groups[0].completions[0].text = { html: '<img onerror=alert(1)>' }
+    expect(() => parseRunFile(JSON.stringify(badTrace))).toThrow(/traces\[0\]\.groups\[0\]\.completions\[0\]\.text/)
+  })
+
+  it('writes metrics as CSV with a column per metric', () => {
+    expect(metricsCsv([{ step: 1, reward: 0.5 }, { step: 2, reward: 0.75, kl: 0.01 }])).toBe('step,reward,kl\n1,0.5,\n2,0.75,0.01\n')
+  })
+})
