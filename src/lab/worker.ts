@@ -105,6 +105,18 @@ async function loop(): Promise<void> {
   }
 }
 
+/** A lost GPU (driver reset, tab in the background too long): say so; the page keeps the run. */
+function watchDeviceLoss(be: Backend): void {
+  const device = (be as { device?: GPUDevice }).device
+  device?.lost.then((info) => {
+    stopAll()
+    backend = null
+    setState('idle')
+    post({ type: 'error', message: `The GPU device was lost (${info.reason}: ${info.message || 'no detail'}). The run's metrics and traces are kept; ` +
+      'reload the page to resume from the last checkpoint, or add ?backend=cpu to the address to train on the CPU.' })
+  })
+}
+
 /** Step: one GRPO step while paused. */
 async function stepOnce(): Promise<void> {
   if (state !== 'paused' || looping) return
@@ -190,6 +202,7 @@ scope.onmessage = async (e: MessageEvent<ToWorker>) => {
       case 'init': {
         const choice = await createBrowserBackend(msg.backend)
         backend = choice.backend
+        watchDeviceLoss(backend)
         post({ type: 'ready', adapter: backend.describe(), fallbackReason: choice.fallbackReason })
         break
       }

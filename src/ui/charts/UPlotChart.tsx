@@ -17,6 +17,26 @@ interface Props {
   height?: number
 }
 
+/** A flat series (KL at β = 0, a constant learning rate) gets a small band around it, not 0–100. */
+function yRange(_u: uPlot, min: number | null, max: number | null): uPlot.Range.MinMax {
+  if (min === null || max === null) return [0, 1]
+  if (max - min < 1e-12) {
+    const pad = Math.abs(max) * 0.1 || 0.01
+    return [min - pad, max + pad]
+  }
+  return uPlot.rangeNum(min, max, 0.1, true)
+}
+
+/** Tick labels with as many decimals as the tick spacing needs (no "-0" on small ranges). */
+function yTicks(_u: uPlot, splits: number[]): string[] {
+  const step = splits.length > 1 ? Math.abs(splits[1] - splits[0]) : 1
+  const decimals = step > 0 ? Math.max(0, Math.min(8, -Math.floor(Math.log10(step)))) : 2
+  return splits.map((v) => {
+    const t = v.toFixed(decimals)
+    return /^-0(\.0*)?$/.test(t) ? t.slice(1) : t
+  })
+}
+
 export function UPlotChart({ label, title, series, data, height = 170 }: Props) {
   const box = useRef<HTMLDivElement>(null)
   const plot = useRef<uPlot | null>(null)
@@ -29,8 +49,8 @@ export function UPlotChart({ label, title, series, data, height = 170 }: Props) 
       width: Math.max(200, el.clientWidth), height,
       legend: { live: true },
       cursor: { drag: { x: true, y: false } },
-      scales: { x: { time: false } },
-      axes: [{ label: 'step', size: 36, labelSize: 14 }, { size: 48 }],
+      scales: { x: { time: false }, y: { range: yRange } },
+      axes: [{ label: 'step', size: 36, labelSize: 14 }, { size: 52, values: yTicks }],
       series: [
         { label: 'step' },
         ...series.map((s) => ({

@@ -6,7 +6,7 @@ import { useEffect, useMemo, useState } from 'react'
 import { CpuBackend } from '../../engine/cpu/cpuBackend'
 import { computeWorksheet, parseWorksheetInput, type WorksheetConfig, type WorksheetInput, type WorksheetOutput } from '../../rl/worksheet'
 import { useLab } from '../../store/labStore'
-import { ADVANTAGE_TEX, AGGREGATION_TEX, num, renderTex, vec } from './tex'
+import { ADVANTAGE_TEX, AGGREGATION_TEX, num, paren, renderTex, vec } from './tex'
 
 const EXAMPLE = {
   config: { loss_type: 'grpo', scale_rewards: 'group', epsilon: 0.2, epsilon_high: 0.2, beta: 0.04, max_completion_length: 4 },
@@ -137,7 +137,7 @@ function WorksheetBody({ input, out, note }: { input: WorksheetInput & { config:
       <Tex tex={`\\rho_{i,t} = \\exp\\big(\\log\\pi_\\theta(o_{i,t}) - \\log\\pi_{\\text{old}}(o_{i,t})\\big),\\qquad \\rho_{1,1} = ${num(rho0, 4)}`} />
       <h3>4. Clipped objective (ε = {c.epsilon}, ε_high = {c.epsilon_high})</h3>
       <Tex tex={`\\text{obj}_{i,t} = \\min\\big(\\rho_{i,t} A_i,\\ \\operatorname{clip}(\\rho_{i,t}, 1-\\varepsilon, 1+\\varepsilon_{\\text{high}}) A_i\\big)`} />
-      <Tex tex={`\\text{obj}_{1,1} = \\min(${num(rho0)} \\cdot ${num(A0)},\\ ${num(clip0)} \\cdot ${num(A0)}) = ${num(first.objective[0])}`} />
+      <Tex tex={`\\text{obj}_{1,1} = \\min(${num(rho0)} \\cdot ${paren(A0)},\\ ${num(clip0)} \\cdot ${paren(A0)}) = ${num(first.objective[0])}`} />
       <h3>5. KL to the reference (k3), β = {c.beta}</h3>
       <Tex tex={`\\mathrm{KL}_{i,t} = e^{\\log\\pi_{\\text{ref}} - \\log\\pi_\\theta} - (\\log\\pi_{\\text{ref}} - \\log\\pi_\\theta) - 1,\\qquad \\ell_{i,t} = -\\text{obj}_{i,t} + \\beta\\,\\mathrm{KL}_{i,t}`} />
       <Tex tex={`\\overline{\\mathrm{KL}} = ${num(out.metrics.kl, 4)}`} />

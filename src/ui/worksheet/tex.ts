@@ -10,6 +10,9 @@ export function num(x: number, digits = 3): string {
   return s.replace(/^-/, '-')
 }
 
+/** A number that follows an operator: negatives in parentheses. */
+export const paren = (x: number, digits = 3) => (x < 0 ? `(${num(x, digits)})` : num(x, digits))
+
 export const vec = (xs: number[], digits = 3) => `(${xs.map((x) => num(x, digits)).join(',\\ ')})`
 
 export function renderTex(tex: string, display = true): string {

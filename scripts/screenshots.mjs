@@ -1,0 +1,71 @@
+// Screenshots of the lab mid-run for the README: builds nothing, serves dist/ (run
+// `npx vite build` first) with vite preview, drives headless Chromium, writes docs/lab-*.png.
+// Also prints how long the default page takes to become usable (Start enabled).
+//   node scripts/screenshots.mjs
+import { spawn } from 'node:child_process'
+import { chromium } from '@playwright/test'
+import { CHROMIUM_ARGS, findChromium } from './chromium.mjs'
+
+const PORT = 4176
+const BASE = `http://127.0.0.1:${PORT}/`
+const ECHO = '#v=1&task=echo&seed=1&n_layer=1&n_head=2&n_embd=32&block_size=16&num_generations=8&prompts_per_step=8&max_completion_length=4&learning_rate=0.005&max_steps=150'
+
+const server = spawn('npx', ['vite', 'preview', '--host', '127.0.0.1', '--port', String(PORT), '--strictPort'], { stdio: 'ignore', detached: true })
+const stop = () => { try { process.kill(-server.pid) } catch { /* already gone */ } }
+try {
+  for (let i = 0; i < 50; i++) {
+    try { if ((await fetch(BASE)).ok) break } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  const browser = await chromium.launch({ executablePath: findChromium(), args: CHROMIUM_ARGS })
+  const start = (page) => page.getByRole('button', { name: 'Start', exact: true })
+
+  // time to usable: navigation → Start enabled (fresh context each time: no cache)
+  const times = []
+  for (let i = 0; i < 3; i++) {
+    const ctx = await browser.newContext()
+    const page = await ctx.newPage()
+    const t0 = Date.now()
+    await page.goto(BASE)
+    await start(page).waitFor()
+    await page.waitForFunction(() => [...document.querySelectorAll('button')].some((b) => b.textContent === 'Start' && !b.disabled))
+    times.push(Date.now() - t0)
+    await ctx.close()
+  }
+  console.log(`default page usable (Start enabled) after ${times.join(', ')} ms`)
+
+  const shoot = async (name, fragment, { steps, viewport = { width: 1440, height: 1500 }, then } = {}) => {
+    const ctx = await browser.newContext({ viewport, deviceScaleFactor: 1 })
+    const page = await ctx.newPage()
+    await page.goto(BASE + fragment)
+    await start(page).click()
+    await page.waitForFunction((n) => Number(document.querySelector('[aria-label="Step"]')?.textContent) >= n, steps, { timeout: 300_000 })
+    await page.getByRole('button', { name: 'Pause' }).click()
+    await page.waitForFunction(() => document.querySelector('[aria-label="Run state"]')?.textContent === 'paused', null, { timeout: 120_000 })
+    if (then) await then(page)
+    await page.waitForTimeout(800)
+    await page.screenshot({ path: `docs/lab-${name}.png` })
+    console.log(`docs/lab-${name}.png`)
+    await ctx.close()
+  }
+  // the toy mid-run: reward climbing, length and entropy falling
+  await shoot('echo', ECHO, { steps: 70 })
+  // the headline task, a few steps in: traces with <think> and <answer>
+  await shoot('addition-traces', '#v=1&seed=1', {
+    steps: 2,
+    then: async (page) => { await page.getByRole('region', { name: 'Traces' }).scrollIntoViewIfNeeded() },
+  })
+  // the worksheet on a live group
+  await shoot('worksheet', ECHO, {
+    steps: 25, viewport: { width: 1440, height: 1300 },
+    then: async (page) => {
+      const sheet = page.getByRole('region', { name: 'GRPO worksheet' })
+      await sheet.getByLabel('Worksheet source').selectOption('2')
+      await sheet.scrollIntoViewIfNeeded()
+      await page.evaluate(() => document.querySelector('[aria-label="GRPO worksheet"]')?.scrollIntoView())
+    },
+  })
+  await browser.close()
+} finally {
+  stop()
+}
