@@ -21,6 +21,7 @@ export function completionParts(text: string): CompletionParts {
   return { think, answer, rest, closedThink: end >= 0 }
 }
 
+// the same words as hasReflection in src/rl/rewards.ts (a unit test keeps the two in step)
 const REFLECTION = /\b(wait|check|recheck|verify|hmm|mistake|oops)\b/gi
 
 /** Text cut into plain and reflection-word pieces, for marking. */
