@@ -5,7 +5,20 @@ import { readFileSync } from 'node:fs'
 import { expect, test } from '@playwright/test'
 import { echoLink, lastMetrics, openLab, shownStep, withoutTiming } from './helpers'
 
-test('the default demo starts: steps advance, charts and traces fill', async ({ page }) => {
+test('the default page (R1-Zero addition) starts: a step lands with charts and traces', async ({ page }) => {
+  await openLab(page, '')
+  await expect(page.getByLabel('Preset', { exact: true })).toHaveValue('addition')
+  await page.getByRole('button', { name: 'Start', exact: true }).click()
+  await expect.poll(() => shownStep(page), { timeout: 90_000 }).toBeGreaterThanOrEqual(1)
+  await expect(page.getByRole('img', { name: 'Reward chart' })).not.toHaveAttribute('data-points', '0')
+  const group = page.getByRole('region', { name: 'Traces' }).getByRole('group', { name: 'Group 1' })
+  await expect(group).toContainText('<think>')
+  await expect(group.locator('tbody tr')).toHaveCount(8)
+  await page.getByRole('button', { name: 'Pause' }).click()
+  await expect(page.getByLabel('Run state')).toHaveText('paused', { timeout: 90_000 })
+})
+
+test('the echo demo runs: steps advance, charts and traces fill', async ({ page }) => {
   await openLab(page, echoLink())
   await page.getByRole('button', { name: 'Start', exact: true }).click()
   await expect.poll(() => shownStep(page)).toBeGreaterThanOrEqual(5)
