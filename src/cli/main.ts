@@ -15,11 +15,21 @@ import { GRPOTrainer } from '../rl/trainer'
 import { computeWorksheet, parseWorksheetInput } from '../rl/worksheet'
 import { rewardWeights, scoreCompletion } from '../rl/rewards'
 import { getTask } from '../tasks/registry'
+import { createHash } from 'node:crypto'
+import { basename } from 'node:path'
+import { checkpointOf, saveSafetensors } from '../model/checkpoint'
+import { GPT } from '../model/gpt'
+import { loadInto } from '../model/checkpoint'
+import { DEFAULT_PRETRAIN, pretrain, type PretrainOptions } from '../lab/pretrain'
+import { evaluateModel } from '../rl/evaluate'
 
 export class UsageError extends Error {}
 
 const USAGE = `usage:
   grpo-lab train [--config FILE | --link 'URL or #fragment'] [--steps N] [--seed S] [--backend webgpu|cpu] [--out DIR]
+  grpo-lab pretrain --task ID [--steps N] [--seed S] [--batch-size B] [--n-layer L] [--n-head H] [--n-embd C]
+                    [--block-size T] [--learning-rate LR] [--backend webgpu|cpu] [--out FILE.safetensors]
+  grpo-lab eval --task ID --model FILE.safetensors [--n N] [--k K] [--temperature T] [--seed S] [--backend webgpu|cpu]
   grpo-lab worksheet [--backend webgpu|cpu] --input FILE
   grpo-lab score --task ID --problem JSON --completion TEXT`
 
@@ -85,14 +95,7 @@ async function train(args: string[]): Promise<void> {
   const flags = parseFlags(args, ['config', 'link', 'steps', 'seed', 'backend', 'out'])
   const config = runConfigFromFlags(flags)
   const task = getTask(config.task)
-  let base
-  if (config.base_model) {
-    let bytes: Buffer
-    try { bytes = readFileSync(config.base_model) } catch (e) {
-      throw new UsageError(`base_model: cannot read ${config.base_model} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`)
-    }
-    base = loadSafetensors(new Uint8Array(bytes))
-  }
+  const base = config.base_model ? readCheckpoint(baseModelPath(config.base_model), 'base_model').checkpoint : undefined
   const be = await backendOf(flags)
   const out = flags.out ?? 'runs/latest'
   mkdirSync(out, { recursive: true })
@@ -116,6 +119,98 @@ async function train(args: string[]): Promise<void> {
       `length ${metrics['completions/mean_length'].toFixed(1)}  kl ${metrics.kl.toFixed(4)}  ${(metrics.step_time * 1000).toFixed(0)} ms\n`)
   }
   trainer.destroy()
+  be.destroy()
+}
+
+function readCheckpoint(path: string, field: string) {
+  let bytes: Buffer
+  try { bytes = readFileSync(path) } catch (e) {
+    throw new UsageError(`${field}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`)
+  }
+  return { bytes, checkpoint: loadSafetensors(new Uint8Array(bytes)) }
+}
+
+/** A shipped model's name ('addition') is public/models/addition.safetensors; anything else is a path. */
+export function baseModelPath(name: string): string {
+  return /^[a-z][a-z0-9-]*$/.test(name) ? `public/models/${name}.safetensors` : name
+}
+
+/** Held-out problems and samples per problem used for every base model's manifest. */
+export const MANIFEST_EVAL = { n: 128, k: 8, temperature: 1.0 }
+
+async function pretrainCommand(args: string[]): Promise<void> {
+  const flags = parseFlags(args, ['task', 'steps', 'seed', 'batch-size', 'n-layer', 'n-head', 'n-embd', 'block-size', 'learning-rate', 'backend', 'out'])
+  if (!flags.task) throw new UsageError('--task: required; allowed: a task id such as addition or countdown')
+  const task = getTask(flags.task)
+  const d = DEFAULT_PRETRAIN
+  const o: PretrainOptions = {
+    ...d,
+    steps: int(flags, 'steps', 1, 1000000) ?? d.steps,
+    seed: int(flags, 'seed', 0, 2 ** 31 - 1) ?? d.seed,
+    batchSize: int(flags, 'batch-size', 1, 1024) ?? d.batchSize,
+    nLayer: int(flags, 'n-layer', 1, 8) ?? d.nLayer,
+    nHead: int(flags, 'n-head', 1, 16) ?? d.nHead,
+    nEmbd: int(flags, 'n-embd', 8, 512) ?? d.nEmbd,
+    blockSize: int(flags, 'block-size', 16, 512) ?? d.blockSize,
+  }
+  if (flags['learning-rate'] !== undefined) {
+    const lr = Number(flags['learning-rate'])
+    if (!(lr > 0 && lr <= 1)) throw new UsageError(`--learning-rate: got ${JSON.stringify(flags['learning-rate'])}; allowed: a number in (0, 1]`)
+    o.learningRate = lr
+  }
+  if (o.nEmbd % o.nHead !== 0) throw new UsageError(`--n-head: ${o.nHead} does not divide --n-embd ${o.nEmbd}`)
+  const out = flags.out ?? `public/models/${task.id}.safetensors`
+  const be = await backendOf(flags)
+  const t0 = performance.now()
+  process.stderr.write(`grpo-lab pretrain: task ${task.id}, ${o.steps} steps of ${o.batchSize} documents, ${adapterLabel(be.describe())}\n`)
+  const { model, tokenizer, finalLoss } = await pretrain(be, task, o, (p) => {
+    if (p.step % 50 === 0 || p.step === p.steps) process.stderr.write(`step ${p.step}/${p.steps}  loss ${p.loss.toFixed(4)}\n`)
+  })
+  const minutes = (performance.now() - t0) / 60000
+  const evaluation = await evaluateModel(model, tokenizer, task, { ...MANIFEST_EVAL, maxNewTokens: task.maxCompletionLength, seed: o.seed })
+  const bytes = saveSafetensors(await checkpointOf(model, tokenizer, { task: task.id }))
+  mkdirSync(join(out, '..'), { recursive: true })
+  writeFileSync(out, bytes)
+  const manifest = {
+    task: task.id,
+    file: basename(out),
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    bytes: bytes.length,
+    config: model.config,
+    tokenizer: tokenizer.toJSON(),
+    corpus: { recipe: `task '${task.id}' pretraining text (src/tasks/${task.id}.ts), one document per row`, documents: o.steps * o.batchSize, seed: o.seed },
+    pretrain: o,
+    final_loss: finalLoss,
+    held_out: { problems: MANIFEST_EVAL.n, k: MANIFEST_EVAL.k, temperature: MANIFEST_EVAL.temperature, ...evaluation },
+    backend: adapterLabel(be.describe()),
+    minutes: Number(minutes.toFixed(1)),
+    command: `npx grpo-lab pretrain --task ${task.id} --steps ${o.steps} --seed ${o.seed} --batch-size ${o.batchSize} ` +
+      `--n-layer ${o.nLayer} --n-head ${o.nHead} --n-embd ${o.nEmbd} --block-size ${o.blockSize} --learning-rate ${o.learningRate} ` +
+      `--backend ${be.kind} --out ${out}`,
+  }
+  writeFileSync(out.replace(/\.safetensors$/, '') + '.json', JSON.stringify(manifest, null, 2) + '\n')
+  process.stdout.write(JSON.stringify({ final_loss: finalLoss, ...evaluation }) + '\n')
+  model.destroy()
+  be.destroy()
+}
+
+async function evalCommand(args: string[]): Promise<void> {
+  const flags = parseFlags(args, ['task', 'model', 'n', 'k', 'temperature', 'seed', 'backend', 'max-new-tokens'])
+  if (!flags.task) throw new UsageError('--task: required; allowed: a task id such as addition or countdown')
+  if (!flags.model) throw new UsageError('--model: required; allowed: a .safetensors checkpoint')
+  const task = getTask(flags.task)
+  const { checkpoint } = readCheckpoint(flags.model, '--model')
+  const temperature = flags.temperature === undefined ? 1 : Number(flags.temperature)
+  if (!(temperature >= 0 && temperature <= 3)) throw new UsageError(`--temperature: got ${JSON.stringify(flags.temperature)}; allowed: a number from 0 to 3`)
+  const be = await backendOf(flags)
+  const model = new GPT(be, checkpoint.config)
+  loadInto(model, checkpoint)
+  const m = await evaluateModel(model, checkpoint.tokenizer, task, {
+    n: int(flags, 'n', 1, 100000) ?? 128, k: int(flags, 'k', 0, 64) ?? 8, temperature,
+    maxNewTokens: int(flags, 'max-new-tokens', 1, 1024) ?? task.maxCompletionLength,
+    seed: int(flags, 'seed', 0, 2 ** 31 - 1) ?? 1,
+  })
+  process.stdout.write(JSON.stringify(m) + '\n')
   be.destroy()
 }
 
@@ -150,9 +245,11 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'train': await train(rest); return 0
       case 'worksheet': await worksheet(rest); return 0
+      case 'pretrain': await pretrainCommand(rest); return 0
+      case 'eval': await evalCommand(rest); return 0
       case 'score': score(rest); return 0
       case undefined: case '--help': case 'help': process.stdout.write(USAGE + '\n'); return cmd === undefined ? 2 : 0
-      default: throw new UsageError(`${cmd}: unknown command; allowed: train, worksheet, score`)
+      default: throw new UsageError(`${cmd}: unknown command; allowed: train, pretrain, eval, worksheet, score`)
     }
   } catch (e) {
     const err = e as Error & { field?: string; key?: string }

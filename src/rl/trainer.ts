@@ -20,6 +20,7 @@ import { CharTokenizer, EOS_ID } from '../model/tokenizer'
 import type { Problem, Task } from '../tasks/types'
 import type { RunConfig } from './config'
 import { RunConfigError } from './config'
+import { evaluateModel } from './evaluate'
 import { sequenceWeights } from './loss'
 import { hasReflection, rewardWeights, type ScoredCompletion, scoreCompletion } from './rewards'
 
@@ -336,22 +337,12 @@ export class GRPOTrainer {
     return { metrics, trace }
   }
 
-  /** Greedy pass@1 on `n` held-out problems: one batch, one readback. */
-  async evaluate(n = this.config.eval_problems): Promise<Metrics> {
-    const problems = Array.from({ length: n }, (_, i) => this.task.problem('test', this.config.seed, i))
-    const gen = await generate(this.model, {
-      prompts: problems.map((p) => this.tokenizer.encode(p.prompt)), maxNewTokens: this.config.max_completion_length,
-      temperature: 0, seed: this.config.seed,
+  /** Held-out pass@1 (greedy) and, when k > 1, cons@k. 'eval/accuracy' is pass@1. */
+  async evaluate(n = this.config.eval_problems, k = 0): Promise<Metrics> {
+    const m = await evaluateModel(this.model, this.tokenizer, this.task, {
+      n, k, temperature: this.config.temperature, maxNewTokens: this.config.max_completion_length, seed: this.config.seed,
     })
-    const texts = gen.completions.map((ids) => this.tokenizer.decode(ids))
-    const correct = texts.map((x, i) => this.task.isCorrect(x, problems[i]))
-    const fmt = this.task.rewardFunctions.find((f) => f.name === 'format')
-    const out: Metrics = {
-      'eval/accuracy': correct.filter(Boolean).length / n,
-      'eval/mean_length': gen.completions.reduce((a, b) => a + b.length, 0) / n,
-    }
-    if (fmt) out['eval/format_rate'] = texts.filter((x, i) => fmt.score(x, problems[i]) === 1).length / n
-    return out
+    return { 'eval/accuracy': m['eval/pass@1'], ...m }
   }
 
   destroy(): void {

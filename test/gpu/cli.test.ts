@@ -64,7 +64,7 @@ describe('grpo-lab train', () => {
     [['worksheet', '--input', '/nonexistent.json'], /--input: cannot read/],
     [['score', '--task', 'chess', '--problem', '{}', '--completion', 'x'], /task: unknown task 'chess'/],
     [['score', '--task', 'addition', '--problem', '{"a": "x", "b": 1}', '--completion', 'x'], /^grpo-lab score: a: /],
-    [['fly'], /fly: unknown command; allowed: train, worksheet, score/],
+    [['fly'], /fly: unknown command; allowed: train, pretrain, eval, worksheet, score/],
   ])('invalid input %j: one line naming the field, exit status 2', (args, message) => {
     const r = cli(...args)
     expect(r.status).toBe(2)

@@ -1,0 +1,88 @@
+// Pretraining a task's base model: next-token training on the task's pretraining text, one
+// document per row (prompt + completion + end token, starting at position 0 as prompts do in
+// GRPO), deterministic from the seed. Used by `grpo-lab pretrain` and the lab's
+// "Pretrain base model" action; the same code in Node and in the worker.
+
+import type { Backend } from '../engine/backend'
+import { GPT } from '../model/gpt'
+import { AdamW } from '../model/optimizer'
+import { CharTokenizer, EOS_ID } from '../model/tokenizer'
+import { nextTokenStep, type TokenBatch } from '../model/train'
+import type { Task } from '../tasks/types'
+
+export interface PretrainOptions {
+  seed: number
+  steps: number
+  batchSize: number
+  nLayer: number
+  nHead: number
+  nEmbd: number
+  blockSize: number
+  learningRate: number
+  /** cosine decay to this fraction of the learning rate by the last step */
+  minLrFraction: number
+  warmupSteps: number
+  weightDecay: number
+}
+
+export const DEFAULT_PRETRAIN: PretrainOptions = {
+  seed: 1, steps: 1500, batchSize: 32, nLayer: 2, nHead: 4, nEmbd: 64, blockSize: 128,
+  learningRate: 3e-3, minLrFraction: 0.1, warmupSteps: 50, weightDecay: 0.01,
+}
+
+export interface PretrainProgress {
+  step: number
+  steps: number
+  loss: number
+}
+
+/** The learning rate at `step` (0-based): linear warmup, then cosine decay. */
+export function pretrainLr(o: PretrainOptions, step: number): number {
+  if (step < o.warmupSteps) return o.learningRate * (step + 1) / o.warmupSteps
+  const p = (step - o.warmupSteps) / Math.max(1, o.steps - o.warmupSteps)
+  const min = o.learningRate * o.minLrFraction
+  return min + (o.learningRate - min) * 0.5 * (1 + Math.cos(Math.PI * p))
+}
+
+/** Batch `step`: documents step·B … step·B + B − 1 of the task's pretraining text. The rows
+ *  are as long as the batch's longest document, rounded up to 16 (fewer distinct shapes),
+ *  so short documents do not pay for the whole context. */
+export function pretrainBatch(task: Task, tokenizer: CharTokenizer, o: PretrainOptions, step: number): TokenBatch {
+  const B = o.batchSize
+  const docs = Array.from({ length: B }, (_, b) => {
+    const doc = task.pretrainingText(o.seed, step * B + b)
+    return tokenizer.encode(doc.prompt + doc.completion).concat([EOS_ID])
+  })
+  const longest = Math.max(...docs.map((d) => d.length - 1))
+  if (longest > o.blockSize - 1) throw new Error(`a pretraining document of ${longest + 1} tokens does not fit the context of ${o.blockSize}`)
+  const T = Math.min(o.blockSize - 1, Math.ceil(longest / 16) * 16)
+  const inputs = new Uint32Array(B * T).fill(EOS_ID)
+  const targets = new Uint32Array(B * T).fill(EOS_ID)
+  const mask = new Float32Array(B * T)
+  for (let b = 0; b < B; b++) {
+    const ids = docs[b]
+    for (let t = 0; t < ids.length - 1; t++) {
+      inputs[b * T + t] = ids[t]
+      targets[b * T + t] = ids[t + 1]
+      mask[b * T + t] = 1
+    }
+  }
+  return { B, T, inputs, targets, mask }
+}
+
+export async function pretrain(backend: Backend, task: Task, o: PretrainOptions,
+  onProgress?: (p: PretrainProgress) => void | Promise<void>): Promise<{ model: GPT; tokenizer: CharTokenizer; finalLoss: number }> {
+  const tokenizer = new CharTokenizer(task.alphabet)
+  const model = new GPT(backend, { vocabSize: tokenizer.vocabSize, blockSize: o.blockSize, nLayer: o.nLayer, nHead: o.nHead, nEmbd: o.nEmbd })
+  model.initialize(o.seed)
+  const opt = new AdamW(model, { learningRate: o.learningRate, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: o.weightDecay, maxGradNorm: 1 })
+  const recent: number[] = []
+  for (let s = 0; s < o.steps; s++) {
+    const loss = await nextTokenStep(model, opt, pretrainBatch(task, tokenizer, o, s), pretrainLr(o, s))
+    recent.push(loss)
+    if (recent.length > 20) recent.shift()
+    await onProgress?.({ step: s + 1, steps: o.steps, loss })
+  }
+  opt.destroy()
+  return { model, tokenizer, finalLoss: recent.reduce((a, b) => a + b, 0) / recent.length }
+}
