@@ -116,6 +116,23 @@ export class CpuBackend implements Backend {
     const bi = bias ? this.f(bias) : null
     const aS = transA ? [1, M] : [K, 1] // [stride m, stride k]
     const bS = transB ? [K, 1] : [1, N] // [stride n, stride k]
+    if (transB && !transA) {
+      // x·Wᵀ: both operands are contiguous along k, so each output is one streaming dot product
+      for (let m = 0; m < M; m++) {
+        const ar = ao + m * K
+        for (let n = 0; n < N; n++) {
+          const br = bo + n * K
+          let s0 = 0; let s1 = 0; let k = 0
+          for (; k + 1 < K; k += 2) { s0 += A[ar + k] * Bm[br + k]; s1 += A[ar + k + 1] * Bm[br + k + 1] }
+          if (k < K) s0 += A[ar + k] * Bm[br + k]
+          let v = s0 + s1
+          if (bi) v += bi[0][bi[1] + n]
+          if (accumulate) v += o[oo + m * N + n]
+          o[oo + m * N + n] = v
+        }
+      }
+      return
+    }
     const row = new Float64Array(N)
     for (let m = 0; m < M; m++) {
       row.fill(0)
