@@ -167,6 +167,22 @@ test('a reload mid-run finds the run and resumes from its last checkpoint', asyn
   await expect(page.getByLabel('Run state')).toHaveText('running')
 })
 
+test('a reload of a paused run keeps every step and resumes exactly where it paused', async ({ page }) => {
+  await openLab(page, echoLink())
+  await page.getByRole('button', { name: 'Start', exact: true }).click()
+  await expect.poll(() => shownStep(page)).toBeGreaterThanOrEqual(7)
+  await page.getByRole('button', { name: 'Pause' }).click()
+  await expect(page.getByLabel('Run state')).toHaveText('paused')
+  const at = await shownStep(page)
+  const before = await lastMetrics(page)
+  await page.reload()
+  await expect(page.getByLabel('Step', { exact: true })).toHaveText(String(at))
+  expect(await lastMetrics(page)).toEqual(before)
+  await expect(page.getByRole('region', { name: 'Traces' }).getByLabel('Shown trace step')).toContainText(`step ${at}`)
+  await page.getByRole('button', { name: `Resume from step ${at}` }).click()
+  await expect.poll(() => shownStep(page)).toBeGreaterThan(at)
+})
+
 test('the worksheet fills GRPO’s formulas with a live group and with typed numbers', async ({ page }) => {
   await openLab(page, echoLink())
   await page.getByRole('button', { name: 'Step', exact: true }).click()
@@ -189,4 +205,20 @@ test('a base model that cannot be loaded is named, and fresh weights are offered
   await page.getByRole('button', { name: 'Train from fresh weights' }).click()
   await expect.poll(() => shownStep(page)).toBeGreaterThan(0)
   await expect(page.getByLabel('base_model', { exact: true })).toHaveValue('')
+})
+
+test('Pretrain base model: a progress bar, then runs start from the pretrained model, also after a reload', async ({ page }) => {
+  await openLab(page, echoLink())
+  await page.getByLabel('Pretrain steps').fill('40')
+  await page.getByRole('button', { name: 'Pretrain base model' }).click()
+  await expect(page.getByRole('progressbar', { name: /Pretraining the echo base model/ })).toBeVisible()
+  await expect(page.getByLabel('Starts from')).toHaveText('echo (pretrained in this browser)', { timeout: 60_000 })
+  await expect(page.getByRole('region', { name: 'Base model' }).getByRole('status')).toContainText('40 steps')
+  await expect(page.getByLabel('base_model', { exact: true })).toHaveValue('echo')
+  await page.getByRole('button', { name: 'Start', exact: true }).click()
+  await expect.poll(() => shownStep(page)).toBeGreaterThan(0)
+  await expect(page.getByRole('alert')).toHaveCount(0)
+  await page.getByRole('button', { name: 'Reset' }).click()
+  await page.goto('/' + echoLink({ base_model: 'echo' }))
+  await expect(page.getByLabel('Starts from')).toHaveText('echo (pretrained in this browser)')
 })

@@ -1,14 +1,25 @@
 // Screenshots of the lab mid-run for the README: builds nothing, serves dist/ (run
 // `npx vite build` first) with vite preview, drives headless Chromium, writes docs/lab-*.png.
 // Also prints how long the default page takes to become usable (Start enabled).
-//   node scripts/screenshots.mjs
+//   node scripts/screenshots.mjs [--base file.safetensors]
+// --base: an addition base model to start the traces shot from (copied to dist/models/), for
+// when public/models/ ships none yet; the traces of a fresh model are random characters.
 import { spawn } from 'node:child_process'
+import { copyFileSync, mkdirSync } from 'node:fs'
 import { chromium } from '@playwright/test'
 import { CHROMIUM_ARGS, findChromium } from './chromium.mjs'
 
 const PORT = 4176
 const BASE = `http://127.0.0.1:${PORT}/`
 const ECHO = '#v=1&task=echo&seed=1&n_layer=1&n_head=2&n_embd=32&block_size=16&num_generations=8&prompts_per_step=8&max_completion_length=4&learning_rate=0.005&max_steps=150'
+
+const baseArg = process.argv.indexOf('--base')
+let additionLink = '#v=1&seed=1'
+if (baseArg > 0) {
+  mkdirSync('dist/models', { recursive: true })
+  copyFileSync(process.argv[baseArg + 1], 'dist/models/addition-screenshot.safetensors')
+  additionLink = '#v=1&seed=1&base_model=addition-screenshot'
+}
 
 const server = spawn('npx', ['vite', 'preview', '--host', '127.0.0.1', '--port', String(PORT), '--strictPort'], { stdio: 'ignore', detached: true })
 const stop = () => { try { process.kill(-server.pid) } catch { /* already gone */ } }
@@ -51,9 +62,9 @@ try {
   // the toy mid-run: reward climbing, length and entropy falling
   await shoot('echo', ECHO, { steps: 70 })
   // the headline task, a few steps in: traces with <think> and <answer>
-  await shoot('addition-traces', '#v=1&seed=1', {
-    steps: 2,
-    then: async (page) => { await page.getByRole('region', { name: 'Traces' }).scrollIntoViewIfNeeded() },
+  await shoot('addition-traces', additionLink, {
+    steps: 3,
+    then: async (page) => { await page.evaluate(() => document.querySelector('[aria-label="Traces"]')?.scrollIntoView()) },
   })
   // the worksheet on a live group
   await shoot('worksheet', ECHO, {
@@ -61,7 +72,6 @@ try {
     then: async (page) => {
       const sheet = page.getByRole('region', { name: 'GRPO worksheet' })
       await sheet.getByLabel('Worksheet source').selectOption('2')
-      await sheet.scrollIntoViewIfNeeded()
       await page.evaluate(() => document.querySelector('[aria-label="GRPO worksheet"]')?.scrollIntoView())
     },
   })

@@ -9,7 +9,12 @@ export type RunState = 'idle' | 'running' | 'paused' | 'done'
 export type ToWorker =
   | { type: 'init'; backend: 'webgpu' | 'cpu' }
   /** a new run (or one resumed from a snapshot); `paused` creates it without running, `stepOnce` then takes one step */
-  | { type: 'start-grpo'; config: Partial<RunConfig>; paused?: boolean; stepOnce?: boolean; resume?: TrainerSnapshot }
+  | { type: 'start-grpo'; config: Partial<RunConfig>; paused?: boolean; stepOnce?: boolean; resume?: TrainerSnapshot
+      /** the base checkpoint's bytes when this browser holds it (pretrained here); else it is fetched */
+      baseBytes?: Uint8Array }
+  /** next-token pretraining of a base model for the config's task and model shape */
+  | { type: 'pretrain'; config: Partial<RunConfig>; steps: number }
+  | { type: 'cancel-pretrain' }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'step' }
@@ -29,6 +34,8 @@ export type FromWorker =
   /** something that takes a while; fraction null = unknown length; done removes the bar */
   | { type: 'progress'; task: string; label: string; fraction: number | null; done?: boolean }
   | { type: 'model'; bytes: Uint8Array; name: string }
+  /** a base model pretrained in the worker, named after its task */
+  | { type: 'pretrained'; name: string; bytes: Uint8Array; loss: number; steps: number }
   | { type: 'group-logp'; requestId: number; logp: number[][] }
   /** the base checkpoint could not be fetched or read: the page offers fresh weights */
   | { type: 'base-model-error'; file: string; message: string }

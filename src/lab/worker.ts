@@ -7,6 +7,7 @@ import { createBrowserBackend } from '../engine/browser'
 import { type Checkpoint, checkpointOf, loadSafetensors, saveSafetensors } from '../model/checkpoint'
 import { resolveRunConfig } from '../rl/config'
 import { GRPOTrainer } from '../rl/trainer'
+import { DEFAULT_PRETRAIN, pretrain } from './pretrain'
 import { getTask } from '../tasks/registry'
 import { completionLogprobs } from './groupLogprobs'
 import { baseModelUrl, type FromWorker, SNAPSHOT_EVERY, type ToWorker } from './protocol'
@@ -64,6 +65,7 @@ async function evaluate(t: GRPOTrainer): Promise<void> {
 async function grpoStep(): Promise<void> {
   const t = grpo
   if (!t) return
+  if (t.step >= t.config.max_steps) { setState('done'); return } // e.g. a finished run resumed
   const mine = generation
   let result: Awaited<ReturnType<GRPOTrainer['trainStep']>>
   try {
@@ -117,6 +119,34 @@ function watchDeviceLoss(be: Backend): void {
   })
 }
 
+let pretrainCancelled = false
+
+/** Pretrain a base model for the config's task and shape: a progress bar with the loss. */
+async function runPretrain(msg: Extract<ToWorker, { type: 'pretrain' }>): Promise<void> {
+  if (!backend) throw new Error('the engine is not ready yet')
+  if (looping || state === 'running') throw new Error('pause or reset the GRPO run before pretraining')
+  const config = resolveRunConfig(msg.config)
+  const steps = Math.max(1, Math.min(100_000, Math.floor(msg.steps)))
+  pretrainCancelled = false
+  const label = (s: number, loss?: number) => `Pretraining the ${config.task} base model: step ${s} of ${steps}${loss === undefined ? '' : `, loss ${loss.toFixed(3)}`}`
+  post({ type: 'progress', task: 'pretrain', label: label(0), fraction: 0 })
+  try {
+    const r = await pretrain(backend, getTask(config.task), {
+      ...DEFAULT_PRETRAIN, seed: config.seed, steps, nLayer: config.n_layer, nHead: config.n_head, nEmbd: config.n_embd, blockSize: config.block_size,
+    }, async (p) => {
+      if (pretrainCancelled) throw new Error('pretraining cancelled')
+      if (p.step % 5 === 0 || p.step === p.steps) post({ type: 'progress', task: 'pretrain', label: label(p.step, p.loss), fraction: p.step / p.steps })
+      // let Cancel come in: the worker's message loop runs between awaits
+      if (p.step % 5 === 0) await new Promise((res) => setTimeout(res, 0))
+    })
+    const bytes = saveSafetensors(await checkpointOf(r.model, r.tokenizer, { task: config.task, pretrain_steps: String(steps), seed: String(config.seed) }))
+    r.model.destroy()
+    post({ type: 'pretrained', name: config.task, bytes, loss: r.finalLoss, steps }, [bytes.buffer])
+  } finally {
+    post({ type: 'progress', task: 'pretrain', label: '', fraction: 1, done: true })
+  }
+}
+
 /** Step: one GRPO step while paused. */
 async function stepOnce(): Promise<void> {
   if (state !== 'paused' || looping) return
@@ -168,7 +198,7 @@ async function startRun(msg: Extract<ToWorker, { type: 'start-grpo' }>): Promise
   let base: Checkpoint | undefined
   if (config.base_model) {
     try {
-      base = await fetchBaseModel(config.base_model)
+      base = msg.baseBytes ? loadSafetensors(msg.baseBytes) : await fetchBaseModel(config.base_model)
     } catch (e) {
       post({ type: 'base-model-error', file: (e as { file?: string }).file ?? config.base_model, message: (e as Error).message })
       setState('idle')
@@ -207,6 +237,8 @@ scope.onmessage = async (e: MessageEvent<ToWorker>) => {
         break
       }
       case 'start-grpo': await startRun(msg); break
+      case 'pretrain': await runPretrain(msg); break
+      case 'cancel-pretrain': pretrainCancelled = true; break
       case 'pause': if (state === 'running') { state = 'pausing'; if (!looping) setState('paused') } break
       case 'resume':
         if (state === 'pausing') state = 'running' // the step in flight simply goes on

@@ -55,7 +55,13 @@ export interface LabState {
   progress: Record<string, Progress>
   alerts: Alert[]
   delayMs: number
+  /** base models pretrained in this browser (kept in IndexedDB), by name */
+  localModels: string[]
+  /** a line about the last pretraining, shown until the next one */
+  pretrainNote: string | null
   connect(): void
+  pretrain(steps: number): void
+  cancelPretrain(): void
   send(m: ToWorker): void
   setConfig(patch: Partial<RunConfig>): void
   choosePreset(id: string): void
@@ -153,8 +159,15 @@ export const useLab = create<LabState>((set, get) => {
       case 'model': download(m.name, m.bytes as BlobPart, 'application/octet-stream'); break
       case 'group-logp': logpRequests.get(m.requestId)?.resolve(m.logp); logpRequests.delete(m.requestId); break
       case 'base-model-error':
-        get().alert(`The base model could not be loaded from ${m.file} (${m.message}). You can train from fresh weights instead.`, 'fresh-weights')
+        get().alert(`The base model could not be loaded from ${m.file} (${m.message}). You can train from fresh weights, or pretrain a base model here.`, 'fresh-weights')
         break
+      case 'pretrained': {
+        const note = `Base model '${m.name}' pretrained in this browser (${m.steps} steps, final loss ${m.loss.toFixed(3)}); base_model is set to it.`
+        set((s) => ({ localModels: s.localModels.includes(m.name) ? s.localModels : [...s.localModels, m.name], pretrainNote: note }))
+        get().setConfig({ base_model: m.name })
+        persist(db.saveModel({ name: m.name, bytes: m.bytes, loss: m.loss, steps: m.steps, createdAt: Date.now() }))
+        break
+      }
       case 'error':
         get().alert(m.message)
         for (const r of logpRequests.values()) r.reject(new Error(m.message))
@@ -179,12 +192,25 @@ export const useLab = create<LabState>((set, get) => {
     progress: {},
     alerts: [],
     delayMs: 0,
+    localModels: [],
+    pretrainNote: null,
+
+    pretrain(steps) {
+      let config: RunConfig
+      try { config = resolveRunConfig(get().config as never) } catch (e) { get().alert(`Cannot pretrain: ${(e as Error).message}`); return }
+      set({ pretrainNote: null })
+      get().send({ type: 'pretrain', config, steps })
+    },
+
+    cancelPretrain() { get().send({ type: 'cancel-pretrain' }) },
 
     connect() {
       if (worker) return
       worker = new Worker(new URL('../lab/worker.ts', import.meta.url), { type: 'module' })
       worker.onmessage = (e: MessageEvent<FromWorker>) => onMessage(e.data)
       worker.onerror = (e) => get().alert(`The training worker failed: ${e.message}`)
+      // the steps still waiting for the next flush go to IndexedDB before the page goes away
+      addEventListener('pagehide', () => flush())
       // a new link in the same tab (pasted, or a lesson's next step)
       addEventListener('hashchange', () => {
         const l = linkState()
@@ -201,10 +227,11 @@ export const useLab = create<LabState>((set, get) => {
             id: saved.header.id, name: saved.header.name, config: saved.header.config, source: 'saved',
             metrics: saved.steps.map((s) => s.metrics), traces: saved.steps.map((s) => s.trace), evals: saved.evals,
           },
-          resumable: saved.snapshot ? { step: saved.snapshot.step } : null,
+          resumable: saved.snapshot && saved.snapshot.step < saved.header.config.max_steps ? { step: saved.snapshot.step } : null,
         })
         latestSnapshot = saved.snapshot?.snapshot ?? null
       }).catch((e) => get().alert(`Saved runs could not be read (IndexedDB): ${(e as Error).message}`))
+      db.modelNames().then((localModels) => set({ localModels })).catch(() => { /* no storage: nothing pretrained here */ })
       const wanted = new URLSearchParams(location.search).get('backend') === 'cpu' ? 'cpu' : 'webgpu'
       worker.postMessage({ type: 'init', backend: wanted } satisfies ToWorker)
     },
@@ -244,7 +271,11 @@ export const useLab = create<LabState>((set, get) => {
         overlay: previous && previous.metrics.length ? { name: previous.name, metrics: previous.metrics } : s.overlay,
       }))
       persist(db.saveHeader({ id: run.id, name: run.name, config, createdAt: Date.now() }))
-      get().send({ type: 'start-grpo', config, paused: opts.paused, stepOnce: opts.stepOnce })
+      const send = (baseBytes?: Uint8Array) => get().send({ type: 'start-grpo', config, paused: opts.paused, stepOnce: opts.stepOnce, baseBytes })
+      // a base model pretrained in this browser goes along; any other is fetched by the worker
+      if (config.base_model && get().localModels.includes(config.base_model)) {
+        db.loadModel(config.base_model).then((m) => send(m?.bytes)).catch(() => send())
+      } else send()
     },
 
     step() {
@@ -277,7 +308,9 @@ export const useLab = create<LabState>((set, get) => {
         resumable: null,
         run: { ...run, source: 'live', metrics: run.metrics.filter((m) => m.step <= step), traces: run.traces.filter((t) => t.step <= step), evals: run.evals.filter((e) => e.step <= step) },
       })
-      get().send({ type: 'start-grpo', config: run.config, resume: latestSnapshot })
+      // the snapshot holds the weights; the base model only shapes the trainer (and its reference)
+      const local = run.config.base_model && get().localModels.includes(run.config.base_model) ? await db.loadModel(run.config.base_model).catch(() => null) : null
+      get().send({ type: 'start-grpo', config: run.config, resume: latestSnapshot, baseBytes: local?.bytes })
     },
 
     setSpeed(delayMs) { set({ delayMs }); get().send({ type: 'speed', delayMs }) },

@@ -28,13 +28,16 @@ let dbPromise: Promise<IDBDatabase> | null = null
 
 function open(): Promise<IDBDatabase> {
   dbPromise ??= new Promise((resolve, reject) => {
-    const req = indexedDB.open(DB_NAME, 1)
-    req.onupgradeneeded = () => {
+    const req = indexedDB.open(DB_NAME, 2)
+    req.onupgradeneeded = (e) => {
       const db = req.result
-      db.createObjectStore('runs', { keyPath: 'id' })
-      db.createObjectStore('steps', { keyPath: ['runId', 'step'] })
-      db.createObjectStore('evals', { keyPath: ['runId', 'step'] })
-      db.createObjectStore('snapshots', { keyPath: 'runId' })
+      if (e.oldVersion < 1) {
+        db.createObjectStore('runs', { keyPath: 'id' })
+        db.createObjectStore('steps', { keyPath: ['runId', 'step'] })
+        db.createObjectStore('evals', { keyPath: ['runId', 'step'] })
+        db.createObjectStore('snapshots', { keyPath: 'runId' })
+      }
+      if (e.oldVersion < 2) db.createObjectStore('models', { keyPath: 'name' }) // base models pretrained here
     }
     req.onsuccess = () => resolve(req.result)
     req.onerror = () => reject(req.error)
@@ -106,4 +109,22 @@ export async function loadCurrentRun(): Promise<SavedRun | null> {
   const evals = await request(tx.objectStore('evals').getAll(ofRun(id))) as EvalRecord[]
   const snapshot = (await request(tx.objectStore('snapshots').get(id)) as SavedSnapshot | undefined) ?? null
   return { header, steps, evals, snapshot }
+}
+
+export interface LocalModel { name: string; bytes: Uint8Array; loss: number; steps: number; createdAt: number }
+
+export async function saveModel(m: LocalModel): Promise<void> {
+  const tx = (await open()).transaction('models', 'readwrite')
+  tx.objectStore('models').put(m)
+  await done(tx)
+}
+
+export async function loadModel(name: string): Promise<LocalModel | null> {
+  const tx = (await open()).transaction('models', 'readonly')
+  return ((await request(tx.objectStore('models').get(name))) as LocalModel | undefined) ?? null
+}
+
+export async function modelNames(): Promise<string[]> {
+  const tx = (await open()).transaction('models', 'readonly')
+  return (await request(tx.objectStore('models').getAllKeys())).map(String)
 }

@@ -25,7 +25,10 @@ export function Alerts() {
         <div key={a.id} role="alert" className="error">
           {a.text}{' '}
           {a.action === 'fresh-weights' && (
-            <button onClick={() => { lab.dismiss(a.id); lab.setConfig({ base_model: '' }); lab.start() }}>Train from fresh weights</button>
+            <>
+              <button onClick={() => { lab.dismiss(a.id); lab.setConfig({ base_model: '' }); lab.start() }}>Train from fresh weights</button>{' '}
+              <button onClick={() => { lab.dismiss(a.id); lab.pretrain(1500) }}>Pretrain base model here</button>
+            </>
           )}
           <button onClick={() => lab.dismiss(a.id)} aria-label="Dismiss message">×</button>
         </div>

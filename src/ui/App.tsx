@@ -4,6 +4,7 @@ import { adapterLabel } from '../engine/backend'
 import { useLab } from '../store/labStore'
 import { Alerts } from './Alerts'
 import { Charts } from './charts/Charts'
+import { BaseModelPanel } from './controls/BaseModelPanel'
 import { ConfigPanel } from './controls/ConfigPanel'
 import { ExportPanel } from './controls/ExportPanel'
 import { RunControls } from './controls/RunControls'
@@ -33,13 +34,19 @@ export function App() {
       <div className="layout">
         <aside>
           <RunControls />
+          <BaseModelPanel />
           <ConfigPanel />
           <SharePanel />
           <ExportPanel />
         </aside>
         <div className="run">
           <ProgressBars />
-          {runName && <p className="run-name">Run: <b>{runName}</b>{source !== 'live' && <span className="hint"> ({source})</span>}</p>}
+          {runName
+            ? <p className="run-name">Run: <b>{runName}</b>{source !== 'live' && <span className="hint"> ({source})</span>}</p>
+            : <p className="intro">Press <b>Start</b>. Each step the model writes G answers to each prompt, rules score them
+              (right answer, right format), and GRPO makes the better-than-their-group answers likelier. Watch reward and
+              accuracy climb in the curves, read the model’s answers in the traces, and follow one group through the
+              formulas in the worksheet.</p>}
           <Summary />
           <Charts />
           <TraceViewer />
