@@ -17,7 +17,7 @@ export function Alerts() {
       {linkProblems.length > 0 && (
         <div role="alert" className="error" aria-label="Link problems">
           <b>This link has {linkProblems.length === 1 ? 'a value' : 'values'} the lab cannot use; {linkProblems.length === 1 ? 'it was' : 'they were'} left at the default:</b>
-          <ul>{linkProblems.map((p, i) => <li key={i}><code>{p.key}</code> — {p.message}</li>)}</ul>
+          <ul>{linkProblems.map((p, i) => <li key={i}><code>{p.key}</code> — {p.message.startsWith(`${p.key}: `) ? p.message.slice(p.key.length + 2) : p.message}</li>)}</ul>
           <button onClick={() => useLab.setState({ linkProblems: [] })}>Dismiss</button>
         </div>
       )}

@@ -30,7 +30,9 @@ function yRange(_u: uPlot, min: number | null, max: number | null): uPlot.Range.
 /** Tick labels with as many decimals as the tick spacing needs (no "-0" on small ranges). */
 function yTicks(_u: uPlot, splits: number[]): string[] {
   const step = splits.length > 1 ? Math.abs(splits[1] - splits[0]) : 1
-  const decimals = step > 0 ? Math.max(0, Math.min(8, -Math.floor(Math.log10(step)))) : 2
+  // the fewest decimals that write the tick spacing exactly (0.25 → 2, 0.5 → 1, 20 → 0)
+  let decimals = 0
+  while (decimals < 8 && Math.abs(Math.round(step * 10 ** decimals) - step * 10 ** decimals) > 1e-6 * 10 ** decimals) decimals++
   return splits.map((v) => {
     const t = v.toFixed(decimals)
     return /^-0(\.0*)?$/.test(t) ? t.slice(1) : t
