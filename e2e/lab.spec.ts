@@ -38,6 +38,17 @@ test('the echo demo runs: steps advance, charts and traces fill', async ({ page 
   await expect(traces.locator('tbody tr[data-correct="true"]')).toHaveCount(0)
 })
 
+test('evaluation on held-out problems every few steps shows its accuracy', async ({ page }) => {
+  await openLab(page, echoLink({ eval_every: 2, eval_problems: 16, max_steps: 6 }))
+  await page.getByRole('button', { name: 'Start', exact: true }).click()
+  await expect(page.getByLabel('Run state')).toHaveText('done')
+  await expect(page.getByLabel('Eval accuracy')).toHaveText(/^\d+(\.\d)?%$/)
+  const exported = page.waitForEvent('download')
+  await page.getByRole('button', { name: 'Export run' }).click()
+  const json = JSON.parse(readFileSync(await (await exported).path(), 'utf8'))
+  expect(json.evals.map((e: { step: number }) => e.step)).toEqual([2, 4, 6])
+})
+
 test('Pause stops the steps, Step advances exactly one, Reset clears the run', async ({ page }) => {
   await openLab(page, echoLink())
   await page.getByRole('button', { name: 'Start', exact: true }).click()
