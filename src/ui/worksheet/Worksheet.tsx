@@ -32,7 +32,11 @@ export function Worksheet() {
   const hidden = useLab((s) => s.hidden)
   const run = useLab((s) => s.run)
   const runState = useLab((s) => s.runState)
-  const trace = run?.traces.at(-1) ?? null
+  // while a run goes, follow it every 5th step only: each refresh costs the worker a forward pass
+  const traces = run?.traces ?? []
+  const last = traces.length - 1
+  const followed = runState === 'running' && last >= 0 ? traces[Math.max(0, last - (traces[last].step % 5))] : traces.at(-1)
+  const trace = followed ?? null
   const [source, setSource] = useState<Source>({ kind: 'group', index: 0 })
   const [typed, setTyped] = useState(JSON.stringify(EXAMPLE, null, 1))
   const [result, setResult] = useState<{ input: WorksheetInput & { config: WorksheetConfig }; out: WorksheetOutput; note: string } | null>(null)
