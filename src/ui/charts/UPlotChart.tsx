@@ -4,6 +4,7 @@
 import { useEffect, useRef } from 'react'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
+import { tickLabels } from './axes'
 
 export interface SeriesSpec { label: string; color: string; dashed?: boolean; points?: boolean }
 
@@ -27,18 +28,6 @@ function yRange(_u: uPlot, min: number | null, max: number | null): uPlot.Range.
   return uPlot.rangeNum(min, max, 0.1, true)
 }
 
-/** Tick labels with as many decimals as the tick spacing needs (no "-0" on small ranges). */
-function yTicks(_u: uPlot, splits: number[]): string[] {
-  const step = splits.length > 1 ? Math.abs(splits[1] - splits[0]) : 1
-  // the fewest decimals that write the tick spacing exactly (0.25 → 2, 0.5 → 1, 20 → 0)
-  let decimals = 0
-  while (decimals < 8 && Math.abs(Math.round(step * 10 ** decimals) - step * 10 ** decimals) > 1e-6 * 10 ** decimals) decimals++
-  return splits.map((v) => {
-    const t = v.toFixed(decimals)
-    return /^-0(\.0*)?$/.test(t) ? t.slice(1) : t
-  })
-}
-
 export function UPlotChart({ label, title, series, data, height = 170 }: Props) {
   const box = useRef<HTMLDivElement>(null)
   const plot = useRef<uPlot | null>(null)
@@ -52,7 +41,7 @@ export function UPlotChart({ label, title, series, data, height = 170 }: Props) 
       legend: { live: true },
       cursor: { drag: { x: true, y: false } },
       scales: { x: { time: false }, y: { range: yRange } },
-      axes: [{ label: 'step', size: 36, labelSize: 14 }, { size: 52, values: yTicks }],
+      axes: [{ label: 'step', size: 36, labelSize: 14 }, { size: 62, values: (_u: uPlot, splits: number[]) => tickLabels(splits) }],
       series: [
         { label: 'step' },
         ...series.map((s) => ({

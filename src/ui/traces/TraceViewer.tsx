@@ -64,9 +64,9 @@ const StepGroups = memo(function StepGroups({ trace, filter }: { trace: TraceRec
                 {shown.map((c, i) => (
                   <tr key={i} className={c.correct ? 'correct' : 'incorrect'} data-correct={c.correct} data-truncated={c.truncated}>
                     <td className="completion-text"><Completion text={c.text} />{c.truncated && <span className="badge">truncated</span>}</td>
-                    {rewardNames.map((r) => <td key={r} className="num">{c.rewards[r]?.toFixed(2)}</td>)}
-                    <td className="num">{c.reward.toFixed(2)}</td>
-                    <td className="num" style={{ background: advantageColor(c.advantage) }}>{c.advantage.toFixed(2)}</td>
+                    {rewardNames.map((r) => <td key={r} className="num">{fixed(c.rewards[r])}</td>)}
+                    <td className="num">{fixed(c.reward)}</td>
+                    <td className="num" style={{ background: advantageColor(c.advantage) }}>{fixed(c.advantage)}</td>
                     <td className="num">{c.length}</td>
                   </tr>
                 ))}
@@ -78,6 +78,13 @@ const StepGroups = memo(function StepGroups({ trace, filter }: { trace: TraceRec
     </div>
   )
 })
+
+/** Two decimals, and never "-0.00" for a value that rounds to zero. */
+function fixed(x: number | undefined): string {
+  if (x === undefined || !Number.isFinite(x)) return '–'
+  const t = x.toFixed(2)
+  return t === '-0.00' ? '0.00' : t
+}
 
 function Marked({ text }: { text: string }) {
   return <>{reflectionPieces(text).map((p, i) => (p.reflection ? <mark key={i}>{p.text}</mark> : <span key={i}>{p.text}</span>))}</>

@@ -115,6 +115,9 @@ export function Worksheet() {
   )
 }
 
+/** Fixed decimals without a "-0.000" for what rounds to zero. */
+const fix3 = (x: number, digits = 3) => { const t = x.toFixed(digits); return /^-0\.0+$/.test(t) ? t.slice(1) : t }
+
 function WorksheetBody({ input, out, note }: { input: WorksheetInput & { config: WorksheetConfig }; out: WorksheetOutput; note: string }) {
   const c = out.config
   const rewards = input.groups.flatMap((g) => g.rewards)
@@ -153,9 +156,9 @@ function WorksheetBody({ input, out, note }: { input: WorksheetInput & { config:
         <tbody>
           {out.completions.map((x, i) => (
             <tr key={i}>
-              <td>{i + 1}</td><td className="num">{rewards[i].toFixed(3)}</td><td className="num">{out.advantages[i].toFixed(3)}</td>
+              <td>{i + 1}</td><td className="num">{rewards[i].toFixed(3)}</td><td className="num">{fix3(out.advantages[i])}</td>
               <td className="num">{comps[i].logp.length}</td><td className="num">{avg(x.ratio).toFixed(3)}</td>
-              <td className="num">{avg(x.objective).toFixed(4)}</td><td className="num">{avg(x.kl).toFixed(4)}</td>
+              <td className="num">{fix3(avg(x.objective), 4)}</td><td className="num">{avg(x.kl).toFixed(4)}</td>
               <td className="num">{x.clipped.filter(Boolean).length}</td><td className="num">{x.grad[0]?.toExponential(2)}</td>
             </tr>
           ))}

@@ -6,6 +6,7 @@ import type { LossType } from '../../rl/loss'
 /** A number as TeX: fixed decimals, a real minus sign, "n/a" for what is not finite. */
 export function num(x: number, digits = 3): string {
   if (!Number.isFinite(x)) return '\\text{n/a}'
+  if (Math.abs(x) < 1e-9) x = 0 // float dust (the std of equal rewards) reads as 0
   const s = Math.abs(x) < 1e-3 && x !== 0 ? x.toExponential(2).replace(/e([+-]\d+)/, '\\times 10^{$1}') : x.toFixed(digits)
   return s.replace(/^-/, '-')
 }
