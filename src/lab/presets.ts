@@ -10,15 +10,16 @@ export interface Preset {
   values: Partial<RunConfig>
 }
 
-/** The toy that trains in seconds even on a software GPU: a 1-layer model learns to echo a digit. */
+/** The toy that trains in seconds even on a software GPU: a fresh 1-layer model learns to echo a digit.
+ * Presets of other tasks say base_model '' so that they never inherit the addition demo's base. */
 export const ECHO_VALUES: Partial<RunConfig> = {
-  task: 'echo', n_layer: 1, n_head: 2, n_embd: 32, block_size: 16, num_generations: 8,
+  task: 'echo', base_model: '', n_layer: 1, n_head: 2, n_embd: 32, block_size: 16, num_generations: 8,
   prompts_per_step: 8, max_completion_length: 4, learning_rate: 5e-3, max_steps: 150,
 }
 
 export const PRESETS: readonly Preset[] = [
   { id: 'addition', name: 'R1-Zero addition (default)', about: 'multi-digit addition: rewarded only for the right answer, the model learns to work it out', values: {} },
-  { id: 'countdown', name: 'Countdown', about: 'TinyZero’s countdown: reach the target with the given numbers (1.0 correct, 0.1 formatted)', values: { task: 'countdown' } },
+  { id: 'countdown', name: 'Countdown', about: 'TinyZero’s countdown: reach the target with the given numbers (1.0 correct, 0.1 formatted)', values: { task: 'countdown', base_model: '' } },
   { id: 'echo', name: 'Echo (toy, fast)', about: 'a fresh 1-layer model learns to echo a digit in a few seconds', values: ECHO_VALUES },
   { id: 'dr-grpo', name: 'Dr. GRPO', about: 'no std scaling and a constant normaliser: removes GRPO’s length and difficulty biases', values: { loss_type: 'dr_grpo', scale_rewards: 'none' } },
   { id: 'dapo', name: 'DAPO', about: 'clip-higher, token-level loss, dynamic sampling and soft overlong punishment', values: { loss_type: 'dapo', epsilon_high: 0.28, dynamic_sampling: true, overlong_buffer_length: 16, overlong_penalty_factor: 1.0 } },
