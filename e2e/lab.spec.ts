@@ -118,6 +118,26 @@ test('a malformed or hostile link shows what is wrong and the lab opens with def
   await expect(page.locator('img[src="x"]')).toHaveCount(0)
 })
 
+test('the lesson options write hides and autostart into the share link', async ({ page }) => {
+  await openLab(page, echoLink())
+  await page.getByText('Lesson link: hide controls').click()
+  await page.getByLabel('Hide worksheet').check()
+  await page.getByLabel('Start automatically').check()
+  await expect(page.getByLabel('Share link')).toHaveValue(/&worksheet_hide=1&autostart=1$/)
+  await expect(page.getByRole('region', { name: 'GRPO worksheet' })).toHaveCount(0)
+})
+
+test('the speed control spaces the steps out', async ({ page }) => {
+  await openLab(page, echoLink())
+  await page.getByLabel('Speed').selectOption({ label: '1 step / 3 seconds' })
+  await page.getByRole('button', { name: 'Start', exact: true }).click()
+  await expect(page.getByLabel('Step', { exact: true })).toHaveText('1')
+  await page.waitForTimeout(1500)
+  await expect(page.getByLabel('Step', { exact: true })).toHaveText('1')
+  await page.getByLabel('Speed').selectOption({ label: 'Full speed' })
+  await expect.poll(() => shownStep(page)).toBeGreaterThan(3)
+})
+
 test('a lesson link hides the chosen controls and starts the run', async ({ page }) => {
   await page.goto('/' + echoLink({}, ['beta', 'worksheet'], true))
   await expect.poll(() => shownStep(page)).toBeGreaterThan(0)
