@@ -253,3 +253,20 @@ test('Pretrain base model: a progress bar, then runs start from the pretrained m
   await page.goto('/' + echoLink({ base_model: 'echo' }))
   await expect(page.getByLabel('Starts from')).toHaveText('echo (pretrained in this browser)')
 })
+
+test('the browser keeps the last 10 runs', async ({ page }) => {
+  await openLab(page, echoLink({ max_steps: 1 }))
+  for (let i = 0; i < 12; i++) {
+    await page.getByRole('button', { name: 'Start', exact: true }).click()
+    await expect(page.getByLabel('Run state')).toHaveText('done')
+    await expect(page.getByRole('button', { name: 'Start', exact: true })).toBeEnabled()
+  }
+  await expect.poll(() => page.evaluate(() => new Promise<number>((resolve, reject) => {
+    const req = indexedDB.open('grpo-lab')
+    req.onsuccess = () => {
+      const count = req.result.transaction('runs').objectStore('runs').count()
+      count.onsuccess = () => { resolve(count.result); req.result.close() }
+    }
+    req.onerror = () => reject(req.error)
+  }))).toBe(10)
+})

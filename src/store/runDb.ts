@@ -59,11 +59,17 @@ function request<T>(r: IDBRequest<T>): Promise<T> {
 
 const ofRun = (runId: string) => IDBKeyRange.bound([runId, -Infinity], [runId, Infinity])
 
+/** Runs kept in this browser: older ones are dropped as new ones start (export to keep them). */
+export const RUNS_KEPT = 10
+
 export async function saveHeader(h: RunHeader): Promise<void> {
   const tx = (await open()).transaction('runs', 'readwrite')
   tx.objectStore('runs').put(h)
   await done(tx)
   localStorage.setItem(CURRENT_KEY, h.id)
+  const all = await request((await open()).transaction('runs', 'readonly').objectStore('runs').getAll()) as RunHeader[]
+  all.sort((a, b) => b.createdAt - a.createdAt)
+  for (const old of all.slice(RUNS_KEPT)) await deleteRun(old.id)
 }
 
 export async function appendSteps(steps: StepRecord[], evals: (EvalRecord & { runId: string })[] = []): Promise<void> {
