@@ -1,8 +1,11 @@
 // The GRPO trainer runs unchanged in a Web Worker: in the page on the CPU backend it produces
 // exactly the metrics that Node produces for the same configuration and seed; on WebGPU it
-// reads back twice per step and the reward rises.
+// reads back twice per step and the reward rises; a base checkpoint loads into the worker.
 import { expect, test } from '@playwright/test'
 import { CpuBackend } from '../src/engine/cpu/cpuBackend'
+import { checkpointOf, loadSafetensors, saveSafetensors } from '../src/model/checkpoint'
+import { GPT } from '../src/model/gpt'
+import { CharTokenizer } from '../src/model/tokenizer'
 import { ECHO_VALUES } from '../src/lab/presets'
 import { resolveRunConfig } from '../src/rl/config'
 import { GRPOTrainer } from '../src/rl/trainer'
@@ -37,4 +40,28 @@ test('GRPO trains in the worker on WebGPU: two readbacks per step, reward rising
   // echo: chance is about 0.05 reward; a learning run ends well above it
   expect(Number(await page.getByLabel('Reward', { exact: true }).textContent())).toBeGreaterThan(0.5)
   await expect(page.getByRole('img', { name: 'Reward chart' })).toHaveAttribute('data-points', '60')
+})
+
+test('a base model loads from models/<name>.safetensors with a progress bar, and the run starts from its weights', async ({ page }) => {
+  // a base checkpoint made here: the echo shape, weights from another seed than the run's
+  const task = getTask('echo')
+  const tokenizer = new CharTokenizer(task.alphabet)
+  const be = new CpuBackend('f32')
+  const model = new GPT(be, { vocabSize: tokenizer.vocabSize, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 32 })
+  model.initialize(99)
+  const bytes = saveSafetensors(await checkpointOf(model, tokenizer))
+  await page.route('**/models/test-base.safetensors', async (route) => {
+    await new Promise((r) => setTimeout(r, 1500)) // long enough to see the bar
+    await route.fulfill({ status: 200, body: Buffer.from(bytes), headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(bytes.length) } })
+  })
+  await openLab(page, echoLink({ base_model: 'test-base' }), '?backend=cpu')
+  await expect(page.getByLabel('Starts from')).toHaveText('test-base (models/test-base.safetensors)')
+  await page.getByRole('button', { name: 'Step', exact: true }).click()
+  await expect(page.getByRole('progressbar', { name: /Loading base model .*models\/test-base\.safetensors/ })).toBeVisible()
+  await expect(page.getByLabel('Step', { exact: true })).toHaveText('1')
+  await expect(page.getByRole('alert')).toHaveCount(0)
+
+  const trainer = GRPOTrainer.create(new CpuBackend('f32'), resolveRunConfig({ ...ECHO_VALUES, base_model: 'test-base' }), task, loadSafetensors(bytes))
+  const node = (await trainer.trainStep()).metrics
+  expect(withoutTiming(await lastMetrics(page))).toEqual(withoutTiming(node))
 })
