@@ -9,6 +9,8 @@ test('the default page (R1-Zero addition) starts: a step lands with charts and t
   await openLab(page, '')
   await expect(page.getByLabel('Preset', { exact: true })).toHaveValue('addition')
   await page.getByRole('button', { name: 'Start', exact: true }).click()
+  // the shipped base model (public/models/addition.safetensors) loads: no problem reported
+  await expect(page.getByRole('alert')).toHaveCount(0)
   await expect.poll(() => shownStep(page), { timeout: 90_000 }).toBeGreaterThanOrEqual(1)
   await expect(page.getByRole('img', { name: 'Reward chart' })).not.toHaveAttribute('data-points', '0')
   const group = page.getByRole('region', { name: 'Traces' }).getByRole('group', { name: 'Group 1' })

@@ -53,18 +53,20 @@ export interface RunConfig {
   eval_problems: number
 }
 
+/** The default is the headline demo: R1-Zero on the shipped addition base model
+ *  (public/models/addition.safetensors; its shape overrides n_layer … block_size). */
 export const DEFAULT_RUN_CONFIG: RunConfig = {
   task: 'addition',
   seed: 1,
-  base_model: '',
+  base_model: 'addition',
   n_layer: 2, n_head: 4, n_embd: 64, block_size: 128,
-  num_generations: 8, prompts_per_step: 8, temperature: 1.0, top_k: 0, max_completion_length: 96,
+  num_generations: 8, prompts_per_step: 8, temperature: 1.0, top_k: 0, max_completion_length: 80,
   loss_type: 'grpo', scale_rewards: 'group', beta: 0.0, epsilon: 0.2, epsilon_high: 0.2,
   num_iterations: 1, steps_per_generation: 1, gradient_accumulation_steps: 1, mask_truncated_completions: false,
   dynamic_sampling: false, max_resample_rounds: 3, overlong_buffer_length: 0, overlong_penalty_factor: 1.0,
   reward_weights: [],
-  learning_rate: 1e-3, weight_decay: 0.0, adam_beta1: 0.9, adam_beta2: 0.99, max_grad_norm: 1.0,
-  max_steps: 200, eval_every: 0, eval_problems: 64,
+  learning_rate: 1e-4, weight_decay: 0.0, adam_beta1: 0.9, adam_beta2: 0.99, max_grad_norm: 1.0,
+  max_steps: 300, eval_every: 10, eval_problems: 64,
 }
 
 type Spec =

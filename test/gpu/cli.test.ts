@@ -10,7 +10,7 @@ const BIN = join(__dirname, '../../bin/grpo-lab.mjs')
 const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' })
 const tmp = () => mkdtempSync(join(tmpdir(), 'grpo-lab-'))
 
-const ECHO = { task: 'echo', seed: 3, n_layer: 1, n_head: 2, n_embd: 16, block_size: 16, num_generations: 4,
+const ECHO = { task: 'echo', base_model: '', seed: 3, n_layer: 1, n_head: 2, n_embd: 16, block_size: 16, num_generations: 4,
   prompts_per_step: 4, max_completion_length: 4, learning_rate: 5e-3, max_steps: 4, beta: 0.04, num_iterations: 2 }
 
 /** metrics.jsonl without its timing field */
@@ -48,7 +48,7 @@ describe('grpo-lab train', () => {
 
   it('takes a share link, and --steps and --seed on top', () => {
     const out = join(tmp(), 'run')
-    const r = cli('train', '--link', 'http://localhost/#v=1&task=echo&n_layer=1&n_embd=16&n_head=2&block_size=16&max_completion_length=4&num_generations=2&prompts_per_step=2',
+    const r = cli('train', '--link', 'http://localhost/#v=1&task=echo&base_model=&n_layer=1&n_embd=16&n_head=2&block_size=16&max_completion_length=4&num_generations=2&prompts_per_step=2',
       '--steps', '2', '--seed', '9', '--backend', 'cpu', '--out', out)
     expect(r.status).toBe(0)
     expect(metricsOf(out)).toHaveLength(2)
