@@ -31,6 +31,8 @@ export class WebGPUBackend implements Backend {
   private modules = new Map<string, GPUShaderModule>()
   private pipelines = new Map<string, GPUComputePipeline>()
   private bindGroups = new Map<string, GPUBindGroup>()
+  /** bind-group keys by the buffers they bind, so freeing a buffer drops only its own groups */
+  private bindGroupKeys = new Map<number, string[]>()
   private uniforms = new Map<string, { buffer: GPUBuffer; id: number }>()
   private nextUniformId = 1
   private encoder: GPUCommandEncoder | null = null
@@ -58,8 +60,9 @@ export class WebGPUBackend implements Backend {
   }
 
   destroyBuffer(buffer: Buffer): void {
-    this.flush()
-    this.bindGroups.clear()
+    this.flush() // recorded commands may still use it
+    for (const key of this.bindGroupKeys.get(buffer.id) ?? []) this.bindGroups.delete(key)
+    this.bindGroupKeys.delete(buffer.id)
     ;(buffer as GpuBuffer).gpu.destroy()
   }
 
@@ -170,6 +173,7 @@ export class WebGPUBackend implements Backend {
     for (const u of this.uniforms.values()) u.buffer.destroy()
     this.uniforms.clear()
     this.bindGroups.clear()
+    this.bindGroupKeys.clear()
   }
 
   private dispatch(module: string, entry: string, bindings: Binding[], params: Param[],
@@ -190,6 +194,10 @@ export class WebGPUBackend implements Backend {
     if (!bg) {
       bg = this.device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries })
       this.bindGroups.set(key, bg)
+      for (const [, t] of bindings) {
+        const keys = this.bindGroupKeys.get(t.buffer.id)
+        if (keys) keys.push(key); else this.bindGroupKeys.set(t.buffer.id, [key])
+      }
     }
     if (!this.encoder) this.encoder = this.device.createCommandEncoder()
     if (!this.pass) this.pass = this.encoder.beginComputePass()
