@@ -107,6 +107,9 @@ async function train(args: string[]): Promise<void> {
   writeFileSync(join(out, 'run.json'), JSON.stringify({ config, adapter, started: new Date().toISOString() }, null, 2) + '\n')
   process.stderr.write(`grpo-lab train: task ${task.id}, ${config.max_steps} steps, ${adapter}, writing ${out}/\n`)
   const trainer = GRPOTrainer.create(be, config, task, base)
+  trainer.onColdStartProgress = (done, total, loss) => {
+    if (done % 10 === 0 || done === total) process.stderr.write(`cold start ${done}/${total}  loss ${loss.toFixed(4)}\n`)
+  }
   for (let s = 0; s < config.max_steps; s++) {
     const { metrics, trace } = await trainer.trainStep()
     if (config.eval_every > 0 && (trainer.step % config.eval_every === 0 || trainer.step === config.max_steps)) {

@@ -6,12 +6,17 @@ export interface Counters {
   submits: number
   bytesUp: number
   bytesDown: number
+  /** device memory held now by buffers the backend created (WebGPU: createBuffer sizes minus destroyed) */
+  bytesAllocated: number
+  /** the most bytesAllocated has been; set it to bytesAllocated to measure the peak of a span */
+  peakBytes: number
 }
 
 export function newCounters(): Counters {
-  return { dispatches: 0, readbacks: 0, submits: 0, bytesUp: 0, bytesDown: 0 }
+  return { dispatches: 0, readbacks: 0, submits: 0, bytesUp: 0, bytesDown: 0, bytesAllocated: 0, peakBytes: 0 }
 }
 
+/** Work done between two snapshots; the memory fields are `now`'s (a level, not a flow). */
 export function countersSince(now: Counters, before: Counters): Counters {
   return {
     dispatches: now.dispatches - before.dispatches,
@@ -19,5 +24,7 @@ export function countersSince(now: Counters, before: Counters): Counters {
     submits: now.submits - before.submits,
     bytesUp: now.bytesUp - before.bytesUp,
     bytesDown: now.bytesDown - before.bytesDown,
+    bytesAllocated: now.bytesAllocated,
+    peakBytes: now.peakBytes,
   }
 }

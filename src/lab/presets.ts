@@ -24,6 +24,7 @@ export const PRESETS: readonly Preset[] = [
   { id: 'dr-grpo', name: 'Dr. GRPO', about: 'no std scaling and a constant normaliser: removes GRPO’s length and difficulty biases', values: { loss_type: 'dr_grpo', scale_rewards: 'none' } },
   { id: 'dapo', name: 'DAPO', about: 'clip-higher, token-level loss, dynamic sampling and soft overlong punishment', values: { loss_type: 'dapo', epsilon_high: 0.28, dynamic_sampling: true, overlong_buffer_length: 16, overlong_penalty_factor: 1.0 } },
   { id: 'with-kl', name: 'With KL', about: 'β = 0.04: a KL penalty keeps the policy near the starting model', values: { beta: 0.04 } },
+  { id: 'cold-start', name: 'Cold start', about: 'DeepSeek-R1: a short supervised pass on worked examples, then the same RL', values: { cold_start_steps: 40 } },
   { id: 'group-2', name: 'Group size 2', about: 'G = 2: the smallest group; advantages are ±0.71 or 0', values: { num_generations: 2, prompts_per_step: 32 } },
 ]
 

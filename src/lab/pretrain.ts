@@ -6,8 +6,8 @@
 import type { Backend } from '../engine/backend'
 import { GPT } from '../model/gpt'
 import { AdamW } from '../model/optimizer'
-import { CharTokenizer, EOS_ID } from '../model/tokenizer'
-import { nextTokenStep, type TokenBatch } from '../model/train'
+import { CharTokenizer } from '../model/tokenizer'
+import { documentBatch, nextTokenStep, type TokenBatch } from '../model/train'
 import type { Task } from '../tasks/types'
 
 export interface PretrainOptions {
@@ -44,30 +44,10 @@ export function pretrainLr(o: PretrainOptions, step: number): number {
   return min + (o.learningRate - min) * 0.5 * (1 + Math.cos(Math.PI * p))
 }
 
-/** Batch `step`: documents step·B … step·B + B − 1 of the task's pretraining text. The rows
- *  are as long as the batch's longest document, rounded up to 16 (fewer distinct shapes),
- *  so short documents do not pay for the whole context. */
+/** Batch `step`: documents step·B … step·B + B − 1 of the task's pretraining text. */
 export function pretrainBatch(task: Task, tokenizer: CharTokenizer, o: PretrainOptions, step: number): TokenBatch {
-  const B = o.batchSize
-  const docs = Array.from({ length: B }, (_, b) => {
-    const doc = task.pretrainingText(o.seed, step * B + b)
-    return tokenizer.encode(doc.prompt + doc.completion).concat([EOS_ID])
-  })
-  const longest = Math.max(...docs.map((d) => d.length - 1))
-  if (longest > o.blockSize - 1) throw new Error(`a pretraining document of ${longest + 1} tokens does not fit the context of ${o.blockSize}`)
-  const T = Math.min(o.blockSize - 1, Math.ceil(longest / 16) * 16)
-  const inputs = new Uint32Array(B * T).fill(EOS_ID)
-  const targets = new Uint32Array(B * T).fill(EOS_ID)
-  const mask = new Float32Array(B * T)
-  for (let b = 0; b < B; b++) {
-    const ids = docs[b]
-    for (let t = 0; t < ids.length - 1; t++) {
-      inputs[b * T + t] = ids[t]
-      targets[b * T + t] = ids[t + 1]
-      mask[b * T + t] = 1
-    }
-  }
-  return { B, T, inputs, targets, mask }
+  const docs = Array.from({ length: o.batchSize }, (_, b) => task.pretrainingText(o.seed, step * o.batchSize + b))
+  return documentBatch(tokenizer, docs, o.blockSize, false)
 }
 
 export async function pretrain(backend: Backend, task: Task, o: PretrainOptions,

@@ -210,6 +210,10 @@ async function startRun(msg: Extract<ToWorker, { type: 'start-grpo' }>): Promise
   try {
     grpo = GRPOTrainer.create(backend, config, getTask(config.task), base)
     if (msg.resume) grpo.restore(msg.resume)
+    grpo.onColdStartProgress = (done, total, loss) => {
+      const label = done < total ? `Cold start: supervised step ${done} of ${total}, loss ${loss.toFixed(3)}` : ''
+      if (done % 5 === 0 || done === total) post({ type: 'progress', task: 'cold-start', label, fraction: done / total, done: done === total })
+    }
   } catch (e) {
     setState('idle')
     throw e

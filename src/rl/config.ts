@@ -47,6 +47,9 @@ export interface RunConfig {
   adam_beta1: number
   adam_beta2: number
   max_grad_norm: number
+  // cold start (DeepSeek-R1): supervised steps on worked examples before the first GRPO step
+  cold_start_steps: number
+  cold_start_learning_rate: number
   // length of the run, and evaluation
   max_steps: number
   eval_every: number
@@ -66,6 +69,7 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
   dynamic_sampling: false, max_resample_rounds: 3, overlong_buffer_length: 0, overlong_penalty_factor: 1.0,
   reward_weights: [],
   learning_rate: 1e-4, weight_decay: 0.0, adam_beta1: 0.9, adam_beta2: 0.99, max_grad_norm: 1.0,
+  cold_start_steps: 0, cold_start_learning_rate: 1e-3,
   max_steps: 300, eval_every: 10, eval_problems: 64,
 }
 
@@ -110,6 +114,8 @@ export const RUN_CONFIG_SPEC: Record<keyof RunConfig, Spec> = {
   adam_beta1: { kind: 'float', min: 0, max: 0.9999, help: 'AdamW β1' },
   adam_beta2: { kind: 'float', min: 0, max: 0.99999, help: 'AdamW β2' },
   max_grad_norm: { kind: 'float', min: 0, max: 1000, help: 'clip the global gradient norm; 0 = no clipping' },
+  cold_start_steps: { kind: 'int', min: 0, max: 10000, help: 'cold start: supervised steps on worked examples (prompts_per_step × num_generations each) before RL, as DeepSeek-R1; 0 = none (R1-Zero)' },
+  cold_start_learning_rate: { kind: 'float', min: 1e-7, max: 1, help: 'learning rate of the cold start’s supervised steps (constant)' },
   max_steps: { kind: 'int', min: 1, max: 100000, help: 'GRPO steps (rollout + update) in the run' },
   eval_every: { kind: 'int', min: 0, max: 100000, help: 'evaluate on held-out problems every this many steps; 0 = never' },
   eval_problems: { kind: 'int', min: 1, max: 10000, help: 'held-out problems per evaluation' },

@@ -17,6 +17,7 @@ import { generate } from '../model/decode'
 import { GPT } from '../model/gpt'
 import { AdamW } from '../model/optimizer'
 import { CharTokenizer, EOS_ID } from '../model/tokenizer'
+import { documentBatch, nextTokenStep } from '../model/train'
 import type { Problem, Task } from '../tasks/types'
 import type { RunConfig } from './config'
 import { RunConfigError } from './config'
@@ -65,6 +66,10 @@ export class GRPOTrainer {
   private readonly ref: GPT | null
   private readonly opt: AdamW
   private problemCursor = 0
+  /** the cold start's last supervised loss, logged with the first GRPO step */
+  private coldStartLoss: number | null = null
+  /** called after each cold-start step (the lab shows a progress bar) */
+  onColdStartProgress: ((done: number, total: number, loss: number) => void) | null = null
 
   private constructor(readonly backend: Backend, readonly config: RunConfig, readonly task: Task,
     readonly tokenizer: CharTokenizer, readonly model: GPT) {
@@ -92,7 +97,34 @@ export class GRPOTrainer {
       throw new RunConfigError('max_completion_length', `${config.max_completion_length} plus prompts of up to ${longest} characters ` +
         `exceed the model's context of ${model.config.blockSize}; allowed: at most ${model.config.blockSize - longest}`)
     }
+    if (config.cold_start_steps > 0 && !task.workedExample) {
+      throw new RunConfigError('cold_start_steps', `task '${task.id}' has no worked examples to start from; allowed: 0`)
+    }
     return new GRPOTrainer(backend, config, task, tokenizer, model)
+  }
+
+  /** DeepSeek-R1's cold start: cold_start_steps supervised steps on the task's worked examples
+   *  (completion tokens only) with an AdamW of their own, before the first GRPO step. The
+   *  reference model (β > 0) becomes the cold-started policy, as R1's is. */
+  private async coldStart(): Promise<void> {
+    const c = this.config
+    const task = this.task
+    if (!task.workedExample) return
+    const B = c.prompts_per_step * c.num_generations
+    const opt = new AdamW(this.model, {
+      learningRate: c.cold_start_learning_rate, beta1: c.adam_beta1, beta2: c.adam_beta2, eps: 1e-8,
+      weightDecay: 0, maxGradNorm: c.max_grad_norm,
+    })
+    try {
+      for (let s = 0; s < c.cold_start_steps; s++) {
+        const docs = Array.from({ length: B }, (_, b) => task.workedExample!(c.seed, s * B + b))
+        this.coldStartLoss = await nextTokenStep(this.model, opt, documentBatch(this.tokenizer, docs, this.model.config.blockSize, true))
+        this.onColdStartProgress?.(s + 1, c.cold_start_steps, this.coldStartLoss)
+      }
+    } finally {
+      opt.destroy()
+    }
+    if (this.ref) this.backend.copy(this.ref.params, this.model.params)
   }
 
   /** The next prompts of the train split (a deterministic stream of problems per seed). */
@@ -162,6 +194,8 @@ export class GRPOTrainer {
     const be = this.backend
     const c = this.config
     const t0 = performance.now()
+    // a resumed run (step > 0) carries the cold start in its weights already
+    if (this.step === 0 && c.cold_start_steps > 0 && this.coldStartLoss === null) await this.coldStart()
     const before: Counters = { ...be.counters }
     const G = c.num_generations
     const ro = await this.rollout()
@@ -285,6 +319,7 @@ export class GRPOTrainer {
       metrics[`rewards/${f.name}/std`] = Math.sqrt(mean(v.map((x) => (x - mean(v)) ** 2)))
     }
     if (c.overlong_buffer_length > 0) metrics['rewards/overlong/mean'] = mean(ro.scores.map((s) => s.overlong))
+    if (this.step === 1 && this.coldStartLoss !== null) metrics['cold_start/loss'] = this.coldStartLoss
     const lossSum = Array.from({ length: optSteps }, (_, o) => {
       let v = 0
       for (let k = 0; k < c.gradient_accumulation_steps; k++) v += rep[offStats + (o * c.gradient_accumulation_steps + k) * SLOT + GrpoStat.loss]

@@ -143,4 +143,10 @@ export const addition: Task = {
     }
     return { prompt: p.prompt, completion: `${think}</think><answer>${p.answer}</answer>` }
   },
+
+  workedExample(seed, index) {
+    const p = drawProblem('train', seed, Purpose.coldStartProblem, index)
+    const { a, b } = p.data as { a: number; b: number }
+    return { prompt: p.prompt, completion: `${workedThink(a, b)}</think><answer>${p.answer}</answer>` }
+  },
 }

@@ -62,7 +62,7 @@ export function splitOf(key: string): 'train' | 'test' {
 }
 
 /** What a run of draws is for: separate counters, so one purpose never shifts another's numbers. */
-export const Purpose = { train: 0, test: 1, pretrainProblem: 2, pretrainStyle: 3 } as const
+export const Purpose = { train: 0, test: 1, pretrainProblem: 2, pretrainStyle: 3, coldStartProblem: 4, coldStartStyle: 5 } as const
 
 const DRAWS_PER_ATTEMPT = 64
 const MAX_ATTEMPTS = 100_000

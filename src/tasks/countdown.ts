@@ -357,20 +357,29 @@ export const countdown: Task = {
   pretrainingText(seed, index) {
     // train problems only: pretraining on held-out problems would leak them
     const p = drawProblem('train', seed, Purpose.pretrainProblem, index)
-    const { numbers, target } = problemData(p)
     const d = new Draws(seed, Purpose.pretrainStyle, index, 0)
-    const direct = `</think><answer>${p.answer}</answer>`
-    if (!d.chance(WORKED_SHARE)) return { prompt: p.prompt, completion: direct }
-    // 1 or 2 wrong tries, each a random expression over the same numbers, then the right one
-    const wanted = d.chance(0.5) ? 1 : 2
-    const tries: string[] = []
-    for (let attempt = 1; tries.length < wanted && attempt <= 20; attempt++) {
-      const e = randomExpression(new Draws(seed, Purpose.pretrainStyle, index, attempt), numbers)
-      if (e !== null && e.value !== target) tries.push(`${e.text}=${e.value} wait `)
-    }
-    const finalTry = `${p.answer}=${target}`
-    // drop tries until the completion fits the default length
-    while (tries.length > 0 && tries.join('').length + finalTry.length + direct.length > MAX_COMPLETION) tries.pop()
-    return { prompt: p.prompt, completion: tries.join('') + finalTry + direct }
+    if (!d.chance(WORKED_SHARE)) return { prompt: p.prompt, completion: `</think><answer>${p.answer}</answer>` }
+    return { prompt: p.prompt, completion: searchCompletion(p, seed, Purpose.pretrainStyle, index, d.chance(0.5) ? 1 : 2) }
   },
+
+  workedExample(seed, index) {
+    const p = drawProblem('train', seed, Purpose.coldStartProblem, index)
+    return { prompt: p.prompt, completion: searchCompletion(p, seed, Purpose.coldStartStyle, index, 1) }
+  },
+}
+
+/** A search written out: `wanted` wrong tries, each a random expression over the problem's
+ *  numbers followed by " wait ", then the right expression, then the answer. */
+function searchCompletion(p: Problem, seed: number, purpose: number, index: number, wanted: number): string {
+  const { numbers, target } = problemData(p)
+  const direct = `</think><answer>${p.answer}</answer>`
+  const tries: string[] = []
+  for (let attempt = 1; tries.length < wanted && attempt <= 20; attempt++) {
+    const e = randomExpression(new Draws(seed, purpose, index, attempt), numbers)
+    if (e !== null && e.value !== target) tries.push(`${e.text}=${e.value} wait `)
+  }
+  const finalTry = `${p.answer}=${target}`
+  // drop tries until the completion fits the default length
+  while (tries.length > 0 && tries.join('').length + finalTry.length + direct.length > MAX_COMPLETION) tries.pop()
+  return tries.join('') + finalTry + direct
 }

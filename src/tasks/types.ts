@@ -53,4 +53,7 @@ export interface Task {
   rewardFunctions: RewardFunction[]
   /** pretraining document `index` for `seed`: a prompt followed by a completion (no end token) */
   pretrainingText(seed: number, index: number): { prompt: string; completion: string }
+  /** cold-start document `index` for `seed`: a train problem worked out the way the task's
+   *  reasoning goes, always correct (DeepSeek-R1's "cold start" data); absent = no cold start */
+  workedExample?(seed: number, index: number): { prompt: string; completion: string }
 }

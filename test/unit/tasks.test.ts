@@ -148,6 +148,26 @@ describe.each(tasks)('$id: pretraining text', (task) => {
   })
 })
 
+describe.each(tasks.filter((t) => t.workedExample))('$id: cold-start worked examples', (task) => {
+  const docs = Array.from({ length: 500 }, (_, i) => task.workedExample!(5, i))
+
+  it('are deterministic, worked out (never direct), correct, on train problems, and differ from the pretraining text', () => {
+    expect(task.workedExample!(5, 7)).toEqual(docs[7])
+    const tok = new CharTokenizer(task.alphabet)
+    for (const { prompt, completion } of docs) {
+      tok.encode(prompt + completion)
+      expect(completion.startsWith('</think>')).toBe(false)
+      expect(completion.length).toBeLessThanOrEqual(task.maxCompletionLength)
+      const p = task.parseProblem(problemDataOf(task, prompt))
+      expect(p.split).toBe('train')
+      expect(task.isCorrect(completion, p)).toBe(true)
+      expect(reward(task, 'format')(completion, p)).toBe(1)
+    }
+    // its own stream of problems, not the pretraining documents'
+    expect(docs.slice(0, 20).map((d) => d.prompt)).not.toEqual(Array.from({ length: 20 }, (_, i) => task.pretrainingText(5, i).prompt))
+  })
+})
+
 /** The problem's JSON form read back from a prompt. */
 function problemDataOf(task: Task, prompt: string): unknown {
   if (task.id === 'addition') {
