@@ -11,6 +11,7 @@ import { resolveIncludes, type ShaderSources } from './shaderSources'
 
 interface GpuBuffer extends Buffer {
   gpu: GPUBuffer
+  bytes: number
 }
 
 type Param = ['u' | 'f', number]
@@ -55,8 +56,16 @@ export class WebGPUBackend implements Backend {
     // Rounded up to a whole 256-byte block so that any aligned view can be bound.
     const bytes = Math.max(256, Math.ceil((length * 4) / 256) * 256)
     const gpu = this.device.createBuffer({ size: bytes, usage: STORAGE, label })
-    const buf: GpuBuffer = { id: this.nextId++, dtype, length, label, gpu }
+    const buf: GpuBuffer = { id: this.nextId++, dtype, length, label, gpu, bytes }
+    this.allocated(bytes)
     return buf
+  }
+
+  /** Device memory bookkeeping (counters.bytesAllocated and its peak); negative when freed. */
+  private allocated(bytes: number): void {
+    const c = this.counters
+    c.bytesAllocated += bytes
+    if (c.bytesAllocated > c.peakBytes) c.peakBytes = c.bytesAllocated
   }
 
   destroyBuffer(buffer: Buffer): void {
@@ -64,6 +73,7 @@ export class WebGPUBackend implements Backend {
     for (const key of this.bindGroupKeys.get(buffer.id) ?? []) this.bindGroups.delete(key)
     this.bindGroupKeys.delete(buffer.id)
     ;(buffer as GpuBuffer).gpu.destroy()
+    this.allocated(-(buffer as GpuBuffer).bytes)
   }
 
   write(target: Tensor, data: ArrayLike<number>): void {
@@ -79,6 +89,7 @@ export class WebGPUBackend implements Backend {
     this.endPass()
     const bytes = source.length * 4
     const staging = this.device.createBuffer({ size: Math.max(4, bytes), usage: 0x01 | 0x08 /* MAP_READ | COPY_DST */ })
+    this.allocated(Math.max(4, bytes))
     const enc = this.encoder ?? this.device.createCommandEncoder()
     enc.copyBufferToBuffer((source.buffer as GpuBuffer).gpu, source.offset * 4, staging, 0, bytes)
     this.device.queue.submit([enc.finish()])
@@ -89,6 +100,7 @@ export class WebGPUBackend implements Backend {
     const copy = staging.getMappedRange().slice(0)
     staging.unmap()
     staging.destroy()
+    this.allocated(-Math.max(4, bytes))
     this.counters.readbacks++
     this.counters.bytesDown += bytes
     return source.buffer.dtype === 'u32' ? new Uint32Array(copy) : new Float32Array(copy)
@@ -115,7 +127,7 @@ export class WebGPUBackend implements Backend {
 
   destroy(): void {
     this.flush()
-    for (const u of this.uniforms.values()) u.buffer.destroy()
+    for (const u of this.uniforms.values()) { u.buffer.destroy(); this.allocated(-u.buffer.size) }
     this.uniforms.clear()
     this.bindGroups.clear()
     this.device.destroy()
@@ -160,6 +172,7 @@ export class WebGPUBackend implements Backend {
     if (!entry) {
       if (this.uniforms.size > 8192) this.evictUniforms()
       const buffer = this.device.createBuffer({ size: words.byteLength, usage: 0x40 | 0x08 /* UNIFORM | COPY_DST */ })
+      this.allocated(words.byteLength)
       this.device.queue.writeBuffer(buffer, 0, words)
       this.counters.bytesUp += words.byteLength
       entry = { buffer, id: this.nextUniformId++ }
@@ -170,7 +183,7 @@ export class WebGPUBackend implements Backend {
 
   private evictUniforms(): void {
     this.flush() // nothing recorded may still refer to what is freed
-    for (const u of this.uniforms.values()) u.buffer.destroy()
+    for (const u of this.uniforms.values()) { u.buffer.destroy(); this.allocated(-u.buffer.size) }
     this.uniforms.clear()
     this.bindGroups.clear()
     this.bindGroupKeys.clear()
