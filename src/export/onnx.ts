@@ -87,7 +87,7 @@ class GraphBuilder {
     const key = `i64${scalar ? 's' : ''}:${values.join(',')}`
     let name = this.consts.get(key)
     if (!name) {
-      name = `const.${scalar ? '' : '['}${values.join('_')}${scalar ? '' : ']'}`
+      name = `const.i64.${scalar ? '' : '['}${values.join('_')}${scalar ? '' : ']'}`
       const data = BigInt64Array.from(values, (v) => BigInt(v))
       this.init(name, scalar ? [] : [values.length], INT64, new Uint8Array(data.buffer))
       this.consts.set(key, name)
@@ -100,7 +100,7 @@ class GraphBuilder {
     const key = `f32:${value}`
     let name = this.consts.get(key)
     if (!name) {
-      name = `const.${value}`
+      name = `const.f32.${value}`
       this.float(name, [], Float32Array.of(value))
       this.consts.set(key, name)
     }
