@@ -1,6 +1,10 @@
 // The GRPO trainer runs unchanged in a Web Worker: in the page on the CPU backend it produces
 // exactly the metrics that Node produces for the same configuration and seed; on WebGPU it
 // reads back twice per step and the reward rises; a base checkpoint loads into the worker.
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { expect, test } from '@playwright/test'
 import { CpuBackend } from '../src/engine/cpu/cpuBackend'
 import { checkpointOf, loadSafetensors, saveSafetensors } from '../src/model/checkpoint'
@@ -64,4 +68,24 @@ test('a base model loads from models/<name>.safetensors with a progress bar, and
   const trainer = GRPOTrainer.create(new CpuBackend('f32'), resolveRunConfig({ ...ECHO_VALUES, base_model: 'test-base' }), task, loadSafetensors(bytes))
   const node = (await trainer.trainStep()).metrics
   expect(withoutTiming(await lastMetrics(page))).toEqual(withoutTiming(node))
+})
+
+test('the default demo in the page (CPU backend) follows the curve of `grpo-lab train` with the same configuration', async ({ page }) => {
+  test.setTimeout(240_000)
+  await openLab(page, '', '?backend=cpu')
+  await expect(page.getByLabel('Starts from')).toContainText('addition')
+  await page.getByRole('button', { name: 'Start', exact: true }).click()
+  await expect.poll(() => shownStep(page), { timeout: 120_000 }).toBeGreaterThanOrEqual(3)
+  await page.getByRole('button', { name: 'Pause' }).click()
+  await expect(page.getByLabel('Run state')).toHaveText('paused')
+  const shown = await shownStep(page)
+  const pageMetrics = await lastMetrics(page)
+
+  // the README's command, cut to the same number of steps; the run writes one metrics row per step
+  const out = mkdtempSync(join(tmpdir(), 'grpo-cli-'))
+  execFileSync(process.execPath, ['bin/grpo-lab.mjs', 'train', '--steps', String(shown), '--backend', 'cpu', '--out', out], { stdio: 'pipe' })
+  const rows = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>)
+  const training = (m: Record<string, number>) => Object.fromEntries(Object.entries(withoutTiming(m)).filter(([k]) => !k.startsWith('eval/')))
+  expect(rows.at(-1)!.step).toBe(shown)
+  expect(training(pageMetrics)).toEqual(training(rows.at(-1)!))
 })
