@@ -2,6 +2,7 @@
 //   grpo-lab train [--config FILE | --link URL] [--steps N] [--seed S] [--backend webgpu|cpu] [--out DIR]
 //   grpo-lab worksheet [--backend webgpu|cpu] --input FILE
 //   grpo-lab score --task ID --problem JSON --completion TEXT
+//   grpo-lab export --format onnx --model FILE.safetensors [--out FILE.onnx] [--kv-cache]
 // Invalid input: one line naming the field and what is allowed, exit status 2.
 
 import { mkdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs'
@@ -22,6 +23,7 @@ import { GPT } from '../model/gpt'
 import { loadInto } from '../model/checkpoint'
 import { DEFAULT_PRETRAIN, pretrain, type PretrainOptions } from '../lab/pretrain'
 import { evaluateModel } from '../rl/evaluate'
+import { onnxFromCheckpoint } from '../export/onnx'
 
 export class UsageError extends Error {}
 
@@ -31,7 +33,8 @@ const USAGE = `usage:
                     [--block-size T] [--learning-rate LR] [--backend webgpu|cpu] [--out FILE.safetensors]
   grpo-lab eval --task ID --model FILE.safetensors [--n N] [--k K] [--temperature T] [--seed S] [--backend webgpu|cpu]
   grpo-lab worksheet [--backend webgpu|cpu] --input FILE
-  grpo-lab score --task ID --problem JSON --completion TEXT`
+  grpo-lab score --task ID --problem JSON --completion TEXT
+  grpo-lab export --format onnx --model FILE.safetensors [--out FILE.onnx] [--kv-cache]`
 
 type Flags = Record<string, string>
 
@@ -241,6 +244,27 @@ function score(args: string[]): void {
   process.stdout.write(JSON.stringify({ ...s.byFunction, total: s.total }) + '\n')
 }
 
+export const EXPORT_FORMATS = ['onnx'] as const
+
+/** A checkpoint in another format: ONNX (logits, optionally with a KV cache) for onnxruntime and friends. */
+function exportCommand(args: string[]): void {
+  // --kv-cache is a switch; every other flag takes a value
+  const kvCache = args.includes('--kv-cache')
+  const flags = parseFlags(args.filter((a) => a !== '--kv-cache'), ['format', 'model', 'out', 'kv-cache'])
+  if (flags['kv-cache'] !== undefined) throw new UsageError(`--kv-cache: a switch, takes no value (got ${JSON.stringify(flags['kv-cache'])})`)
+  const format = flags.format ?? 'onnx'
+  if (!(EXPORT_FORMATS as readonly string[]).includes(format)) {
+    throw new UsageError(`--format: got ${JSON.stringify(format)}; allowed: ${EXPORT_FORMATS.join(', ')}`)
+  }
+  if (!flags.model) throw new UsageError('--model: required; allowed: a .safetensors checkpoint')
+  const { checkpoint } = readCheckpoint(flags.model, '--model')
+  const out = flags.out ?? flags.model.replace(/\.safetensors$/, '') + '.onnx'
+  const bytes = onnxFromCheckpoint(checkpoint, { kvCache })
+  mkdirSync(join(out, '..'), { recursive: true })
+  writeFileSync(out, bytes)
+  process.stdout.write(JSON.stringify({ out, format, kv_cache: kvCache, bytes: bytes.length }) + '\n')
+}
+
 /** Run a command; returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv
@@ -251,8 +275,9 @@ export async function main(argv: string[]): Promise<number> {
       case 'pretrain': await pretrainCommand(rest); return 0
       case 'eval': await evalCommand(rest); return 0
       case 'score': score(rest); return 0
+      case 'export': exportCommand(rest); return 0
       case undefined: case '--help': case 'help': process.stdout.write(USAGE + '\n'); return cmd === undefined ? 2 : 0
-      default: throw new UsageError(`${cmd}: unknown command; allowed: train, pretrain, eval, worksheet, score`)
+      default: throw new UsageError(`${cmd}: unknown command; allowed: train, pretrain, eval, worksheet, score, export`)
     }
   } catch (e) {
     const err = e as Error & { field?: string; key?: string }

@@ -3,10 +3,12 @@
 // attention is sharp and the LayerNorm parameters matter), a fresh GPT-2 initialisation and the
 // shipped addition model; with a KV cache, a prefill from empty pasts and then one or a few
 // tokens at a time give the no-cache logits. A perturbed weight must show up as a difference.
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as ort from 'onnxruntime-web'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { main } from '../../src/cli/main'
 import { CpuBackend } from '../../src/engine/cpu/cpuBackend'
 import { uniform } from '../../src/engine/rng'
 import { exportGptOnnx, exportOnnx, onnxFromSafetensors } from '../../src/export/onnx'
@@ -200,6 +202,19 @@ describe('ONNX export, run by onnxruntime-web (WASM)', () => {
     const s = await session(exportOnnx(SMALL, weights, { kvCache: false }))
     expect(maxAbsDiff(await ortLogits(s, tokens), expected)).toBeGreaterThan(10 * TOL)
     await s.release()
+  })
+
+  it('grpo-lab export --format onnx writes a file that onnxruntime-web runs; bad flags are refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'grpo-lab-onnx-'))
+    const model = join(__dirname, '../../public/models/addition.safetensors')
+    const out = join(dir, 'addition.onnx')
+    expect(await main(['export', '--format', 'onnx', '--model', model, '--out', out, '--kv-cache'])).toBe(0)
+    const s = await session(new Uint8Array(readFileSync(out)))
+    expect(s.outputNames).toContain('present_value_1')
+    await s.release()
+    expect(await main(['export', '--format', 'tflite', '--model', model])).toBe(2)
+    expect(await main(['export', '--format', 'onnx'])).toBe(2)
+    expect(await main(['export', '--kv-cache=yes', '--model', model])).toBe(2)
   })
 
   it('refuses missing or wrongly sized weights and a tokenizer of another size', () => {
