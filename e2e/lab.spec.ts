@@ -165,6 +165,13 @@ test('export a run, then import it: the same metrics and traces are shown, and i
   const model = page.waitForEvent('download')
   await page.getByRole('button', { name: 'Export model' }).click()
   expect((await model).suggestedFilename()).toMatch(/\.safetensors$/)
+  const onnx = page.waitForEvent('download')
+  await page.getByRole('button', { name: 'Export ONNX' }).click()
+  expect((await onnx).suggestedFilename()).toMatch(/^grpo-lab-echo-step4\.onnx$/)
+  const onnxBytes = readFileSync(await (await onnx).path())
+  expect(onnxBytes.length).toBeGreaterThan(1000)
+  // a ModelProto: ir_version (field 1) = 8, then producer_name (field 2) "grpo-lab"
+  expect(onnxBytes.subarray(0, 12).toString('latin1')).toBe('\x08\x08\x12\x08grpo-lab')
   const last = await lastMetrics(page)
 
   await page.getByRole('button', { name: 'Reset' }).click()

@@ -21,7 +21,8 @@ export type ToWorker =
   | { type: 'stop' }
   /** pause between steps, in milliseconds (the speed control) */
   | { type: 'speed'; delayMs: number }
-  | { type: 'export-model' }
+  /** the live model as safetensors (the default) or ONNX (with a KV cache, src/export/onnx.ts) */
+  | { type: 'export-model'; format?: 'safetensors' | 'onnx' }
   /** per-token log-probs of one group's completions under the current policy (the worksheet) */
   | { type: 'group-logp'; requestId: number; prompt: string; completions: string[] }
 

@@ -5,6 +5,7 @@
 import type { Backend } from '../engine/backend'
 import { createBrowserBackend } from '../engine/browser'
 import { type Checkpoint, checkpointOf, loadSafetensors, saveSafetensors } from '../model/checkpoint'
+import { exportGptOnnx } from '../export/onnx'
 import { resolveRunConfig } from '../rl/config'
 import { GRPOTrainer } from '../rl/trainer'
 import { DEFAULT_PRETRAIN, pretrain } from './pretrain'
@@ -254,9 +255,12 @@ scope.onmessage = async (e: MessageEvent<ToWorker>) => {
       case 'export-model':
         await whenBetweenSteps(async () => {
           if (!grpo) throw new Error('there is no model to export yet: start a run first')
-          const ck = await checkpointOf(grpo.model, grpo.tokenizer, { task: grpo.config.task, step: String(grpo.step) })
-          const bytes = saveSafetensors(ck)
-          post({ type: 'model', bytes, name: `grpo-lab-${grpo.config.task}-step${grpo.step}.safetensors` }, [bytes.buffer])
+          const metadata = { task: grpo.config.task, step: String(grpo.step) }
+          const name = `grpo-lab-${grpo.config.task}-step${grpo.step}`
+          const bytes = msg.format === 'onnx'
+            ? await exportGptOnnx(grpo.model, { kvCache: true, tokenizer: grpo.tokenizer, metadata })
+            : saveSafetensors(await checkpointOf(grpo.model, grpo.tokenizer, metadata))
+          post({ type: 'model', bytes, name: `${name}.${msg.format === 'onnx' ? 'onnx' : 'safetensors'}` }, [bytes.buffer])
         })
         break
       case 'group-logp':

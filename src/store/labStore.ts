@@ -75,7 +75,7 @@ export interface LabState {
   shareLink(autostart: boolean): string
   exportRun(): RunFile | null
   exportCsv(): string
-  exportModel(): void
+  exportModel(format?: 'safetensors' | 'onnx'): void
   importRun(text: string, as: 'open' | 'overlay'): void
   groupLogprobs(prompt: string, completions: string[]): Promise<number[][]>
   alert(text: string, action?: Alert['action']): void
@@ -340,10 +340,10 @@ export const useLab = create<LabState>((set, get) => {
       return csv
     },
 
-    exportModel() {
+    exportModel(format = 'safetensors') {
       const s = get()
       if (s.runState === 'idle' || s.runState === 'loading') { s.alert('There is no trained model here yet: start (or resume) a run first.'); return }
-      s.send({ type: 'export-model' })
+      s.send({ type: 'export-model', format })
     },
 
     importRun(text, as) {

@@ -1,5 +1,5 @@
 // Export the run (JSON: config, metrics, traces), its metrics (CSV) and the trained model
-// (safetensors); import a run file to show it, or to overlay it on the charts.
+// (safetensors, or ONNX for onnxruntime); import a run file to show it, or to overlay it on the charts.
 import { useRef } from 'react'
 import { useLab } from '../../store/labStore'
 
@@ -25,6 +25,7 @@ export function ExportPanel() {
         <button onClick={() => lab.exportRun()} disabled={!hasRun}>Export run</button>
         <button onClick={() => lab.exportCsv()} disabled={!hasRun}>Export metrics CSV</button>
         <button onClick={() => lab.exportModel()}>Export model</button>
+        <button onClick={() => lab.exportModel('onnx')} title="The policy as ONNX (opset 17, with a KV cache) for onnxruntime">Export ONNX</button>
       </div>
       <div className="buttons">
         <button onClick={() => openRef.current?.click()}>Import run</button>
