@@ -83,6 +83,38 @@ export interface SampleArgs {
   stream: number
 }
 
+/** Where each parameter starts in the flat parameter buffer, in the order the decode kernel
+ *  reads them: wte, wpe, ln_f.weight, ln_f.bias, lm_head.weight, then per layer
+ *  ln_1.{weight,bias}, c_attn.{weight,bias}, attn.c_proj.{weight,bias}, ln_2.{weight,bias},
+ *  c_fc.{weight,bias}, mlp.c_proj.{weight,bias}. */
+export const DECODE_GLOBAL_PARAMS = 5
+export const DECODE_LAYER_PARAMS = 12
+
+/** Per-sequence activations of the fused decoder, tensor-major ([N, …] blocks, in this order). */
+export function decodeScratchLayout(N: number, C: number, V: number, NH: number, maxLen: number) {
+  const x = 0; const ln = N * C; const qkv = 2 * N * C; const atty = 5 * N * C; const res = 6 * N * C
+  const fch = 7 * N * C; const logits = 11 * N * C; const scores = logits + N * V
+  const mean = scores + N * NH * maxLen; const rstd = mean + N
+  return { x, ln, qkv, atty, res, fch, logits, scores, mean, rstd, total: rstd + N }
+}
+
+/** Decoding positions [posBegin, posEnd) of N sequences with a KV cache, all layers, the LM head
+ *  and sampling fused: after position pos, token pos + 1 is sampled (as SampleArgs describes). */
+export interface DecodeArgs extends Omit<SampleArgs, 'logits' | 'pos'> {
+  /** the flat parameter buffer and each parameter's element offset in it (DECODE_*_PARAMS order) */
+  params: Tensor
+  offsets: Tensor
+  offsetList: readonly number[]
+  /** [L, N, NH, maxLen, C/NH] each */
+  kCache: Tensor
+  vCache: Tensor
+  /** decodeScratchLayout(…).total elements */
+  scratch: Tensor
+  C: number; NH: number; L: number
+  posBegin: number
+  posEnd: number
+}
+
 export interface AdamWArgs {
   params: Tensor; grads: Tensor; m: Tensor; v: Tensor
   /** elements [0, decayEnd) get weight decay (matrices); the rest (biases, norms) do not */
@@ -215,4 +247,6 @@ export interface Backend {
   // ---- optimisation and sampling ----------------------------------------------------------
   adamw(args: AdamWArgs): void
   sample(args: SampleArgs): void
+  /** Many positions of KV-cache decoding in one call (one dispatch on WebGPU). */
+  decodePositions(args: DecodeArgs): void
 }

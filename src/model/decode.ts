@@ -1,10 +1,11 @@
 // Incremental decoding with a KV cache, sampling on the device. A batch of N sequences advances
-// one position per iteration; each iteration is ~(4 + 10·nLayer) dispatches and no readback.
-// Prompt positions are fed through the same path (the sampler leaves them untouched), so prompts
-// of different lengths share one loop. The host reads the token matrix back once, at the end.
+// one position at a time inside the fused decode kernel (shaders/decode.wgsl): the whole model
+// and the sampler for many positions per dispatch, no readback. Prompt positions go through the
+// same path (the sampler leaves them untouched), so prompts of different lengths share one loop.
+// The host reads the token matrix back once, at the end.
 
 import type { Buffer, Tensor } from '../engine/backend'
-import { whole } from '../engine/backend'
+import { DECODE_GLOBAL_PARAMS, DECODE_LAYER_PARAMS, decodeScratchLayout, whole } from '../engine/backend'
 import { Stream } from '../engine/rng'
 import type { GPT } from './gpt'
 import { layerNames } from './params'
@@ -35,6 +36,21 @@ export interface Generation {
   maxLen: number
 }
 
+/** Per sequence and position, the multiply-adds one decode dispatch may take at most (a few ms on a GPU). */
+const MAX_MACS_PER_DISPATCH = 2e7
+
+/** Each parameter's offset in the flat buffer, in the order shaders/decode.wgsl reads them. */
+export function decodeParamOffsets(model: GPT): number[] {
+  const at = (name: string) => model.layout.byName.get(name)!.offset
+  const out = ['wte', 'wpe', 'ln_f.weight', 'ln_f.bias', 'lm_head.weight'].map(at)
+  for (let l = 0; l < model.config.nLayer; l++) {
+    const w = layerNames(l)
+    out.push(...[w.ln1w, w.ln1b, w.qkvw, w.qkvb, w.projw, w.projb, w.ln2w, w.ln2b, w.fcw, w.fcb, w.fcprojw, w.fcprojb].map(at))
+  }
+  if (out.length !== DECODE_GLOBAL_PARAMS + DECODE_LAYER_PARAMS * model.config.nLayer) throw new Error('decode: parameter list out of step with the kernel')
+  return out
+}
+
 export async function generate(model: GPT, o: GenerateOptions): Promise<Generation> {
   const be = model.backend
   const { nLayer: L, nHead: NH, nEmbd: C, vocabSize: V, blockSize } = model.config
@@ -62,35 +78,19 @@ export async function generate(model: GPT, o: GenerateOptions): Promise<Generati
   be.write(promptLens, o.prompts.map((p) => p.length))
   be.fill(done, 0)
 
-  const x = t(N * C, 'decode.x'); const ln = t(N * C, 'decode.ln')
-  const mean = t(N, 'decode.mean'); const rstd = t(N, 'decode.rstd')
-  const qkv = t(N * 3 * C, 'decode.qkv'); const atty = t(N * C, 'decode.atty')
-  const proj = t(N * C, 'decode.proj'); const res2 = t(N * C, 'decode.res2')
-  const fch = t(N * 4 * C, 'decode.fch'); const fchGelu = t(N * 4 * C, 'decode.fch_gelu')
-  const logits = t(N * V, 'decode.logits')
-  const kCache: Tensor[] = []; const vCache: Tensor[] = []
-  for (let l = 0; l < L; l++) { kCache.push(t(N * C * maxLen, `k_cache.${l}`)); vCache.push(t(N * C * maxLen, `v_cache.${l}`)) }
+  const kCache = t(L * N * C * maxLen, 'decode.k_cache'); const vCache = t(L * N * C * maxLen, 'decode.v_cache')
+  const scratch = t(decodeScratchLayout(N, C, V, NH, maxLen).total, 'decode.activations')
+  const offsetList = decodeParamOffsets(model)
+  const offsets = t(offsetList.length, 'decode.param_offsets', 'u32')
+  be.write(offsets, offsetList)
 
-  const P = (name: string) => model.param(name)
-  for (let pos = 0; pos < maxLen - 1; pos++) {
-    be.embeddingForwardAt(x, tokens, P('wte'), P('wpe'), N, maxLen, pos, C)
-    for (let l = 0; l < L; l++) {
-      const w = layerNames(l)
-      be.layernormForward(ln, mean, rstd, x, P(w.ln1w), P(w.ln1b), N, C)
-      be.matmul({ out: qkv, a: ln, b: P(w.qkvw), bias: P(w.qkvb), M: N, N: 3 * C, K: C, transB: true })
-      be.attentionDecode(atty, qkv, kCache[l], vCache[l], N, C, NH, maxLen, pos)
-      be.matmul({ out: proj, a: atty, b: P(w.projw), bias: P(w.projb), M: N, N: C, K: C, transB: true })
-      be.add(res2, x, proj)
-      be.layernormForward(ln, mean, rstd, res2, P(w.ln2w), P(w.ln2b), N, C)
-      be.matmul({ out: fch, a: ln, b: P(w.fcw), bias: P(w.fcb), M: N, N: 4 * C, K: C, transB: true })
-      be.geluForward(fchGelu, fch)
-      be.matmul({ out: proj, a: fchGelu, b: P(w.fcprojw), bias: P(w.fcprojb), M: N, N: C, K: 4 * C, transB: true })
-      be.add(x, res2, proj)
-    }
-    be.layernormForward(ln, mean, rstd, x, P('ln_f.weight'), P('ln_f.bias'), N, C)
-    be.matmul({ out: logits, a: ln, b: P('lm_head.weight'), M: N, N: V, K: C, transB: true })
-    be.sample({
-      tokens, logits, promptLens, done, N, V, maxLen, pos, maxNew: o.maxNewTokens,
+  // positions per dispatch: all of them for tiny models; fewer for big ones, so that no single
+  // dispatch runs long enough to trip a GPU watchdog (~12·L·C² multiply-adds per position)
+  const chunk = Math.max(1, Math.floor(MAX_MACS_PER_DISPATCH / (12 * L * C * C + C * V)))
+  for (let pos = 0; pos < maxLen - 1; pos += chunk) {
+    be.decodePositions({
+      tokens, params: model.params, offsets, offsetList, kCache, vCache, scratch, promptLens, done,
+      N, V, C, NH, L, maxLen, posBegin: pos, posEnd: Math.min(maxLen - 1, pos + chunk), maxNew: o.maxNewTokens,
       temperature: o.temperature, topK: o.topK ?? 0, eosId, seed: o.seed, stream: o.stream ?? Stream.sample,
     })
   }

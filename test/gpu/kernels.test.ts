@@ -4,7 +4,7 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { Backend, Tensor } from '../../src/engine/backend'
 import { CpuBackend } from '../../src/engine/cpu/cpuBackend'
-import { GRPO_STATS } from '../../src/engine/backend'
+import { decodeScratchLayout, GRPO_STATS, view } from '../../src/engine/backend'
 import { gpuBackend, randomArray, randomInts, upload, zeros, expectClose } from '../helpers'
 
 const ATOL = 1e-5
@@ -166,6 +166,35 @@ describe('WGSL kernels match their CPU twins', () => {
       }
       return [tokens, done]
     })
+  })
+
+  it.each([
+    [16, 2, 1, 0.9, 0, 0], [96, 3, 2, 1.0, 4, 3], [8, 1, 3, 0, 0, 2],
+  ])('fused decode (C %s, %s heads, %s layers, temperature %s, top-k %s, %s positions per call): tokens, logits and caches', async (C, NH, L, temperature, topK, chunk) => {
+    const N = 5; const V = 11; const maxLen = 9; const blockSize = 12
+    const offsetList: number[] = []
+    let size = 0
+    const place = (n: number) => { offsetList.push(size); size += Math.ceil(n / 64) * 64 }
+    for (const n of [V * C, blockSize * C, C, C, V * C]) place(n)
+    for (let l = 0; l < L; l++) for (const n of [C, C, 3 * C * C, 3 * C, C * C, C, C, C, 4 * C * C, 4 * C, 4 * C * C, C]) place(n)
+    const S = decodeScratchLayout(N, C, V, NH, maxLen)
+    await twin('decodePositions', (be) => {
+      const params = upload(be, randomArray(size, 60, 0.3))
+      const lens = Uint32Array.from({ length: N }, (_, n) => 1 + (n % 4))
+      const prompt = new Uint32Array(N * maxLen)
+      lens.forEach((len, n) => { for (let t = 0; t < len; t++) prompt[n * maxLen + t] = 1 + ((n + t) % (V - 1)) })
+      const tokens = upload(be, prompt, 'u32'); const promptLens = upload(be, lens, 'u32')
+      const done = zeros(be, N, 'done', 'u32')
+      const offsets = upload(be, Uint32Array.from(offsetList), 'u32')
+      const kCache = zeros(be, L * N * C * maxLen); const vCache = zeros(be, L * N * C * maxLen)
+      const scratch = zeros(be, S.total)
+      for (let pos = 0; pos < maxLen - 1; pos += chunk || maxLen) {
+        be.decodePositions({ tokens, params, offsets, offsetList, kCache, vCache, scratch, promptLens, done,
+          N, V, C, NH, L, maxLen, posBegin: pos, posEnd: Math.min(maxLen - 1, pos + (chunk || maxLen)), maxNew: 6,
+          temperature, topK, eosId: 0, seed: 99, stream: 4 })
+      }
+      return [tokens, done, kCache, vCache, view(scratch.buffer, S.logits, N * V)]
+    }, 1e-4, 1e-3)
   })
 
   it.each([['group'], ['batch'], ['none']] as const)('GRPO advantages, scale_rewards = %s', async (scale) => {

@@ -3,8 +3,9 @@
 // and, in float64 mode, the ground for finite-difference gradient checks.
 
 import type {
-  AdamWArgs, AdapterDescription, AdvantageArgs, Backend, Buffer, DType, GrpoLossArgs, MatmulArgs, SampleArgs, Tensor,
+  AdamWArgs, AdapterDescription, AdvantageArgs, Backend, Buffer, DecodeArgs, DType, GrpoLossArgs, MatmulArgs, SampleArgs, Tensor,
 } from '../backend'
+import { DECODE_GLOBAL_PARAMS, DECODE_LAYER_PARAMS, decodeScratchLayout, view } from '../backend'
 import { newCounters } from '../counters'
 import { uniform } from '../rng'
 
@@ -486,6 +487,44 @@ export class CpuBackend implements Backend {
       const decay = i < decayEnd ? weightDecay * p[po + i] : 0
       p[po + i] -= lr * ((mi / bc1) / (Math.sqrt(vi / bc2) + eps) + decay)
     }
+  }
+
+  /** The twin of shaders/decode.wgsl, made of this backend's own ops in the kernel's order
+   *  (embedding, per layer LN → qkv → attention with the cache → projection + residual → LN →
+   *  MLP + residual, final LN, LM head, sampling); counted as one dispatch, as on WebGPU. */
+  decodePositions(a: DecodeArgs): void {
+    const dispatches = this.counters.dispatches
+    const { N, V, C, NH, L, maxLen } = a
+    const S = decodeScratchLayout(N, C, V, NH, maxLen)
+    const act = (off: number, len: number) => view(a.scratch.buffer, a.scratch.offset + off, len)
+    const P = (i: number) => view(a.params.buffer, a.params.offset + a.offsetList[i], a.params.length - a.offsetList[i])
+    const x = act(S.x, N * C); const ln = act(S.ln, N * C); const qkv = act(S.qkv, 3 * N * C)
+    const atty = act(S.atty, N * C); const res = act(S.res, N * C); const fch = act(S.fch, 4 * N * C)
+    const logits = act(S.logits, N * V); const mean = act(S.mean, N); const rstd = act(S.rstd, N)
+    const proj = this.createBuffer(N * 4 * C, 'f32', 'decode.cpu_tmp')
+    const tmp = view(proj, 0, N * C); const tmp4 = view(proj, 0, N * 4 * C)
+    const cacheOf = (c: Tensor, l: number) => view(c.buffer, c.offset + l * N * C * maxLen, N * C * maxLen)
+    for (let pos = a.posBegin; pos < a.posEnd; pos++) {
+      this.embeddingForwardAt(x, a.tokens, P(0), P(1), N, maxLen, pos, C)
+      for (let l = 0; l < L; l++) {
+        const o = DECODE_GLOBAL_PARAMS + l * DECODE_LAYER_PARAMS
+        this.layernormForward(ln, mean, rstd, x, P(o), P(o + 1), N, C)
+        this.matmul({ out: qkv, a: ln, b: P(o + 2), bias: P(o + 3), M: N, N: 3 * C, K: C, transB: true })
+        this.attentionDecode(atty, qkv, cacheOf(a.kCache, l), cacheOf(a.vCache, l), N, C, NH, maxLen, pos)
+        this.matmul({ out: tmp, a: atty, b: P(o + 4), bias: P(o + 5), M: N, N: C, K: C, transB: true })
+        this.add(res, x, tmp)
+        this.layernormForward(ln, mean, rstd, res, P(o + 6), P(o + 7), N, C)
+        this.matmul({ out: tmp4, a: ln, b: P(o + 8), bias: P(o + 9), M: N, N: 4 * C, K: C, transB: true })
+        this.geluForward(fch, tmp4)
+        this.matmul({ out: tmp, a: fch, b: P(o + 10), bias: P(o + 11), M: N, N: C, K: 4 * C, transB: true })
+        this.add(x, res, tmp)
+      }
+      this.layernormForward(ln, mean, rstd, x, P(2), P(3), N, C)
+      this.matmul({ out: logits, a: ln, b: P(4), M: N, N: V, K: C, transB: true })
+      this.sample({ ...a, logits, pos })
+    }
+    this.destroyBuffer(proj)
+    this.counters.dispatches = dispatches + 1
   }
 
   sample(args: SampleArgs): void {

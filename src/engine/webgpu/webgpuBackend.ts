@@ -3,7 +3,7 @@
 // training step or a whole batch of sampled tokens is one submission with no readback inside.
 
 import type {
-  AdamWArgs, AdapterDescription, AdvantageArgs, Backend, Buffer, DType, GrpoLossArgs, MatmulArgs, SampleArgs, Tensor,
+  AdamWArgs, AdapterDescription, AdvantageArgs, Backend, Buffer, DecodeArgs, DType, GrpoLossArgs, MatmulArgs, SampleArgs, Tensor,
 } from '../backend'
 import { SCALE_REWARDS } from '../backend'
 import { newCounters } from '../counters'
@@ -371,4 +371,14 @@ export class WebGPUBackend implements Backend {
       ['u', a.stream], ['f', a.temperature],
     ], this.grid(a.N), 4)
   }
+  decodePositions(a: DecodeArgs): void {
+    this.dispatch('decode', 'decode', [[0, a.tokens], [1, a.params], [2, a.offsets], [3, a.kCache], [4, a.vCache],
+      [5, a.scratch], [6, a.promptLens], [7, a.done]], [
+      ['u', a.N], ['u', a.V], ['u', a.C], ['u', a.NH],
+      ['u', a.L], ['u', a.maxLen], ['u', a.posBegin], ['u', a.posEnd],
+      ['u', a.maxNew], ['u', a.topK], ['u', a.eosId], ['u', a.seed],
+      ['u', a.stream], ['f', a.temperature],
+    ], [a.N], 8)
+  }
+
 }

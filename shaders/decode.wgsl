@@ -1,0 +1,215 @@
+// KV-cache decoding, fused: one workgroup per sequence runs positions [pos_begin, pos_end) —
+// embedding, every layer (LN, qkv, attention over the cache, projection, LN, GELU MLP, residuals),
+// the final LN, the LM head and sampling — so a whole rollout is one dispatch instead of
+// 4 + 10·n_layer per position. Sequences are independent, so no workgroup waits for another;
+// inside a workgroup the phases are separated by barriers. Each sum runs in the order of the
+// unfused kernels (matmul, layernorm, attention decode, sample), which the CPU twin composes.
+#include "common.wgsl"
+#include "rng.wgsl"
+
+struct Params {
+  N: u32, V: u32, C: u32, NH: u32,
+  L: u32, max_len: u32, pos_begin: u32, pos_end: u32,
+  max_new: u32, top_k: u32, eos: u32, seed: u32,
+  stream: u32, temperature: f32,
+}
+
+@group(0) @binding(0) var<storage, read_write> tokens: array<u32>;
+@group(0) @binding(1) var<storage, read> params: array<f32>;
+@group(0) @binding(2) var<storage, read> offsets: array<u32>;
+@group(0) @binding(3) var<storage, read_write> k_cache: array<f32>;
+@group(0) @binding(4) var<storage, read_write> v_cache: array<f32>;
+@group(0) @binding(5) var<storage, read_write> act: array<f32>;
+@group(0) @binding(6) var<storage, read> prompt_lens: array<u32>;
+@group(0) @binding(7) var<storage, read_write> done: array<u32>;
+@group(0) @binding(8) var<uniform> p: Params;
+
+const DECODE_GELU_SCALE: f32 = 0.7978845608028654; // sqrt(2 / pi)
+const DECODE_LN_EPS: f32 = 1e-5;
+const GLOBAL_PARAMS: u32 = 5u; // wte, wpe, ln_f.weight, ln_f.bias, lm_head.weight
+const LAYER_PARAMS: u32 = 12u;
+
+// where each activation block starts in `act` (decodeScratchLayout in src/engine/backend.ts)
+struct ActLayout { x: u32, ln: u32, qkv: u32, atty: u32, res: u32, fch: u32, logits: u32, scores: u32, mean: u32, rstd: u32 }
+
+fn act_layout() -> ActLayout {
+  let NC = p.N * p.C;
+  let logits = 11u * NC;
+  let scores = logits + p.N * p.V;
+  let mean = scores + p.N * p.NH * p.max_len;
+  return ActLayout(0u, NC, 2u * NC, 5u * NC, 6u * NC, 7u * NC, logits, scores, mean, mean + p.N);
+}
+
+// out[j] = Σ_k inp[k] · W[j, k] (+ bias[j]), rows j strided over the workgroup
+fn linear(out_off: u32, in_off: u32, w: u32, bias: u32, use_bias: bool, K: u32, rows: u32, lid: u32) {
+  for (var j = lid; j < rows; j = j + WG) {
+    var acc = 0.0;
+    for (var k = 0u; k < K; k = k + 1u) { acc = acc + act[in_off + k] * params[w + j * K + k]; }
+    if (use_bias) { acc = acc + params[bias + j]; }
+    act[out_off + j] = acc;
+  }
+}
+
+// the statistics by one invocation, in layernorm.wgsl's order; then every invocation normalises
+fn layernorm(n: u32, out_off: u32, in_off: u32, w: u32, b: u32, lid: u32) {
+  let s = act_layout();
+  let C = p.C;
+  if (lid == 0u) {
+    var m = 0.0;
+    for (var c = 0u; c < C; c = c + 1u) { m = m + act[in_off + c]; }
+    m = m / f32(C);
+    var v = 0.0;
+    for (var c = 0u; c < C; c = c + 1u) { let d = act[in_off + c] - m; v = v + d * d; }
+    v = v / f32(C);
+    act[s.mean + n] = m;
+    act[s.rstd + n] = 1.0 / sqrt(v + DECODE_LN_EPS);
+  }
+  storageBarrier();
+  let m = act[s.mean + n];
+  let r = act[s.rstd + n];
+  for (var c = lid; c < C; c = c + WG) {
+    act[out_off + c] = (act[in_off + c] - m) * r * params[w + c] + params[b + c];
+  }
+  storageBarrier();
+}
+
+fn kept(base: u32, v: u32) -> bool {
+  if (p.top_k == 0u || p.top_k >= p.V) { return true; }
+  var greater = 0u;
+  for (var w = 0u; w < p.V; w = w + 1u) {
+    if (act[base + w] > act[base + v]) { greater = greater + 1u; }
+  }
+  return greater < p.top_k;
+}
+
+// sample.wgsl's rule for sequence n after position pos (one invocation)
+fn sample_next(n: u32, pos: u32) {
+  let next = pos + 1u;
+  let plen = prompt_lens[n];
+  if (next >= p.max_len || next < plen) { return; }
+  let slot = n * p.max_len + next;
+  if (done[n] != 0u || next >= plen + p.max_new) { tokens[slot] = p.eos; return; }
+  let base = act_layout().logits + n * p.V;
+  var mx = -3.0e38;
+  var argmax = 0u;
+  for (var v = 0u; v < p.V; v = v + 1u) {
+    if (act[base + v] > mx) { mx = act[base + v]; argmax = v; }
+  }
+  var id = argmax;
+  if (p.temperature > 0.0) {
+    let inv_t = 1.0 / p.temperature;
+    var total = 0.0;
+    for (var v = 0u; v < p.V; v = v + 1u) {
+      if (kept(base, v)) { total = total + exp((act[base + v] - mx) * inv_t); }
+    }
+    let goal = random_uniform(p.seed, p.stream, next, n) * total;
+    var cum = 0.0;
+    for (var v = 0u; v < p.V; v = v + 1u) {
+      if (!kept(base, v)) { continue; }
+      cum = cum + exp((act[base + v] - mx) * inv_t);
+      id = v;
+      if (goal < cum) { break; }
+    }
+  }
+  tokens[slot] = id;
+  if (id == p.eos) { done[n] = 1u; }
+}
+
+// attention of position pos over the cache 0..pos, as attention.wgsl's decode entry computes it
+fn attend(n: u32, l: u32, pos: u32, lid: u32) {
+  let s = act_layout();
+  let C = p.C;
+  let NH = p.NH;
+  let hs = C / NH;
+  let scale = 1.0 / sqrt(f32(hs));
+  let q = s.qkv + n * 3u * C;
+  let layer_cache = (l * p.N + n) * NH * p.max_len * hs;
+  for (var e = lid; e < C; e = e + WG) {
+    let h = e / hs;
+    let cache = layer_cache + h * p.max_len * hs + pos * hs + e % hs;
+    k_cache[cache] = act[q + C + e];
+    v_cache[cache] = act[q + 2u * C + e];
+  }
+  storageBarrier();
+  let span = pos + 1u;
+  let scores = s.scores + n * NH * p.max_len;
+  for (var e = lid; e < NH * span; e = e + WG) {
+    let h = e / span;
+    let t2 = e % span;
+    let kb = layer_cache + h * p.max_len * hs + t2 * hs;
+    var dot = 0.0;
+    for (var i = 0u; i < hs; i = i + 1u) { dot = dot + act[q + h * hs + i] * k_cache[kb + i]; }
+    act[scores + h * p.max_len + t2] = dot * scale;
+  }
+  storageBarrier();
+  for (var h = lid; h < NH; h = h + WG) {
+    let row = scores + h * p.max_len;
+    var mx = -3.0e38;
+    for (var t2 = 0u; t2 < span; t2 = t2 + 1u) { mx = max(mx, act[row + t2]); }
+    var sum = 0.0;
+    for (var t2 = 0u; t2 < span; t2 = t2 + 1u) { sum = sum + exp(act[row + t2] - mx); }
+    for (var t2 = 0u; t2 < span; t2 = t2 + 1u) { act[row + t2] = exp(act[row + t2] - mx) / sum; }
+  }
+  storageBarrier();
+  for (var e = lid; e < C; e = e + WG) {
+    let h = e / hs;
+    let row = scores + h * p.max_len;
+    let vb = layer_cache + h * p.max_len * hs + e % hs;
+    var acc = 0.0;
+    for (var t2 = 0u; t2 < span; t2 = t2 + 1u) { acc = acc + act[row + t2] * v_cache[vb + t2 * hs]; }
+    act[s.atty + n * C + e] = acc;
+  }
+  storageBarrier();
+}
+
+@compute @workgroup_size(64)
+fn decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let n = wid.x; // launched with exactly N workgroups
+  let s = act_layout();
+  let C = p.C;
+  let x = s.x + n * C;
+  let ln = s.ln + n * C;
+  let res = s.res + n * C;
+  let fch = s.fch + n * 4u * C;
+  for (var pos = p.pos_begin; pos < p.pos_end; pos = pos + 1u) {
+    let tok = tokens[n * p.max_len + pos];
+    for (var c = lid; c < C; c = c + WG) {
+      act[x + c] = params[offsets[0] + tok * C + c] + params[offsets[1] + pos * C + c];
+    }
+    storageBarrier();
+    for (var l = 0u; l < p.L; l = l + 1u) {
+      let o = GLOBAL_PARAMS + l * LAYER_PARAMS;
+      layernorm(n, ln, x, offsets[o], offsets[o + 1u], lid);
+      linear(s.qkv + n * 3u * C, ln, offsets[o + 2u], offsets[o + 3u], true, C, 3u * C, lid);
+      storageBarrier();
+      attend(n, l, pos, lid);
+      // res = x + (atty · Wᵀ + b)
+      for (var j = lid; j < C; j = j + WG) {
+        var acc = 0.0;
+        for (var k = 0u; k < C; k = k + 1u) { acc = acc + act[s.atty + n * C + k] * params[offsets[o + 4u] + j * C + k]; }
+        act[res + j] = act[x + j] + (acc + params[offsets[o + 5u] + j]);
+      }
+      storageBarrier();
+      layernorm(n, ln, res, offsets[o + 6u], offsets[o + 7u], lid);
+      linear(fch, ln, offsets[o + 8u], offsets[o + 9u], true, C, 4u * C, lid);
+      storageBarrier();
+      for (var j = lid; j < 4u * C; j = j + WG) {
+        let v = act[fch + j];
+        act[fch + j] = 0.5 * v * (1.0 + tanh(DECODE_GELU_SCALE * (v + 0.044715 * v * v * v)));
+      }
+      storageBarrier();
+      // x = res + (gelu · Wᵀ + b)
+      for (var j = lid; j < C; j = j + WG) {
+        var acc = 0.0;
+        for (var k = 0u; k < 4u * C; k = k + 1u) { acc = acc + act[fch + k] * params[offsets[o + 10u] + j * 4u * C + k]; }
+        act[x + j] = act[res + j] + (acc + params[offsets[o + 11u] + j]);
+      }
+      storageBarrier();
+    }
+    layernorm(n, ln, x, offsets[2], offsets[3], lid);
+    linear(s.logits + n * p.V, ln, offsets[4], 0u, false, C, p.V, lid);
+    storageBarrier();
+    if (lid == 0u) { sample_next(n, pos); }
+    storageBarrier();
+  }
+}
