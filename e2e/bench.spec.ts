@@ -1,0 +1,29 @@
+// The benchmark harness works: `node scripts/bench.mjs --quick` (tiny dimensions, one repetition)
+// builds the bench page, runs grpo-lab, TensorFlow.js and onnxruntime-web side by side in
+// headless Chromium on WebGPU and writes valid JSON. No speed is asserted (DESIGN.md: speed is
+// measured in benchmarks, never asserted in tests); a missing adapter fails the run.
+import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { expect, test } from '@playwright/test'
+
+test('npm run bench -- --quick writes the benchmark JSON', async () => {
+  test.setTimeout(180_000)
+  const out = 'test-results/bench-quick.json'
+  const r = spawnSync(process.execPath, ['scripts/bench.mjs', '--quick', '--out', out], { encoding: 'utf8', timeout: 170_000 })
+  expect(r.status, `bench --quick failed:\n${r.stderr}\n${r.stdout}`).toBe(0)
+  expect(r.stdout).toContain('| GRPO train step')
+  const j = JSON.parse(readFileSync(out, 'utf8'))
+  expect(j.errors).toEqual([])
+  expect(j.adapter.label).toMatch(/^WebGPU/)
+  for (const k of ['train_step_ratio_vs_tfjs', 'rollout_ratio_vs_ort', 'rollout_ratio_vs_ort_no_cache']) {
+    expect(Number.isFinite(j[k]) && j[k] > 0, k).toBe(true)
+  }
+  // like for like: both trainers start from the same weights and see the same batch
+  expect(j.train_step.grad_norm_rel_diff).toBeLessThan(1e-3)
+  expect(j.train_step.grpo_lab.engine.peak_bytes).toBeGreaterThan(0)
+  // grpo-lab's KV-cache rollout reads back once; ORT reads the logits back once per position
+  expect(j.rollout.kv_cache.grpo_lab.engine.readbacks).toBe(1)
+  expect(j.rollout.kv_cache.onnxruntime_web.gpu_api.readbacks).toBeGreaterThanOrEqual(j.rollout.kv_cache.new_tokens)
+  expect(j.readbacks_per_token.grpo_lab_kv_cache).toBeGreaterThan(0)
+  expect(j.scaling.length).toBeGreaterThanOrEqual(2)
+})
