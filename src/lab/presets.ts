@@ -19,7 +19,7 @@ export const ECHO_VALUES: Partial<RunConfig> = {
 
 export const PRESETS: readonly Preset[] = [
   { id: 'addition', name: 'R1-Zero addition (default)', about: 'multi-digit addition: rewarded only for the right answer, the model learns to work it out', values: {} },
-  { id: 'countdown', name: 'Countdown', about: 'TinyZero’s countdown: reach the target with the given numbers (1.0 correct, 0.1 formatted)', values: { task: 'countdown', base_model: '' } },
+  { id: 'countdown', name: 'Countdown', about: 'TinyZero’s countdown: reach the target with the given numbers (1.0 correct, 0.1 formatted)', values: { task: 'countdown', base_model: 'countdown', max_completion_length: 96 } },
   { id: 'echo', name: 'Echo (toy, fast)', about: 'a fresh 1-layer model learns to echo a digit in a few seconds', values: ECHO_VALUES },
   { id: 'dr-grpo', name: 'Dr. GRPO', about: 'no std scaling and a constant normaliser: removes GRPO’s length and difficulty biases', values: { loss_type: 'dr_grpo', scale_rewards: 'none' } },
   { id: 'dapo', name: 'DAPO', about: 'clip-higher, token-level loss, dynamic sampling and soft overlong punishment', values: { loss_type: 'dapo', epsilon_high: 0.28, dynamic_sampling: true, overlong_buffer_length: 16, overlong_penalty_factor: 1.0 } },

@@ -1,7 +1,9 @@
 // Multi-digit addition, the headline demo: a tiny model cannot add 3-digit numbers in one shot
 // but can column by column, so GRPO rewarded only for right answers should find the worked form.
 //
-// Prompt:      "47+85=?<think>"                       (no spaces)
+// Prompt:      "047+085=?<think>"   operands zero-padded to 3 digits, so that a column's digits
+//                                    always sit at the same positions (a tiny model with learned
+//                                    positions reads them far more reliably)
 // Completion:  "…reasoning…</think><answer>132</answer>"
 //
 // Worked notation (pretraining text), one step per column from the right, the shorter operand
@@ -9,9 +11,9 @@
 //   "x+y=s"      the column's digits;            "x+y+1=s"  the same with a carry in;
 //   " c1"        follows s when s ≥ 10 (carry out).
 // The answer is each step's last digit, read right to left, led by 1 when the last step carries:
-//   "47+85=?<think>7+5=12 c1 4+8+1=13 c1</think><answer>132</answer>"
+//   "047+085=?<think>7+5=12 c1 4+8+1=13 c1</think><answer>132</answer>"
 // A slip is a step with a wrong sum, then " wait " and the step done right:
-//   "47+85=?<think>7+5=11 c1 wait 7+5=12 c1 4+8+1=13 c1</think><answer>132</answer>"
+//   "047+085=?<think>7+5=11 c1 wait 7+5=12 c1 4+8+1=13 c1</think><answer>132</answer>"
 import { Draws, Purpose, alphabetOf, describeValue, drawInSplit, formatReward, lastAnswer, problemObject, splitOf } from './answer'
 import { TaskInputError } from './types'
 import type { Problem, RewardFunction, Task } from './types'
@@ -21,6 +23,10 @@ const MAX_OPERAND = 99999
 /** Share of pretraining documents that work the sum out, and of those, the share with a slip. */
 const WORKED_SHARE = 0.3
 const SLIP_SHARE = 1 / 3
+/** Share of the direct (unworked) answers that are hasty: each column added without its carry.
+ *  The base model thus learns that answers given without working are mostly wrong once a carry
+ *  is involved, while worked answers are right: the ability is there, used rarely (R1-Zero's premise). */
+const HASTY_SHARE = 0.8
 
 export const ADDITION_ALPHABET = alphabetOf('0123456789+=? ', '<think></think><answer></answer>', 'wait c')
 
@@ -29,11 +35,16 @@ export function additionKey(a: number, b: number): string {
   return `${Math.min(a, b)}+${Math.max(a, b)}`
 }
 
+/** An operand as the prompt shows it: at least 3 digits, zero-padded. */
+export function padded(x: number): string {
+  return String(x).padStart(3, '0')
+}
+
 function makeProblem(a: number, b: number): Problem {
   return {
     task: ID,
     split: splitOf(additionKey(a, b)),
-    prompt: `${a}+${b}=?<think>`,
+    prompt: `${padded(a)}+${padded(b)}=?<think>`,
     data: { a, b },
     answer: String(a + b),
   }
@@ -75,6 +86,11 @@ function stepText(c: Column, sum: number = c.sum): string {
   return `${c.x}+${c.y}${c.carryIn ? '+1' : ''}=${sum}${sum >= 10 ? ' c1' : ''}`
 }
 
+/** a+b added column by column with every carry forgotten (47+85 → 22): the hasty answer. */
+export function hastySum(a: number, b: number): number {
+  return columns(a, b).reduce((sum, c, i) => sum + ((c.x + c.y) % 10) * 10 ** i, 0)
+}
+
 /** The worked reasoning for a+b; `slipAt` is the column (from the right) that first goes wrong, or -1. */
 export function workedThink(a: number, b: number, slipAt = -1, slipUp = true): string {
   return columns(a, b)
@@ -114,7 +130,7 @@ const accuracy: RewardFunction = {
 export const addition: Task = {
   id: ID,
   title: 'Addition',
-  description: 'Add two 2- or 3-digit numbers. Pretrained mostly on direct answers, some worked column by column with carries; GRPO should discover that working it out pays.',
+  description: 'Add two 2- or 3-digit numbers. Pretrained mostly on direct answers, most of them hasty (carries forgotten), and some worked column by column with carries; GRPO should discover that working it out pays.',
   alphabet: ADDITION_ALPHABET,
   maxCompletionLength: 96,
 
@@ -136,12 +152,12 @@ export const addition: Task = {
     const p = drawProblem('train', seed, Purpose.pretrainProblem, index)
     const { a, b } = p.data as { a: number; b: number }
     const d = new Draws(seed, Purpose.pretrainStyle, index, 0)
-    let think = ''
     if (d.chance(WORKED_SHARE)) {
       const slipAt = d.chance(SLIP_SHARE) ? d.int(0, columns(a, b).length - 1) : -1
-      think = workedThink(a, b, slipAt, d.chance(0.5))
+      return { prompt: p.prompt, completion: `${workedThink(a, b, slipAt, d.chance(0.5))}</think><answer>${p.answer}</answer>` }
     }
-    return { prompt: p.prompt, completion: `${think}</think><answer>${p.answer}</answer>` }
+    const answer = d.chance(HASTY_SHARE) ? String(hastySum(a, b)) : p.answer
+    return { prompt: p.prompt, completion: `</think><answer>${answer}</answer>` }
   },
 
   workedExample(seed, index) {

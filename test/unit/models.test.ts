@@ -15,8 +15,9 @@ const DIR = join(__dirname, '../../public/models')
 const manifests = readdirSync(DIR).filter((f) => f.endsWith('.json'))
 
 describe('shipped base models', () => {
-  it('there is one for the default demo (addition)', () => {
+  it('there is one per task preset: addition (the default demo) and countdown', () => {
     expect(manifests).toContain('addition.json')
+    expect(manifests).toContain('countdown.json')
   })
 
   for (const file of manifests) {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import { CharTokenizer } from '../../src/model/tokenizer'
 import { isWellFormed, lastAnswer, splitOf } from '../../src/tasks/answer'
-import { addition, additionKey, columns, workedThink } from '../../src/tasks/addition'
+import { addition, additionKey, columns, hastySum, workedThink } from '../../src/tasks/addition'
 import { NO_SOLUTION, countdown, countdownKey, countdownScore, evaluateEquation, solveCountdown } from '../../src/tasks/countdown'
 import { TASK_IDS, TASKS, getTask } from '../../src/tasks/registry'
 import { TaskInputError } from '../../src/tasks/types'
@@ -115,8 +115,9 @@ describe.each(tasks)('$id: pretraining text', (task) => {
     expect(task.pretrainingText(6, 0)).not.toEqual(docs[0])
   })
 
-  it('tokenizes, fits the context, is well formed and always ends in the correct answer', () => {
+  it('tokenizes, fits the context, is well formed, and worked documents always end in the correct answer', () => {
     const tok = new CharTokenizer(task.alphabet)
+    let hasty = 0; let direct = 0
     for (const { prompt, completion } of docs) {
       tok.encode(prompt + completion)
       expect(prompt.endsWith('<think>')).toBe(true)
@@ -124,8 +125,24 @@ describe.each(tasks)('$id: pretraining text', (task) => {
       expect(prompt.length + completion.length).toBeLessThanOrEqual(128)
       const p = task.parseProblem(problemDataOf(task, prompt))
       expect(reward(task, 'format')(completion, p)).toBe(1)
+      const worked = !completion.startsWith('</think>')
+      if (!worked) direct++
+      if (task.id === 'addition' && !worked && !task.isCorrect(completion, p)) {
+        // addition's hasty direct answers: every column without its carry
+        const { a, b } = p.data as { a: number; b: number }
+        expect(completion).toBe(`</think><answer>${hastySum(a, b)}</answer>`)
+        hasty++
+        continue
+      }
       expect(task.isCorrect(completion, p)).toBe(true)
       for (const r of task.rewardFunctions) expect(r.score(completion, p)).toBe(1)
+    }
+    if (task.id === 'addition') {
+      // 80% of direct answers are hasty; they are wrong only when a carry is involved (~3/4 of problems)
+      expect(hasty / direct).toBeGreaterThan(0.5)
+      expect(hasty / direct).toBeLessThan(0.75)
+    } else {
+      expect(hasty).toBe(0)
     }
   })
 
@@ -211,8 +228,16 @@ describe('addition', () => {
   const accuracy = reward(addition, 'accuracy')
   const format = reward(addition, 'format')
 
+  it('the hasty answer adds every column and forgets every carry', () => {
+    expect(hastySum(47, 85)).toBe(22) // 7+5 → 2, 4+8 → 2
+    expect(hastySum(12, 34)).toBe(46) // no carry: the right sum
+    expect(hastySum(947, 185)).toBe(22) // 0·100 + 2·10 + 2
+    expect(hastySum(5, 998)).toBe(993)
+  })
+
   it('has the compact prompt and its reward weights', () => {
-    expect(p.prompt).toBe('47+85=?<think>')
+    expect(p.prompt).toBe('047+085=?<think>')
+    expect(addition.parseProblem({ a: 5, b: 1234 }).prompt).toBe('005+1234=?<think>')
     expect(p.answer).toBe('132')
     expect(p.data).toEqual({ a: 47, b: 85 })
     expect(addition.rewardFunctions.map((r) => [r.name, r.weight])).toEqual([['accuracy', 1], ['format', 0.1]])
