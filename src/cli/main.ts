@@ -1,5 +1,5 @@
 // The `grpo-lab` command: the lab's engine headless, for runs, sweeps and checks.
-//   grpo-lab train [--config FILE | --link URL] [--steps N] [--seed S] [--backend webgpu|cpu] [--out DIR]
+//   grpo-lab train [--config FILE | --link URL] [--steps N] [--seed S] [--backend webgpu|cpu] [--out DIR]  (metrics, traces, model)
 //   grpo-lab worksheet [--backend webgpu|cpu] --input FILE
 //   grpo-lab score --task ID --problem JSON --completion TEXT
 //   grpo-lab export --format onnx --model FILE.safetensors [--out FILE.onnx] [--kv-cache]
@@ -124,6 +124,9 @@ async function train(args: string[]): Promise<void> {
     process.stderr.write(`step ${trainer.step}/${config.max_steps}  reward ${metrics.reward.toFixed(3)}  accuracy ${acc}  ` +
       `length ${metrics['completions/mean_length'].toFixed(1)}  kl ${metrics.kl.toFixed(4)}  ${(metrics.step_time * 1000).toFixed(0)} ms\n`)
   }
+  // the trained policy, for `grpo-lab eval` and `grpo-lab export`
+  const meta = { task: task.id, step: String(trainer.step), seed: String(config.seed) }
+  writeFileSync(join(out, 'model.safetensors'), saveSafetensors(await checkpointOf(trainer.model, trainer.tokenizer, meta)))
   trainer.destroy()
   be.destroy()
 }

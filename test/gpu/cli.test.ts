@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { loadSafetensors } from '../../src/model/checkpoint'
 import { GRPO_CASES } from '../fixtures/grpoCases'
 
 const BIN = join(__dirname, '../../bin/grpo-lab.mjs')
@@ -43,6 +44,10 @@ describe('grpo-lab train', () => {
       const trace = JSON.parse(readFileSync(join(runs[0], 'traces.jsonl'), 'utf8').split('\n')[0])
       expect(trace.groups).toHaveLength(4)
       expect(trace.groups[0].completions[0]).toHaveProperty('advantage')
+      // the trained policy, the same bits from both runs, which eval reads
+      const model = readFileSync(join(runs[0], 'model.safetensors'))
+      expect(readFileSync(join(runs[1], 'model.safetensors')).equals(model)).toBe(true)
+      expect(loadSafetensors(new Uint8Array(model)).metadata).toMatchObject({ task: 'echo', step: '4' })
     })
   }
 
