@@ -54,11 +54,12 @@ interface SideResult<T> extends Timed {
   engine?: EngineCounts
 }
 
-/** Warm-up each side once, then rounds in which the sides alternate (a side with fewer `reps`
- *  sits the later rounds out). */
-async function compare<T>(sides: Side<T>[], reps: number): Promise<SideResult<T>[]> {
+/** Warm-up each side once (unless `warmUp` is false: pipelines already compiled), then rounds in
+ *  which the sides alternate (a side with fewer `reps` sits the later rounds out). */
+async function compare<T>(sides: Side<T>[], reps: number, warmUp = true): Promise<SideResult<T>[]> {
   const out: SideResult<T>[] = []
   for (const s of sides) {
+    if (!warmUp) { out.push({ warmup_ms: 0, first: undefined as T, ms: [], median_ms: NaN, gpu_api: gpuApiSnapshot() }); continue }
     log(`  ${s.name}: warm-up`)
     const r = await clock(s.run)
     out.push({ warmup_ms: Math.round(r.ms), first: r.value, ms: [], median_ms: NaN, gpu_api: gpuApiSnapshot(s.device()) })
@@ -73,6 +74,7 @@ async function compare<T>(sides: Side<T>[], reps: number): Promise<SideResult<T>
       const before = gpuApiSnapshot(dev)
       const eBefore = s.engine ? mark(s.engine) : null
       const r = await clock(s.run)
+      if (!warmUp && rep === 0) out[i].first = r.value
       out[i].ms.push(r.ms)
       out[i].gpu_api = gpuApiSince(gpuApiSnapshot(dev), before)
       if (s.engine && eBefore) out[i].engine = engineCounts(countersSince(s.engine.counters, eBefore))
@@ -267,12 +269,12 @@ async function run(partial: Partial<BenchOptions> & { quick?: boolean } = {}): P
         tfStep = new tf.m.TfjsGrpoStep(s, V, model.layout, await model.readFlat(), b)
         sidesS.push({ name: 'tfjs', run: () => tfStep!.run(), device: () => tf.info.device })
       }
-      const tr = await compareNoWarmup(sidesS, o.scalingReps)
+      const tr = await compare(sidesS, o.scalingReps, false)
       step.destroy()
       tfStep?.destroy()
       const rp = sp.flatMap((p) => Array.from({ length: s.generations }, () => p))
       let stream = 100
-      const ro = await compareNoWarmup([{ name: 'grpo-lab rollout', device: ours, engine: be, run: () => rolloutKv(model, rp, s.completion, o.seed, stream++) }], o.scalingReps)
+      const ro = await compare([{ name: 'grpo-lab rollout', device: ours, engine: be, run: () => rolloutKv(model, rp, s.completion, o.seed, stream++) }], o.scalingReps, false)
       model.destroy()
       const tokens = rp.length * s.completion
       scaling.push({
@@ -288,28 +290,6 @@ async function run(partial: Partial<BenchOptions> & { quick?: boolean } = {}): P
   result.total_s = Math.round((performance.now() - started) / 100) / 10
   be.destroy()
   return result
-}
-
-/** Like compare, without the warm-up round (pipelines are compiled by then). */
-async function compareNoWarmup<T>(sides: Side<T>[], reps: number): Promise<SideResult<T>[]> {
-  const out: SideResult<T>[] = sides.map(() => ({ warmup_ms: 0, first: undefined as T, ms: [], median_ms: NaN, gpu_api: gpuApiSnapshot() }))
-  for (let rep = 0; rep < reps; rep++) {
-    for (let i = 0; i < sides.length; i++) {
-      const s = sides[i]
-      const dev = s.device()
-      if (dev) resetGpuApiPeak(dev)
-      const before = gpuApiSnapshot(dev)
-      const eBefore = s.engine ? mark(s.engine) : null
-      const r = await clock(s.run)
-      if (rep === 0) out[i].first = r.value
-      out[i].ms.push(r.ms)
-      out[i].gpu_api = gpuApiSince(gpuApiSnapshot(dev), before)
-      if (s.engine && eBefore) out[i].engine = engineCounts(countersSince(s.engine.counters, eBefore))
-      log(`  ${s.name}: ${r.ms.toFixed(0)} ms`)
-    }
-  }
-  for (const o of out) Object.assign(o, timed(o.ms))
-  return out
 }
 
 async function makeOrt(model: GPT, kv: boolean, h: Shape, V: number) {

@@ -6,6 +6,7 @@
 // unfused kernels (matmul, layernorm, attention decode, sample), which the CPU twin composes.
 #include "common.wgsl"
 #include "rng.wgsl"
+#include "sampling.wgsl"
 
 struct Params {
   N: u32, V: u32, C: u32, NH: u32,
@@ -73,14 +74,7 @@ fn layernorm(n: u32, out_off: u32, in_off: u32, w: u32, b: u32, lid: u32) {
   storageBarrier();
 }
 
-fn kept(base: u32, v: u32) -> bool {
-  if (p.top_k == 0u || p.top_k >= p.V) { return true; }
-  var greater = 0u;
-  for (var w = 0u; w < p.V; w = w + 1u) {
-    if (act[base + w] > act[base + v]) { greater = greater + 1u; }
-  }
-  return greater < p.top_k;
-}
+fn logit(i: u32) -> f32 { return act[i]; }
 
 // sample.wgsl's rule for sequence n after position pos (one invocation)
 fn sample_next(n: u32, pos: u32) {
@@ -89,28 +83,7 @@ fn sample_next(n: u32, pos: u32) {
   if (next >= p.max_len || next < plen) { return; }
   let slot = n * p.max_len + next;
   if (done[n] != 0u || next >= plen + p.max_new) { tokens[slot] = p.eos; return; }
-  let base = act_layout().logits + n * p.V;
-  var mx = -3.0e38;
-  var argmax = 0u;
-  for (var v = 0u; v < p.V; v = v + 1u) {
-    if (act[base + v] > mx) { mx = act[base + v]; argmax = v; }
-  }
-  var id = argmax;
-  if (p.temperature > 0.0) {
-    let inv_t = 1.0 / p.temperature;
-    var total = 0.0;
-    for (var v = 0u; v < p.V; v = v + 1u) {
-      if (kept(base, v)) { total = total + exp((act[base + v] - mx) * inv_t); }
-    }
-    let goal = random_uniform(p.seed, p.stream, next, n) * total;
-    var cum = 0.0;
-    for (var v = 0u; v < p.V; v = v + 1u) {
-      if (!kept(base, v)) { continue; }
-      cum = cum + exp((act[base + v] - mx) * inv_t);
-      id = v;
-      if (goal < cum) { break; }
-    }
-  }
+  let id = sample_row(act_layout().logits + n * p.V, next, n);
   tokens[slot] = id;
   if (id == p.eos) { done[n] = 1u; }
 }
