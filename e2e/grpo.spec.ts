@@ -81,9 +81,9 @@ test('the default demo in the page (CPU backend) follows the curve of `grpo-lab 
   const shown = await shownStep(page)
   const pageMetrics = await lastMetrics(page)
 
-  // the README's command, cut to the same number of steps; the run writes one metrics row per step
+  // the README's command, stopped after the same step (the schedule still spans max_steps); one metrics row per step
   const out = mkdtempSync(join(tmpdir(), 'grpo-cli-'))
-  execFileSync(process.execPath, ['bin/grpo-lab.mjs', 'train', '--steps', String(shown), '--backend', 'cpu', '--out', out], { stdio: 'pipe' })
+  execFileSync(process.execPath, ['bin/grpo-lab.mjs', 'train', '--stop-after', String(shown), '--backend', 'cpu', '--out', out], { stdio: 'pipe' })
   const rows = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>)
   const training = (m: Record<string, number>) => Object.fromEntries(Object.entries(withoutTiming(m)).filter(([k]) => !k.startsWith('eval/')))
   expect(rows.at(-1)!.step).toBe(shown)

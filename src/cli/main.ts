@@ -1,5 +1,5 @@
 // The `grpo-lab` command: the lab's engine headless, for runs, sweeps and checks.
-//   grpo-lab train [--config FILE | --link URL] [--steps N] [--seed S] [--backend webgpu|cpu] [--out DIR]  (metrics, traces, model)
+//   grpo-lab train [--config FILE | --link URL] [--steps N] [--seed S] [--backend webgpu|cpu] [--out DIR] [--stop-after N]  (metrics, traces, model)
 //   grpo-lab worksheet [--backend webgpu|cpu] --input FILE
 //   grpo-lab score --task ID --problem JSON --completion TEXT
 //   grpo-lab export --format onnx --model FILE.safetensors [--out FILE.onnx] [--kv-cache]
@@ -29,6 +29,7 @@ export class UsageError extends Error {}
 
 const USAGE = `usage:
   grpo-lab train [--config FILE | --link 'URL or #fragment'] [--steps N] [--seed S] [--backend webgpu|cpu] [--out DIR]
+                 [--stop-after N]   (stop after step N of the run, as pausing the page does; the schedule still spans all steps)
   grpo-lab pretrain --task ID [--steps N] [--seed S] [--batch-size B] [--n-layer L] [--n-head H] [--n-embd C]
                     [--block-size T] [--learning-rate LR] [--backend webgpu|cpu] [--out FILE.safetensors]
   grpo-lab eval --task ID --model FILE.safetensors [--n N] [--k K] [--temperature T] [--seed S] [--backend webgpu|cpu]
@@ -95,8 +96,9 @@ export function runConfigFromFlags(flags: Flags): RunConfig {
 }
 
 async function train(args: string[]): Promise<void> {
-  const flags = parseFlags(args, ['config', 'link', 'steps', 'seed', 'backend', 'out'])
+  const flags = parseFlags(args, ['config', 'link', 'steps', 'seed', 'backend', 'out', 'stop-after'])
   const config = runConfigFromFlags(flags)
+  const stopAfter = int(flags, 'stop-after', 1, config.max_steps) ?? config.max_steps
   const task = getTask(config.task)
   const base = config.base_model ? readCheckpoint(baseModelPath(config.base_model), 'base_model').checkpoint : undefined
   const be = await backendOf(flags)
@@ -113,7 +115,7 @@ async function train(args: string[]): Promise<void> {
   trainer.onColdStartProgress = (done, total, loss) => {
     if (done % 10 === 0 || done === total) process.stderr.write(`cold start ${done}/${total}  loss ${loss.toFixed(4)}\n`)
   }
-  for (let s = 0; s < config.max_steps; s++) {
+  for (let s = 0; s < stopAfter; s++) {
     const { metrics, trace } = await trainer.trainStep()
     if (config.eval_every > 0 && (trainer.step % config.eval_every === 0 || trainer.step === config.max_steps)) {
       Object.assign(metrics, await trainer.evaluate())

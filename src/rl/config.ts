@@ -5,6 +5,7 @@
 
 import { SCALE_REWARDS, type ScaleRewards } from '../engine/backend'
 import { LOSS_TYPES, type LossType } from './loss'
+import { LR_SCHEDULER_TYPES, type LrSchedulerType } from './schedule'
 
 export interface RunConfig {
   // what to learn
@@ -43,6 +44,8 @@ export interface RunConfig {
   reward_weights: number[]
   // optimizer
   learning_rate: number
+  /** how the learning rate moves over the run's optimizer steps (Hugging Face's scheduler names) */
+  lr_scheduler_type: LrSchedulerType
   weight_decay: number
   adam_beta1: number
   adam_beta2: number
@@ -68,9 +71,9 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
   num_iterations: 1, steps_per_generation: 1, gradient_accumulation_steps: 1, mask_truncated_completions: false,
   dynamic_sampling: false, max_resample_rounds: 3, overlong_buffer_length: 0, overlong_penalty_factor: 1.0,
   reward_weights: [],
-  learning_rate: 1e-4, weight_decay: 0.0, adam_beta1: 0.9, adam_beta2: 0.99, max_grad_norm: 1.0,
+  learning_rate: 2e-4, lr_scheduler_type: 'linear', weight_decay: 0.0, adam_beta1: 0.9, adam_beta2: 0.99, max_grad_norm: 1.0,
   cold_start_steps: 0, cold_start_learning_rate: 1e-3,
-  max_steps: 300, eval_every: 10, eval_problems: 64,
+  max_steps: 300, eval_every: 10, eval_problems: 256,
 }
 
 type Spec =
@@ -110,6 +113,7 @@ export const RUN_CONFIG_SPEC: Record<keyof RunConfig, Spec> = {
   overlong_penalty_factor: { kind: 'float', min: 0, max: 10, help: 'DAPO soft overlong punishment: its largest penalty' },
   reward_weights: { kind: 'floats', min: -10, max: 10, maxLength: 8, help: 'weights of the reward functions, in the task’s order; empty = defaults' },
   learning_rate: { kind: 'float', min: 1e-7, max: 1, help: 'AdamW learning rate (tiny models: 1e-4–3e-3)' },
+  lr_scheduler_type: { kind: 'enum', values: LR_SCHEDULER_TYPES, help: 'learning rate over the run: linear decay to 0 (TRL’s default), cosine decay to 0, or constant' },
   weight_decay: { kind: 'float', min: 0, max: 1, help: 'AdamW decoupled weight decay on matrices' },
   adam_beta1: { kind: 'float', min: 0, max: 0.9999, help: 'AdamW β1' },
   adam_beta2: { kind: 'float', min: 0, max: 0.99999, help: 'AdamW β2' },

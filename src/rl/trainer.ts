@@ -22,6 +22,7 @@ import type { Problem, Task } from '../tasks/types'
 import type { RunConfig } from './config'
 import { RunConfigError } from './config'
 import { evaluateModel } from './evaluate'
+import { scheduledLearningRate } from './schedule'
 import { sequenceWeights } from './loss'
 import { hasReflection, rewardWeights, type ScoredCompletion, scoreCompletion } from './rewards'
 
@@ -275,6 +276,9 @@ export class GRPOTrainer {
 
     // ---- μ passes of minibatch optimizer steps ----
     const tokenTerms = t(3 * Bm * T, 'grpo.token_terms')
+    // the schedule counts optimizer updates over the whole run, so a resumed run continues it
+    const lrAt = (o: number) => scheduledLearningRate(c.lr_scheduler_type, c.learning_rate, this.step * optSteps + o, c.max_steps * optSteps)
+    const stepLearningRate = lrAt(0)
     let pass = 0; let opt = 0
     for (let it = 0; it < c.num_iterations; it++) {
       for (let s = 0; s < c.steps_per_generation; s++) {
@@ -291,7 +295,7 @@ export class GRPOTrainer {
           this.model.backward(g > 0)
           pass++
         }
-        this.opt.update(c.learning_rate)
+        this.opt.update(lrAt(opt))
         be.copy(view(report.buffer, offNorm + opt * SLOT, 1), this.opt.gradNorm)
         opt++
       }
@@ -338,7 +342,7 @@ export class GRPOTrainer {
       frac_reward_zero_std: std.filter((x) => x <= 1e-8).length / N,
       grad_norm: mean(Array.from({ length: optSteps }, (_, o) => rep[offNorm + o * SLOT])),
       loss: mean(lossSum),
-      learning_rate: c.learning_rate,
+      learning_rate: stepLearningRate,
       accuracy: mean(correct.map(Number)),
       length_correct: mean(lengths.filter((_, i) => correct[i])),
       length_incorrect: mean(lengths.filter((_, i) => !correct[i])),

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { CpuBackend } from '../../src/engine/cpu/cpuBackend'
 import { resolveRunConfig, RunConfigError } from '../../src/rl/config'
 import { overlongPenalty } from '../../src/rl/rewards'
+import { scheduledLearningRate } from '../../src/rl/schedule'
 import { GRPOTrainer } from '../../src/rl/trainer'
 import { getTask } from '../../src/tasks/registry'
 
@@ -106,5 +107,40 @@ describe('DAPO soft overlong punishment', () => {
     expect(overlongPenalty(17, 20, 5, 1)).toBeCloseTo(-0.4, 12)
     expect(overlongPenalty(20, 20, 5, 1)).toBeCloseTo(-1, 12)
     expect(overlongPenalty(20, 20, 5, 0.5)).toBeCloseTo(-0.5, 12)
+  })
+})
+
+describe('learning-rate schedule (Hugging Face / TRL formulas, no warmup)', () => {
+  it('linear and cosine decay to 0 over the run; constant stays', () => {
+    expect(scheduledLearningRate('linear', 1e-4, 0, 300)).toBe(1e-4)
+    expect(scheduledLearningRate('linear', 1e-4, 150, 300)).toBeCloseTo(5e-5, 15)
+    expect(scheduledLearningRate('linear', 1e-4, 299, 300)).toBeCloseTo(1e-4 / 300, 15)
+    expect(scheduledLearningRate('cosine', 1e-4, 75, 300)).toBeCloseTo(1e-4 * 0.5 * (1 + Math.SQRT1_2), 15)
+    expect(scheduledLearningRate('cosine', 1e-4, 150, 300)).toBeCloseTo(5e-5, 15)
+    expect(scheduledLearningRate('constant', 1e-4, 299, 300)).toBe(1e-4)
+    expect(scheduledLearningRate('linear', 1e-4, 400, 300)).toBe(0) // past the end: never negative
+  })
+
+  it('the trainer counts optimizer updates over max_steps and logs the rate of each step', async () => {
+    const run = GRPOTrainer.create(new CpuBackend('f64'), resolveRunConfig({ ...ECHO, max_steps: 3, steps_per_generation: 2 }), getTask('echo'))
+    const rates = []
+    for (let s = 0; s < 3; s++) rates.push((await run.trainStep()).metrics.learning_rate)
+    // 6 updates; each step logs the rate of its first update: u = 0, 2, 4
+    expect(rates[0]).toBe(1e-2)
+    expect(rates[1]).toBeCloseTo(1e-2 * (1 - 2 / 6), 15)
+    expect(rates[2]).toBeCloseTo(1e-2 * (1 - 4 / 6), 15)
+  })
+
+  it('the update uses the scheduled rate: linear over 2 steps = constant with the rate halved before step 2', async () => {
+    const linear = GRPOTrainer.create(new CpuBackend('f64'), resolveRunConfig({ ...ECHO, max_steps: 2 }), getTask('echo'))
+    const cfg = resolveRunConfig({ ...ECHO, max_steps: 2, lr_scheduler_type: 'constant' })
+    const constant = GRPOTrainer.create(new CpuBackend('f64'), cfg, getTask('echo'))
+    await linear.trainStep(); await constant.trainStep()
+    cfg.learning_rate = ECHO.learning_rate / 2
+    await linear.trainStep(); await constant.trainStep()
+    expect(await linear.model.readFlat()).toEqual(await constant.model.readFlat())
+    const unhalved = GRPOTrainer.create(new CpuBackend('f64'), resolveRunConfig({ ...ECHO, max_steps: 2, lr_scheduler_type: 'constant' }), getTask('echo'))
+    await unhalved.trainStep(); await unhalved.trainStep()
+    expect(await unhalved.model.readFlat()).not.toEqual(await linear.model.readFlat())
   })
 })

@@ -11,7 +11,7 @@ const GROUPS: { title: string; keys: (keyof RunConfig)[]; open?: boolean }[] = [
   { title: 'GRPO loss', keys: ['loss_type', 'scale_rewards', 'beta', 'epsilon', 'epsilon_high', 'num_iterations', 'steps_per_generation', 'gradient_accumulation_steps', 'mask_truncated_completions'], open: true },
   { title: 'DAPO', keys: ['dynamic_sampling', 'max_resample_rounds', 'overlong_buffer_length', 'overlong_penalty_factor'] },
   { title: 'Cold start', keys: ['cold_start_steps', 'cold_start_learning_rate'] },
-  { title: 'Optimizer and rewards', keys: ['learning_rate', 'weight_decay', 'adam_beta1', 'adam_beta2', 'max_grad_norm', 'reward_weights'] },
+  { title: 'Optimizer and rewards', keys: ['learning_rate', 'lr_scheduler_type', 'weight_decay', 'adam_beta1', 'adam_beta2', 'max_grad_norm', 'reward_weights'] },
   { title: 'Length and evaluation', keys: ['max_steps', 'eval_every', 'eval_problems'] },
 ]
 
