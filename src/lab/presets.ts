@@ -11,10 +11,12 @@ export interface Preset {
 }
 
 /** The toy that trains in seconds even on a software GPU: a fresh 1-layer model learns to echo a digit.
- * Presets of other tasks say base_model '' so that they never inherit the addition demo's base. */
+ * Presets of other tasks say base_model '' so that they never inherit the addition demo's base.
+ * A constant rate: a lesson that cuts the toy to a few dozen steps should still see it learn
+ * (a linear decay over 60 steps leaves reward 0.23 at step 60 vs 0.70 constant). */
 export const ECHO_VALUES: Partial<RunConfig> = {
   task: 'echo', base_model: '', n_layer: 1, n_head: 2, n_embd: 32, block_size: 16, num_generations: 8,
-  prompts_per_step: 8, max_completion_length: 4, learning_rate: 5e-3, max_steps: 150,
+  prompts_per_step: 8, max_completion_length: 4, learning_rate: 5e-3, lr_scheduler_type: 'constant', max_steps: 150,
 }
 
 export const PRESETS: readonly Preset[] = [
