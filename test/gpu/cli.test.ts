@@ -60,10 +60,20 @@ describe('grpo-lab train', () => {
     expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).config.seed).toBe(9)
   })
 
+  it('--stop-after N stops the run after step N, its learning-rate schedule still spanning max_steps', () => {
+    const out = join(tmp(), 'run')
+    const r = cli('train', '--link', '#v=1&task=echo&base_model=&n_layer=1&n_embd=16&n_head=2&block_size=16&max_completion_length=4&num_generations=2&prompts_per_step=2&learning_rate=0.01',
+      '--steps', '4', '--stop-after', '2', '--backend', 'cpu', '--out', out)
+    expect(r.status).toBe(0)
+    // linear over 4 updates: the second step's rate is 0.01 × (1 − 1/4)
+    expect(metricsOf(out).map((m) => m.learning_rate)).toEqual([0.01, 0.01 * (1 - 1 / 4)])
+  })
+
   it.each([
     [['train', '--link', '#v=1&num_generations=1'], /num_generations: got 1; allowed: an integer from 2 to 64/],
     [['train', '--steps', 'ten', '--backend', 'cpu'], /--steps: got "ten"; allowed: an integer from 1 to 100000/],
     [['train', '--backend', 'tpu'], /--backend: got "tpu"; allowed: webgpu, cpu/],
+    [['train', '--steps', '5', '--stop-after', '6', '--backend', 'cpu'], /--stop-after: got "6"; allowed: an integer from 1 to 5/],
     [['train', '--config', '/nonexistent.json'], /--config: cannot read/],
     [['train', '--link', '#v=1&loss_type=ppo'], /loss_type: got "ppo"; allowed: grpo, bnpo, dr_grpo, dapo/],
     [['worksheet', '--input', '/nonexistent.json'], /--input: cannot read/],
