@@ -66,7 +66,7 @@ describe('grpo-lab train', () => {
       '--steps', '4', '--stop-after', '2', '--backend', 'cpu', '--out', out)
     expect(r.status).toBe(0)
     // linear over 4 updates: the second step's rate is 0.01 × (1 − 1/4)
-    expect(metricsOf(out).map((m) => m.learning_rate)).toEqual([0.01, 0.01 * (1 - 1 / 4)])
+    expect(metricsOf(out).map((m) => (m as { learning_rate: number }).learning_rate)).toEqual([0.01, 0.01 * (1 - 1 / 4)])
   })
 
   it.each([
