@@ -8,10 +8,10 @@ export type LrSchedulerType = (typeof LR_SCHEDULER_TYPES)[number]
 
 /** The learning rate of optimizer update `update` (0-based) in a run of `totalUpdates` updates. */
 export function scheduledLearningRate(type: LrSchedulerType, lr: number, update: number, totalUpdates: number): number {
-  const progress = Math.min(1, update / Math.max(1, totalUpdates))
+  const progress = Math.min(1, update / Math.max(1, totalUpdates)) // past the end: 1, so never negative
   switch (type) {
     case 'constant': return lr
-    case 'linear': return lr * Math.max(0, 1 - progress)
-    case 'cosine': return lr * Math.max(0, 0.5 * (1 + Math.cos(Math.PI * progress)))
+    case 'linear': return lr * (1 - progress)
+    case 'cosine': return lr * 0.5 * (1 + Math.cos(Math.PI * progress))
   }
 }

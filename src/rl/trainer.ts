@@ -22,9 +22,9 @@ import type { Problem, Task } from '../tasks/types'
 import type { RunConfig } from './config'
 import { RunConfigError } from './config'
 import { evaluateModel } from './evaluate'
-import { scheduledLearningRate } from './schedule'
 import { sequenceWeights } from './loss'
 import { hasReflection, rewardWeights, type ScoredCompletion, scoreCompletion } from './rewards'
+import { scheduledLearningRate } from './schedule'
 
 export type Metrics = Record<string, number>
 

@@ -15,7 +15,7 @@ const ECHO = { task: 'echo', base_model: '', seed: 3, n_layer: 1, n_head: 2, n_e
   prompts_per_step: 4, max_completion_length: 4, learning_rate: 5e-3, max_steps: 4, beta: 0.04, num_iterations: 2 }
 
 /** metrics.jsonl without its timing field */
-function metricsOf(dir: string): unknown[] {
+function metricsOf(dir: string): Record<string, number>[] {
   return readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => {
     const m = JSON.parse(l); delete m.step_time; return m
   })
@@ -66,7 +66,7 @@ describe('grpo-lab train', () => {
       '--steps', '4', '--stop-after', '2', '--backend', 'cpu', '--out', out)
     expect(r.status).toBe(0)
     // linear over 4 updates: the second step's rate is 0.01 × (1 − 1/4)
-    expect(metricsOf(out).map((m) => (m as { learning_rate: number }).learning_rate)).toEqual([0.01, 0.01 * (1 - 1 / 4)])
+    expect(metricsOf(out).map((m) => m.learning_rate)).toEqual([0.01, 0.01 * (1 - 1 / 4)])
   })
 
   it.each([
