@@ -2,7 +2,8 @@ import { defineConfig } from '@playwright/test'
 // @ts-expect-error plain ESM helper shared with the scripts
 import { CHROMIUM_ARGS, findChromium } from './scripts/chromium.mjs'
 
-const PORT = 4174
+// E2E_PORT: lets two checkouts run their e2e tiers side by side
+const PORT = Number(process.env.E2E_PORT ?? 4174)
 
 export default defineConfig({
   testDir: 'e2e',
