@@ -88,6 +88,8 @@ let alertIds = 0
 let pending: { metrics: Metrics[]; traces: TraceRecord[]; evals: EvalRecord[] } = { metrics: [], traces: [], evals: [] }
 let flushTimer: ReturnType<typeof setTimeout> | null = null
 let latestSnapshot: TrainerSnapshot | null = null
+/** the last batch of steps sent to IndexedDB: a snapshot is saved after it */
+let stepsWritten: Promise<void> = Promise.resolve()
 const logpRequests = new Map<number, { resolve: (v: number[][]) => void; reject: (e: Error) => void }>()
 let logpIds = 0
 
@@ -121,10 +123,11 @@ export const useLab = create<LabState>((set, get) => {
     const batch = pending
     pending = { metrics: [], traces: [], evals: [] }
     set({ run: { ...run, metrics: run.metrics.concat(batch.metrics), traces: run.traces.concat(batch.traces), evals: run.evals.concat(batch.evals) } })
-    persist(db.appendSteps(
+    stepsWritten = db.appendSteps(
       batch.metrics.map((m, i) => ({ runId: run.id, step: m.step, metrics: m, trace: batch.traces[i] })),
       batch.evals.map((e) => ({ ...e, runId: run.id })),
-    ))
+    )
+    persist(stepsWritten)
   }
   const scheduleFlush = () => { flushTimer ??= setTimeout(flush, FLUSH_MS) }
 
@@ -141,7 +144,12 @@ export const useLab = create<LabState>((set, get) => {
       case 'snapshot': {
         latestSnapshot = m.snapshot
         const run = get().run
-        if (run) persist(db.saveSnapshot({ runId: run.id, step: m.snapshot.step, snapshot: m.snapshot }))
+        if (!run) break
+        // saved only once the steps up to it are: a reload that caught the snapshot but not the
+        // last steps would resume past them and leave a gap in the run
+        flush()
+        stepsWritten.then(() => persist(db.saveSnapshot({ runId: run.id, step: m.snapshot.step, snapshot: m.snapshot })),
+          () => { /* the failed step write is reported already; no snapshot past missing steps */ })
         break
       }
       case 'state':

@@ -20,6 +20,7 @@ export function App() {
   const adapter = useLab((s) => s.adapter)
   const runName = useLab((s) => s.run?.name)
   const source = useLab((s) => s.run?.source)
+  const runId = useLab((s) => s.run?.id)
   useEffect(() => { useLab.getState().connect() }, [])
   return (
     <main>
@@ -42,7 +43,7 @@ export function App() {
         <div className="run">
           <ProgressBars />
           {runName
-            ? <p className="run-name">Run: <b>{runName}</b>{source !== 'live' && <span className="hint"> ({source})</span>}</p>
+            ? <p className="run-name" data-run-id={runId}>Run: <b>{runName}</b>{source !== 'live' && <span className="hint"> ({source})</span>}</p>
             : <p className="intro">Press <b>Start</b>. Each step the model writes G answers to each prompt, rules score them
               (right answer, right format), and GRPO makes the better-than-their-group answers likelier. Watch reward and
               accuracy climb in the curves, read the model’s answers in the traces, and follow one group through the

@@ -64,7 +64,7 @@ export function UPlotChart({ label, title, series, data, height = 170 }: Props) 
   return (
     <figure className="chart-card">
       <figcaption>{title}</figcaption>
-      <div ref={box} role="img" aria-label={label} data-points={data[0]?.length ?? 0} className="uplot-box" />
+      <div ref={box} role="img" aria-label={label} data-points={data[0]?.length ?? 0} data-series={seriesKey} className="uplot-box" />
     </figure>
   )
 }
