@@ -201,7 +201,8 @@ async function startRun(msg: Extract<ToWorker, { type: 'start-grpo' }>): Promise
     try {
       base = msg.baseBytes ? loadSafetensors(msg.baseBytes) : await fetchBaseModel(config.base_model)
     } catch (e) {
-      post({ type: 'base-model-error', file: (e as { file?: string }).file ?? config.base_model, message: (e as Error).message })
+      const from = msg.baseBytes ? `'${config.base_model}' pretrained in this browser` : (e as { file?: string }).file ?? config.base_model
+      post({ type: 'base-model-error', file: from, message: (e as Error).message })
       setState('idle')
       return
     }

@@ -101,6 +101,17 @@ function persist(p: Promise<unknown>): void {
   p.catch((e) => useLab.getState().alert(`Could not save the run in this browser's storage (IndexedDB): ${(e as Error).message}. Export the run to keep it.`))
 }
 
+const baseModelProblem = (from: string, why: string) =>
+  `The base model could not be loaded from ${from} (${why}). You can train from fresh weights, or pretrain a base model here.`
+
+/** A base model pretrained in this browser, from IndexedDB; never a fetch of a file that does not exist. */
+async function localBaseBytes(name: string): Promise<Uint8Array> {
+  const m = await db.loadModel(name).catch((e) => { throw new Error(`IndexedDB: ${(e as Error).message}`) })
+  if (!m) throw new Error("it is no longer in this browser's storage")
+  return m.bytes
+}
+const localBaseName = (name: string) => `'${name}' pretrained in this browser`
+
 function download(name: string, data: BlobPart, type: string): void {
   const url = URL.createObjectURL(new Blob([data], { type }))
   const a = document.createElement('a')
@@ -167,7 +178,7 @@ export const useLab = create<LabState>((set, get) => {
       case 'model': download(m.name, m.bytes as BlobPart, 'application/octet-stream'); break
       case 'group-logp': logpRequests.get(m.requestId)?.resolve(m.logp); logpRequests.delete(m.requestId); break
       case 'base-model-error':
-        get().alert(`The base model could not be loaded from ${m.file} (${m.message}). You can train from fresh weights, or pretrain a base model here.`, 'fresh-weights')
+        get().alert(baseModelProblem(m.file, m.message), 'fresh-weights')
         break
       case 'pretrained': {
         const note = `Base model '${m.name}' pretrained in this browser (${m.steps} steps, final loss ${m.loss.toFixed(3)}); base_model is set to it.`
@@ -281,8 +292,12 @@ export const useLab = create<LabState>((set, get) => {
       persist(db.saveHeader({ id: run.id, name: run.name, config, createdAt: Date.now() }))
       const send = (baseBytes?: Uint8Array) => get().send({ type: 'start-grpo', config, paused: opts.paused, stepOnce: opts.stepOnce, baseBytes })
       // a base model pretrained in this browser goes along; any other is fetched by the worker
-      if (config.base_model && get().localModels.includes(config.base_model)) {
-        db.loadModel(config.base_model).then((m) => send(m?.bytes)).catch(() => send())
+      const base = config.base_model
+      if (base && get().localModels.includes(base)) {
+        localBaseBytes(base).then(send, (e) => {
+          set({ runState: 'idle' })
+          get().alert(baseModelProblem(localBaseName(base), (e as Error).message), 'fresh-weights')
+        })
       } else send()
     },
 
@@ -310,15 +325,22 @@ export const useLab = create<LabState>((set, get) => {
       const { run, resumable } = get()
       if (!run || !resumable || !latestSnapshot) return
       const step = resumable.step
+      // the snapshot holds the weights; the base model only shapes the trainer (and its reference)
+      const base = run.config.base_model
+      let baseBytes: Uint8Array | undefined
+      if (base && get().localModels.includes(base)) {
+        try { baseBytes = await localBaseBytes(base) } catch (e) {
+          get().alert(baseModelProblem(localBaseName(base), (e as Error).message))
+          return
+        }
+      }
       // steps after the snapshot are replayed: forget them so that none is shown twice
       persist(db.dropStepsAfter(run.id, step))
       set({
         resumable: null,
         run: { ...run, source: 'live', metrics: run.metrics.filter((m) => m.step <= step), traces: run.traces.filter((t) => t.step <= step), evals: run.evals.filter((e) => e.step <= step) },
       })
-      // the snapshot holds the weights; the base model only shapes the trainer (and its reference)
-      const local = run.config.base_model && get().localModels.includes(run.config.base_model) ? await db.loadModel(run.config.base_model).catch(() => null) : null
-      get().send({ type: 'start-grpo', config: run.config, resume: latestSnapshot, baseBytes: local?.bytes })
+      get().send({ type: 'start-grpo', config: run.config, resume: latestSnapshot, baseBytes })
     },
 
     setSpeed(delayMs) { set({ delayMs }); get().send({ type: 'speed', delayMs }) },
