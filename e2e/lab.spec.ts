@@ -347,15 +347,16 @@ test('export a run, then import it: the same metrics and traces are shown, and i
 
 test('a reload mid-run at full speed finds the run and resumes from its last checkpoint, with no step lost', async ({ page }) => {
   test.setTimeout(TRAINING_LIMIT)
-  await openLab(page, echoLink())
+  await openLab(page, echoLink(), '?backend=cpu')
   await page.getByRole('button', { name: 'Start', exact: true }).click()
   await expect.poll(() => shownStep(page), { timeout: TRAINING_LIMIT }).toBeGreaterThanOrEqual(12)
-  await page.reload() // steps land every ~0.1 s: some are still on their way to IndexedDB
+  await page.reload() // steps land every few tens of ms: some are still on their way to IndexedDB
   await expect(page.getByRole('button', { name: 'Start', exact: true })).toBeEnabled()
+  const resume = page.getByRole('button', { name: /^Resume from step \d+$/ })
+  await expect(resume).toBeVisible() // the saved run is read from IndexedDB after the page is ready
   const saved = await shownStep(page)
   expect(saved).toBeGreaterThanOrEqual(SNAPSHOT_EVERY)
   await expect(page.getByRole('img', { name: 'Reward chart' })).toHaveAttribute('data-points', String(saved))
-  const resume = page.getByRole('button', { name: /^Resume from step \d+$/ })
   const from = Number((await resume.textContent())!.replace(/\D+/g, ''))
   expect(from % SNAPSHOT_EVERY).toBe(0)
   // a snapshot is saved only after the steps up to it: resuming never skips a step
