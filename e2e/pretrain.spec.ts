@@ -110,9 +110,9 @@ test('pretraining beside a run: not while it runs; while it is paused, Step and 
   await expect(page.getByLabel('Run state')).toHaveText('paused')
   const paused = await shownStep(page)
 
-  const PRETRAIN_STEPS = 300
+  const PRETRAIN_STEPS = 120
   await startPretraining(page, PRETRAIN_STEPS)
-  await expect(pretrainBar(page)).toHaveAccessibleName(/step [1-9]\d* of 300/, { timeout: TRAINING_LIMIT })
+  await expect(pretrainBar(page)).toHaveAccessibleName(/step [1-9]\d* of 120/, { timeout: TRAINING_LIMIT })
   await page.getByRole('button', { name: 'Step', exact: true }).click()
   await expect(page.getByLabel('Step', { exact: true })).toHaveText(String(paused + 1), { timeout: TRAINING_LIMIT })
   await expect(pretrainBar(page)).toBeVisible() // the step landed while pretraining went on
