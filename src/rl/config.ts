@@ -257,6 +257,7 @@ const CROSS_KEY_RULES: readonly CrossKeyRule[] = [
     keys: () => ['cold_start_steps', 'task'],
     broken: (c) => c.cold_start_steps === 0 || TASKS[c.task].workedExample ? null
       : `task '${c.task}' has no worked examples for a cold start of cold_start_steps = ${c.cold_start_steps}`,
+    allowed: (key) => (key === 'cold_start_steps' ? '0 (no cold start)' : undefined),
   },
 ]
 
@@ -265,7 +266,7 @@ function candidates(key: Key): unknown[] | null {
   if (key === 'base_model') return ['', ...Object.keys(SHIPPED_MODELS)]
   const spec = RUN_CONFIG_SPEC[key]
   switch (spec.kind) {
-    case 'int': return spec.max - spec.min > 100_000 ? null : Array.from({ length: spec.max - spec.min + 1 }, (_, i) => spec.min + i)
+    case 'int': return spec.max - spec.min > 1000 ? null : Array.from({ length: spec.max - spec.min + 1 }, (_, i) => spec.min + i)
     case 'enum': return [...spec.values]
     case 'bool': return [false, true]
     default: return null
@@ -293,7 +294,8 @@ function allowedFor(rule: CrossKeyRule, key: Key, c: RunConfig): string {
   if (special) return special
   const values = candidates(key)
   if (!values) return describeAllowed(RUN_CONFIG_SPEC[key])
-  const ok = values.filter((v) => rule.broken({ ...c, [key]: v }) === null)
+  const probe: Record<string, unknown> = { ...c }
+  const ok = values.filter((v) => { probe[key] = v; return rule.broken(probe as unknown as RunConfig) === null })
   const others = rule.keys(c).filter((k) => k !== key).map((k) => `${k} = ${show(c[k])}`).join(', ')
   if (ok.length === 0) return `no value of ${key} while ${others}`
   return describeValues(ok) + (key === 'base_model' ? ', or a checkpoint path or URL (checked when it loads)' : '')
