@@ -5,7 +5,8 @@ import { baseModelUrl } from './protocol'
 
 /** The largest base model the page downloads (the shipped ones are about 0.45 MB). */
 export const MAX_MODEL_BYTES = 32 * 1024 * 1024
-export const MAX_MODEL_LABEL = '32 MiB'
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(bytes % (1024 * 1024) ? 1 : 0)} MiB`
+export const MAX_MODEL_LABEL = mib(MAX_MODEL_BYTES)
 
 export type ModelSource =
   | { kind: 'fresh' }
@@ -28,9 +29,9 @@ export function modelSource(baseModel: string, pageUrl: string, baseUrl: string)
 }
 
 /** Thrown by readCapped: the file is larger than a base model may be. */
-export function tooLarge(bytes: number, whole: boolean): Error {
-  const mb = (bytes / 1024 / 1024).toFixed(1)
-  return new Error(`${whole ? `the file is ${mb} MiB` : `the download passed ${mb} MiB`}, more than the ${MAX_MODEL_LABEL} a base model may have in this lab`)
+function tooLarge(bytes: number, whole: boolean, cap: number): Error {
+  const size = (bytes / 1024 / 1024).toFixed(1)
+  return new Error(`${whole ? `the file is ${size} MiB` : `the download passed ${size} MiB`}, more than the ${mib(cap)} a base model may have in this lab`)
 }
 
 /**
@@ -40,7 +41,7 @@ export function tooLarge(bytes: number, whole: boolean): Error {
  */
 export async function readCapped(res: Response, onProgress: (fraction: number | null) => void, cap = MAX_MODEL_BYTES): Promise<Uint8Array> {
   const total = Number(res.headers.get('Content-Length')) || 0
-  if (total > cap) { await res.body?.cancel(); throw tooLarge(total, true) }
+  if (total > cap) { await res.body?.cancel(); throw tooLarge(total, true, cap) }
   const chunks: Uint8Array[] = []
   let got = 0
   const reader = res.body?.getReader()
@@ -50,13 +51,13 @@ export async function readCapped(res: Response, onProgress: (fraction: number | 
       const { done, value } = await reader.read()
       if (done) break
       got += value.length
-      if (got > cap) { await reader.cancel(); throw tooLarge(got, false) }
+      if (got > cap) { await reader.cancel(); throw tooLarge(got, false, cap) }
       chunks.push(value)
       onProgress(total ? Math.min(1, got / total) : null)
     }
   }
   const bytes = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0))
-  if (bytes.length > cap) throw tooLarge(bytes.length, true)
+  if (bytes.length > cap) throw tooLarge(bytes.length, true, cap)
   let at = 0
   for (const c of chunks) { bytes.set(c, at); at += c.length }
   return bytes

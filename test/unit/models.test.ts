@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest'
 import { CpuBackend } from '../../src/engine/cpu/cpuBackend'
 import { loadInto, loadSafetensors } from '../../src/model/checkpoint'
 import { GPT } from '../../src/model/gpt'
+import { SHIPPED_MODELS } from '../../src/model/shipped'
 import { evaluateModel } from '../../src/rl/evaluate'
 import { getTask } from '../../src/tasks/registry'
 
@@ -18,6 +19,14 @@ describe('shipped base models', () => {
   it('there is one per task preset: addition (the default demo) and countdown', () => {
     expect(manifests).toContain('addition.json')
     expect(manifests).toContain('countdown.json')
+  })
+
+  it('the table a config is checked against (src/model/shipped.ts) holds every manifest, as on disk', () => {
+    const onDisk = Object.fromEntries(manifests.map((f) => {
+      const m = JSON.parse(readFileSync(join(DIR, f), 'utf8'))
+      return [m.file.replace(/\.safetensors$/, ''), { task: m.task, blockSize: m.config.blockSize, chars: m.tokenizer.chars }]
+    }))
+    expect(SHIPPED_MODELS).toEqual(onDisk)
   })
 
   for (const file of manifests) {

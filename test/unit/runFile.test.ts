@@ -27,6 +27,8 @@ describe('run files', () => {
     expect(() => parseRunFile('{"format":"x"}')).toThrow(/^format: .*allowed: "grpo-lab\/run"/)
     const good = makeRunFile('r', DEFAULT_RUN_CONFIG, [], [trace], [])
     expect(() => parseRunFile(JSON.stringify({ ...good, config: { ...DEFAULT_RUN_CONFIG, num_generations: 1 } }))).toThrow(/^config: num_generations/)
+    // a cross-key conflict names the key the file set that breaks it (n_head it leaves at 4 is not to blame)
+    expect(() => parseRunFile(JSON.stringify({ ...good, config: { n_embd: 98 } }))).toThrow(/^config: n_embd: n_head = 4 does not divide n_embd = 98; allowed: a multiple of n_head = 4/)
     expect(() => parseRunFile(JSON.stringify({ ...good, metrics: [{ reward: '1' }] }))).toThrow(/^metrics\[0\]\.reward/)
     const badTrace = JSON.parse(JSON.stringify(good))
     badTrace.traces[0].groups[0].completions[0].text = { html: '<img onerror=alert(1)>' }
