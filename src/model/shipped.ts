@@ -2,8 +2,8 @@
 // what a run configuration can be checked against before any file is fetched — the model's
 // context length and its tokenizer's characters. test/unit/models.test.ts checks this table
 // against every manifest on disk, so a new shipped model cannot be forgotten here.
-import addition from '../../public/models/addition.json'
-import countdown from '../../public/models/countdown.json'
+import addition from '../../public/models/addition.json' with { type: 'json' }
+import countdown from '../../public/models/countdown.json' with { type: 'json' }
 
 export interface ShippedModel {
   /** the task it was pretrained for */
