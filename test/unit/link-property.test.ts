@@ -16,6 +16,12 @@ const SEED = 20261201
 
 /** Values for one key: in range, at and past the edges, and junk. */
 function valueFor(key: keyof RunConfig): fc.Arbitrary<string> {
+  // a key set to its default is a case of its own (epsilon_high=0.2 with another epsilon)
+  const byDefault = fc.constant(String(DEFAULT_RUN_CONFIG[key]))
+  return fc.oneof({ weight: 1, arbitrary: byDefault }, { weight: 6, arbitrary: valuesOf(key) })
+}
+
+function valuesOf(key: keyof RunConfig): fc.Arbitrary<string> {
   const spec = RUN_CONFIG_SPEC[key]
   const junk = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('', ' ', 'NaN', 'Infinity', '-0', '1e309', '0x10', '1,2', 'true', '%zz', '<b>', 'null'))
   switch (spec.kind) {
