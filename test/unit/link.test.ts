@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import { encodeLink, parseLink } from '../../src/lab/link'
 import { PRESETS } from '../../src/lab/presets'
-import { DEFAULT_RUN_CONFIG, resolveRunConfig } from '../../src/rl/config'
+import { DEFAULT_RUN_CONFIG, resolvePartial, resolveRunConfig } from '../../src/rl/config'
 
 describe('share links', () => {
   it('writes the version, the seed and only what differs from the defaults', () => {
@@ -103,6 +103,15 @@ describe('share links', () => {
     const cold = parseLink('#v=1&task=echo&cold_start_steps=3')
     expect(cold.problems.map((p) => p.key)).toEqual(['cold_start_steps'])
     expect(cold.values).toEqual({ task: 'echo' })
+  })
+
+  it('a typed value over a configuration that breaks a rule (a run saved by an older version) resolves, never throws', () => {
+    const old = { ...DEFAULT_RUN_CONFIG, task: 'countdown' } // countdown on the addition base model
+    const r = resolvePartial({ beta: 0.1 }, old)
+    expect(r.config.beta).toBe(0.1)
+    expect(r.problems.map((p) => p.key)).toEqual(['task'])
+    // over a valid configuration only the typed key can be refused
+    expect(resolvePartial({ n_head: 3 }, { ...DEFAULT_RUN_CONFIG, n_embd: 32 }).problems.map((p) => p.key)).toEqual(['n_head'])
   })
 
   it('epsilon_high follows epsilon (TRL), and a link of both keeps both', () => {
