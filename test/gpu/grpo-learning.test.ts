@@ -8,7 +8,7 @@ import { CpuBackend } from '../../src/engine/cpu/cpuBackend'
 import { resolveRunConfig } from '../../src/rl/config'
 import { GRPOTrainer } from '../../src/rl/trainer'
 import { getTask } from '../../src/tasks/registry'
-import { gpuBackend } from '../helpers'
+import { useGpu } from '../helpers'
 
 const STEPS = 150
 
@@ -36,5 +36,8 @@ function check({ reward, accuracy }: { reward: number[]; accuracy: number[] }): 
 
 describe(`GRPO raises a fresh policy from chance to accuracy ≥ 0.9 within ${STEPS} steps (echo task)`, () => {
   it('on the CPU backend', async () => { check(await run(new CpuBackend('f32'))) })
-  it('on WebGPU', async () => { check(await run(await gpuBackend())) })
+  describe('on WebGPU', () => {
+    const gpu = useGpu()
+    it('learns', async () => { check(await run(gpu())) })
+  })
 })
