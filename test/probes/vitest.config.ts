@@ -1,7 +1,6 @@
 // Test files that are meant to fail, run by test/unit/tally.test.ts and test/gpu/helpers.test.ts
 // in a child Vitest to show what the shared helpers and the closing tally make of them.
 import { defineConfig } from 'vitest/config'
-// @ts-expect-error plain ESM helper shared with the scripts
 import { gpuEnvironment } from '../../scripts/gpu-env.mjs'
 
 Object.assign(process.env, gpuEnvironment().env)
