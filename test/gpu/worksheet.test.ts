@@ -15,6 +15,15 @@ describe('worksheet: WebGPU = CPU to 1e-5', () => {
       const input = () => parseWorksheetInput(JSON.parse(JSON.stringify(c.input)))
       const cpu = await computeWorksheet(new CpuBackend('f32'), input())
       const web = await computeWorksheet(gpu(), input())
+      // every output has one entry per completion and per token of the input, on both backends
+      const tokens = c.input.groups.flatMap((g) => g.completions.map((comp) => comp.logp.length))
+      for (const out of [cpu, web]) {
+        expect(out.advantages).toHaveLength(tokens.length)
+        expect(out.completions.map((comp) => [comp.objective.length, comp.kl.length, comp.grad.length, comp.clip.length]))
+          .toEqual(tokens.map((n) => [n, n, n, n]))
+      }
+      expect(Object.keys(web.metrics)).toEqual(Object.keys(cpu.metrics))
+      expect(Object.keys(cpu.metrics).length).toBeGreaterThan(0)
       web.advantages.forEach((a, i) => near(a, cpu.advantages[i]))
       near(web.loss, cpu.loss)
       for (const k of Object.keys(cpu.metrics) as (keyof typeof cpu.metrics)[]) near(web.metrics[k], cpu.metrics[k])
