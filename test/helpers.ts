@@ -10,6 +10,8 @@ import { whole } from '../src/engine/backend'
 import { createNodeWebGPUBackend } from '../src/engine/node'
 import { uniform } from '../src/engine/rng'
 import type { WebGPUBackend } from '../src/engine/webgpu/webgpuBackend'
+import type { GPT } from '../src/model/gpt'
+import { EOS_ID } from '../src/model/tokenizer'
 import type { VitestReport } from '../scripts/test-tally.mjs'
 
 const ERROR_FILTERS: GPUErrorFilter[] = ['validation', 'out-of-memory', 'internal']
@@ -116,6 +118,32 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   if (!(worst <= 1)) {
     throw new Error(`${what} differs at ${at}: ${actual[at]} vs ${expected[at]} (atol ${atol}, rtol ${rtol})`)
   }
+}
+
+/** Greedy decoding by whole forward passes over each text so far: no KV cache, no sampler. */
+export async function greedyByForward(model: GPT, prompts: number[][], maxNew: number): Promise<number[][]> {
+  const be = model.backend
+  const V = model.config.vocabSize
+  const seqs = prompts.map((p) => [...p])
+  const completions = prompts.map((): number[] => [])
+  const open = new Set(prompts.keys())
+  for (let step = 0; step < maxNew && open.size > 0; step++) {
+    const T = Math.max(...seqs.map((s) => s.length))
+    const acts = model.activations(seqs.length, T)
+    // right padding: a causal model's logits at a position never see what follows it
+    be.write(acts.tokens, seqs.flatMap((s) => [...s, ...new Array(T - s.length).fill(EOS_ID)]))
+    be.write(acts.targets, new Array(seqs.length * T).fill(0))
+    model.forward(seqs.length, T)
+    const logits = await be.read(acts.logits)
+    for (const i of [...open]) {
+      const row = (i * T + seqs[i].length - 1) * V
+      let best = 0
+      for (let v = 1; v < V; v++) if (logits[row + v] > logits[row + best]) best = v
+      seqs[i].push(best); completions[i].push(best)
+      if (best === EOS_ID) open.delete(i)
+    }
+  }
+  return completions
 }
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))

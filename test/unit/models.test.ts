@@ -11,10 +11,10 @@ import { CpuBackend } from '../../src/engine/cpu/cpuBackend'
 import { loadInto, loadSafetensors } from '../../src/model/checkpoint'
 import { generate } from '../../src/model/decode'
 import { GPT } from '../../src/model/gpt'
-import { EOS_ID } from '../../src/model/tokenizer'
 import { CONS_STREAM, evaluateModel } from '../../src/rl/evaluate'
 import { lastAnswer } from '../../src/tasks/answer'
 import { getTask } from '../../src/tasks/registry'
+import { greedyByForward } from '../helpers'
 
 const DIR = join(__dirname, '../../public/models')
 const manifests = readdirSync(DIR).filter((f) => f.endsWith('.json'))
@@ -30,32 +30,6 @@ function load(file: string) {
   loadInto(model, ck)
   const task = getTask(m.task)
   return { m, bytes, ck, model, task }
-}
-
-/** Greedy decoding by whole forward passes over each text so far: no KV cache, no sampler. */
-async function greedyByForward(model: GPT, prompts: number[][], maxNew: number): Promise<number[][]> {
-  const be = model.backend
-  const V = model.config.vocabSize
-  const seqs = prompts.map((p) => [...p])
-  const completions = prompts.map((): number[] => [])
-  const open = new Set(prompts.keys())
-  for (let step = 0; step < maxNew && open.size > 0; step++) {
-    const T = Math.max(...seqs.map((s) => s.length))
-    const acts = model.activations(seqs.length, T)
-    // right padding: a causal model's logits at a position never see what follows it
-    be.write(acts.tokens, seqs.flatMap((s) => [...s, ...new Array(T - s.length).fill(EOS_ID)]))
-    be.write(acts.targets, new Array(seqs.length * T).fill(0))
-    model.forward(seqs.length, T)
-    const logits = await be.read(acts.logits)
-    for (const i of [...open]) {
-      const row = (i * T + seqs[i].length - 1) * V
-      let best = 0
-      for (let v = 1; v < V; v++) if (logits[row + v] > logits[row + best]) best = v
-      seqs[i].push(best); completions[i].push(best)
-      if (best === EOS_ID) open.delete(i)
-    }
-  }
-  return completions
 }
 
 /** The majority final answer of each problem's candidates (ties: the first seen), apart from evaluateModel's. */
