@@ -106,10 +106,21 @@ export function parseRunFile(text: string): RunFile {
   }
 }
 
-/** Metrics as CSV: one row per step, one column per metric name seen in any step. */
+/**
+ * A text field of a CSV file: quoted as RFC 4180 says when it holds a comma, a quote or a line
+ * break, and with a ' in front when a spreadsheet would run it as a formula (=, +, -, @, tab, CR
+ * first: an imported run file's metric names are anyone's text).
+ */
+function csvText(text: string): string {
+  const inert = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text
+  return /[",\r\n]/.test(inert) ? `"${inert.replace(/"/g, '""')}"` : inert
+}
+
+/** Metrics as CSV (RFC 4180, CRLF): one row per step, one column per metric name seen in any step. */
 export function metricsCsv(metrics: Metrics[]): string {
   const names: string[] = []
   for (const m of metrics) for (const k of Object.keys(m)) if (!names.includes(k)) names.push(k)
   const cell = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '' : String(v))
-  return [names.join(','), ...metrics.map((m) => names.map((k) => cell(m[k])).join(','))].join('\n') + '\n'
+  const rows = [names.map(csvText), ...metrics.map((m) => names.map((k) => cell(m[k])))]
+  return rows.map((r) => r.join(',') + '\r\n').join('')
 }
