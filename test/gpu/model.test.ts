@@ -48,6 +48,10 @@ describe('tiny GPT: WebGPU against the CPU twin', () => {
     const [c, g] = results
     expectClose(g.logp, c.logp, 1e-5, 1e-4, 'logp')
     expectClose(g.entropy, c.entropy, 1e-5, 1e-4, 'entropy')
+    // every parameter tensor compared, by name: none missing on either side
+    const names = [...c.params.keys()]
+    expect(names.length).toBe(5 + 12 * config.nLayer) // wte, wpe, ln_f (2), lm_head; 12 tensors per layer
+    for (const m of [c.grads, g.grads, g.params]) expect([...m.keys()]).toEqual(names)
     for (const [name, expected] of c.grads) expectClose(g.grads.get(name)!, expected, 1e-6, 1e-3, `grad ${name}`)
     expectClose(g.gradNorm, c.gradNorm, 1e-6, 1e-4, 'grad norm')
     for (const [name, expected] of c.params) expectClose(g.params.get(name)!, expected, 1e-5, 1e-3, `param ${name}`)
