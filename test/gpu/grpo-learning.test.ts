@@ -10,6 +10,9 @@ import { GRPOTrainer } from '../../src/rl/trainer'
 import { getTask } from '../../src/tasks/registry'
 import { useGpu } from '../helpers'
 
+/** an outer limit only: the run is done when its steps are, however loaded the machine */
+const LONG = { timeout: 10 * 60_000 }
+
 const STEPS = 150
 
 export const ECHO_CONFIG = {
@@ -35,9 +38,9 @@ function check({ reward, accuracy }: { reward: number[]; accuracy: number[] }): 
 }
 
 describe(`GRPO raises a fresh policy from chance to accuracy ≥ 0.9 within ${STEPS} steps (echo task)`, () => {
-  it('on the CPU backend', async () => { check(await run(new CpuBackend('f32'))) })
+  it('on the CPU backend', LONG, async () => { check(await run(new CpuBackend('f32'))) })
   describe('on WebGPU', () => {
     const gpu = useGpu()
-    it('learns', async () => { check(await run(gpu())) })
+    it('learns', LONG, async () => { check(await run(gpu())) })
   })
 })
