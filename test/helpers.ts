@@ -152,7 +152,9 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url))
 export function runProbe(file: string, env: Record<string, string> = {}): VitestReport {
   const report = join(mkdtempSync(join(tmpdir(), 'grpo-lab-probe-')), 'vitest.json')
   const vitest = join(ROOT, 'node_modules/vitest/vitest.mjs')
-  spawnSync(process.execPath, [vitest, 'run', '--config', 'test/probes/vitest.config.ts', `test/probes/${file}`,
-    '--reporter=json', `--outputFile.json=${report}`], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env } })
-  return JSON.parse(readFileSync(report, 'utf8')) as VitestReport
+  const r = spawnSync(process.execPath, [vitest, 'run', '--config', 'test/probes/vitest.config.ts', `test/probes/${file}`,
+    '--reporter=json', `--outputFile.json=${report}`], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 5 * 60_000 })
+  try { return JSON.parse(readFileSync(report, 'utf8')) as VitestReport } catch (e) {
+    throw new Error(`the probe ${file} wrote no report (${(e as Error).message}); its output:\n${r.stdout}${r.stderr}`)
+  }
 }

@@ -13,6 +13,13 @@ describe('tallyVitest', () => {
     expect(tallyVitest(report)).toEqual({ passed: 0, failed: 2 })
   })
 
+  it('counts the tests of a suite that failed in beforeAll as failed, next to a suite that passed (a real Vitest report)', () => {
+    const report = runProbe('fails-in-describe-before-all.probe.ts')
+    expect(report.testResults?.[0].assertionResults?.map((t) => t.status)).toEqual(['skipped', 'skipped', 'passed'])
+    expect(report.numFailedTests).toBe(0)
+    expect(tallyVitest(report)).toEqual({ passed: 1, failed: 2 })
+  })
+
   it('counts failed tests of a file that ran, and passed ones', () => {
     const report = { success: false, testResults: [
       { status: 'failed', assertionResults: [{ status: 'passed' }, { status: 'failed' }, { status: 'passed' }] },
