@@ -50,9 +50,10 @@ async function acquireGpu(): Promise<WebGPUBackend> {
 
 /**
  * The WebGPU backend of a test file. Call it at the top level of the file or of a describe
- * block (where Vitest collects hooks) and call the function it returns inside the tests. The device is acquired
- * once, lazily; a missing adapter fails every test with the reason (never a skip). Each test's
- * work runs inside error scopes, and any WebGPU error fails that test.
+ * block, where Vitest collects hooks (hooks registered inside beforeAll or a test never run),
+ * and call the function it returns inside the tests. The device is acquired once, lazily; a
+ * missing adapter fails every test with the reason (never a skip). Each test's work runs
+ * inside error scopes, and any WebGPU error fails that test.
  */
 export function useGpu(): () => WebGPUBackend {
   let acquiring: Promise<WebGPUBackend> | undefined
