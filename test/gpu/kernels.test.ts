@@ -1,6 +1,7 @@
 // Tier 2: every WGSL kernel against its CPU twin, on the same inputs.
 // Tolerances: 1e-5 absolute + 1e-4 relative for float kernels (float32, different summation
-// order and exp/tanh implementations); token ids and flags must be identical.
+// order and exp/tanh implementations); token ids and flags must be identical. Each test runs
+// inside WebGPU error scopes (useGpu): a validation error, which WebGPU never throws, fails it.
 import { describe, expect, it } from 'vitest'
 import type { Backend, Tensor } from '../../src/engine/backend'
 import { CpuBackend } from '../../src/engine/cpu/cpuBackend'
