@@ -22,7 +22,7 @@ const tiny: Checkpoint = { config: TINY, tokenizer: new CharTokenizer('ab'), ten
 const TINY_FILE = saveSafetensors(tiny)
 const SHIPPED = new Uint8Array(readFileSync(join(__dirname, '../../public/models/addition.safetensors')))
 
-const log = new FuzzLog(CheckpointError, /^checkpoint: .+: .+/s)
+const log = new FuzzLog([CheckpointError], /^checkpoint: .+: .+/s)
 afterAll(() => console.log(log.summary('safetensors reader')))
 
 /** A file's header (parsed) and its data section. */
