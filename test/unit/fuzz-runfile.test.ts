@@ -1,5 +1,5 @@
-// Hostile run files and config files: Import run's parser (parseRunFile) and the CLI's --config
-// reader get random text, random JSON, every truncation of a valid file, a valid file with one
+// Hostile run files, config files and worksheet inputs: Import run's parser (parseRunFile), the
+// CLI's --config reader and the worksheet's parser get random text, random JSON, every truncation of a valid file, a valid file with one
 // value anywhere replaced by random or hostile JSON, huge and deeply nested JSON. Each case ends
 // in the reader's own error naming the field, within MAX_CASE_MS, or in a run that passes every check.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -11,6 +11,8 @@ import { runConfigFromFlags, UsageError } from '../../src/cli/main'
 import { makeRunFile, MAX_RUN_FILE_BYTES, parseRunFile, type RunFile, RunFileError } from '../../src/lab/runFile'
 import { DEFAULT_RUN_CONFIG, resolveRunConfig } from '../../src/rl/config'
 import type { TraceRecord } from '../../src/rl/trainer'
+import { InputError, parseWorksheetInput } from '../../src/rl/worksheet'
+import { GRPO_CASES } from '../fixtures/grpoCases'
 import { FUZZ_SEED, FuzzLog } from './fuzzing'
 
 const trace: TraceRecord = {
@@ -161,5 +163,21 @@ describe('config files: grpo-lab train --config refuses hostile files', () => {
     expect(configLog.refuse(readConfig(' '.repeat(16 * 1024 * 1024 + 1)))).toMatch(/^--config: .* has 16777217 bytes; allowed: a JSON file of at most/)
     expect(configLog.refuse(readConfig('[1, 2]'))).toBe('--config: expected a JSON object of run settings')
     expect(configLog.refuse(readConfig('{"num_generations": 1}'))).toMatch(/^--config: .*c\d+\.json: num_generations: got 1; allowed: an integer from 2 to 64$/)
+  })
+})
+
+describe('worksheet files: grpo-lab worksheet --input (and the typed numbers) refuse hostile input', () => {
+  const sheetLog = new FuzzLog([InputError], /^.+?: .+/s)
+  afterAll(() => console.log(sheetLog.summary('worksheet input (parseWorksheetInput)')))
+  const VALID: unknown = JSON.parse(JSON.stringify(GRPO_CASES.far_outside_clip.input))
+  const paths = pathsOf(VALID)
+
+  it('random JSON and one value anywhere replaced: refused naming the field, or an input that computes', () => {
+    expect(sheetLog.run(() => parseWorksheetInput(VALID))!.groups.length).toBeGreaterThan(0)
+    fc.assert(fc.property(fc.jsonValue({ maxDepth: 5 }), (v) => { sheetLog.refuse(() => parseWorksheetInput(v)) }), { seed: FUZZ_SEED, numRuns: 200 })
+    fc.assert(fc.property(fc.constantFrom(...paths), fc.oneof(fc.jsonValue({ maxDepth: 3 }), HOSTILE), (path, value) => {
+      const input = sheetLog.run(() => parseWorksheetInput(replaced(VALID, path, value)))
+      if (input) for (const g of input.groups) expect([...g.rewards, ...g.completions.flatMap((c) => c.logp)].every(Number.isFinite)).toBe(true)
+    }), { seed: FUZZ_SEED, numRuns: 300 })
   })
 })
