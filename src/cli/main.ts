@@ -57,7 +57,7 @@ function parseFlags(args: string[], allowed: string[]): Flags {
 }
 
 /** Config and worksheet files are a few kB; a bigger or deeper one is refused before it is parsed. */
-const JSON_FILE_LIMITS = { maxChars: 16 * 1024 * 1024, maxDepth: 16 }
+const JSON_FILE_LIMITS = { maxChars: 16 * 1024 * 1024, maxDepth: 16, maxMembers: 1024 }
 
 function readJson(path: string, field: string): unknown {
   let text: string

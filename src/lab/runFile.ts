@@ -29,11 +29,14 @@ export function makeRunFile(name: string, config: RunConfig, metrics: Metrics[],
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 const MAX_STEPS = 100_000 // max_steps' largest value
-/** The largest run file Import reads (a 300-step run with traces is a few MB). */
-export const MAX_RUN_FILE_BYTES = 200 * 1024 * 1024
+/** The largest run file Import reads: a 300-step run with traces is a few MB; parsing 64 MiB of
+ *  hostile JSON (many distinct keys) takes seconds, 200 MiB could freeze the page for a minute. */
+export const MAX_RUN_FILE_BYTES = 64 * 1024 * 1024
 /** A run file nests 8 levels (file → traces → groups → completions → rewards); anything deeper is not one. */
 const MAX_DEPTH = 16
 const MAX_METRICS = 256
+/** Members of any one object: a config has ~40, metrics at most MAX_METRICS */
+const MAX_MEMBERS = 1024
 const MAX_GROUPS = 1024
 const MAX_COMPLETIONS = 64 // num_generations' largest value
 
@@ -111,7 +114,7 @@ export function configFromFile(raw: Record<string, unknown>): RunConfig {
 
 /** Parse and check a run file's text; throws RunFileError naming the bad field. */
 export function parseRunFile(text: string): RunFile {
-  const parsed = parseUntrustedJson(text, { maxChars: MAX_RUN_FILE_BYTES, maxDepth: MAX_DEPTH })
+  const parsed = parseUntrustedJson(text, { maxChars: MAX_RUN_FILE_BYTES, maxDepth: MAX_DEPTH, maxMembers: MAX_MEMBERS })
   if ('error' in parsed) throw new RunFileError('file', parsed.error)
   const raw = parsed.value
   if (!isObject(raw)) throw new RunFileError('file', 'expected a JSON object')

@@ -84,6 +84,8 @@ export const SUPPORTED_DTYPE = 'F32'
 /** A header longer than this is refused before it is decoded (the lab's own are a few kB). */
 export const MAX_HEADER_BYTES = 16 * 1024 * 1024
 const MAX_HEADER_DEPTH = 8
+/** The lab's models have 4 + 12 per layer; other safetensors files rarely more than a few thousand. */
+const MAX_TENSORS = 10_000
 const MAX_RANK = 8
 
 interface TensorEntry { name: string; shape: number[]; begin: number; end: number }
@@ -112,12 +114,15 @@ function readHeader(bytes: Uint8Array): { header: Record<string, unknown>; dataS
   } catch {
     fail('header', 'is not valid JSON (its bytes are not UTF-8 text); allowed: a JSON object')
   }
-  const parsed = parseUntrustedJson(text, { maxChars: MAX_HEADER_BYTES, maxDepth: MAX_HEADER_DEPTH })
+  // members: the tensors and __metadata__
+  const parsed = parseUntrustedJson(text, { maxChars: MAX_HEADER_BYTES, maxDepth: MAX_HEADER_DEPTH, maxMembers: MAX_TENSORS + 1 })
   if ('error' in parsed) return fail('header', parsed.error)
   if (!isObject(parsed.value)) return fail('header', `is ${shown(parsed.value)}; allowed: a JSON object of tensor names`)
-  const keys = topLevelKeys(text)
-  const twice = keys.find((k, i) => keys.indexOf(k) !== i)
-  if (twice !== undefined) fail(tensorAt(twice), 'is named twice in the header; allowed: unique names')
+  const seen = new Set<string>()
+  for (const k of topLevelKeys(text)) {
+    if (seen.has(k)) fail(tensorAt(k), 'is named twice in the header; allowed: unique names')
+    seen.add(k)
+  }
   return { header: parsed.value, dataStart: 8 + n }
 }
 
@@ -177,7 +182,7 @@ function readMetadata(v: unknown): { config: GPTConfig; tokenizer: CharTokenizer
   if (notText !== undefined) fail(`metadata ${shown(notText)}`, `is ${shown(meta[notText])}; allowed: a string (safetensors metadata is text)`)
   if (meta.format !== CHECKPOINT_FORMAT) fail('metadata format', `is ${shown(meta.format)}; allowed: "${CHECKPOINT_FORMAT}"`)
   const json = (key: 'config' | 'tokenizer'): unknown => {
-    const parsed = typeof meta[key] === 'string' ? parseUntrustedJson(meta[key], { maxChars: 64 * 1024, maxDepth: 4 }) : { error: 'is missing' }
+    const parsed = typeof meta[key] === 'string' ? parseUntrustedJson(meta[key], { maxChars: 64 * 1024, maxDepth: 4, maxMembers: 64 }) : { error: 'is missing' }
     return 'error' in parsed ? fail(`metadata ${key}`, parsed.error) : parsed.value
   }
   let config: GPTConfig

@@ -8,6 +8,8 @@ export interface JsonLimits {
   maxChars: number
   /** most levels of [ and { */
   maxDepth: number
+  /** most members of one object (JSON.parse takes seconds over a million keys) */
+  maxMembers: number
 }
 
 /** Parse `text`, or return the reason it is refused (a sentence naming the limit or the syntax error). */
@@ -15,8 +17,8 @@ export function parseUntrustedJson(text: string, limits: JsonLimits): { value: u
   if (text.length > limits.maxChars) {
     return { error: `${text.length} characters of JSON; allowed: at most ${limits.maxChars}` }
   }
-  const depth = nestingDepth(text, limits.maxDepth)
-  if (depth > limits.maxDepth) return { error: `JSON nested more than ${limits.maxDepth} levels deep; allowed: at most ${limits.maxDepth}` }
+  const shape = outOfShape(text, limits)
+  if (shape) return { error: shape }
   try {
     return { value: JSON.parse(text) }
   } catch (e) {
@@ -24,10 +26,11 @@ export function parseUntrustedJson(text: string, limits: JsonLimits): { value: u
   }
 }
 
-/** Deepest nesting of [ and { outside strings, counting stops once past `stopAbove`. */
-function nestingDepth(text: string, stopAbove: number): number {
+/** One pass over the text outside strings: nesting depth and members per object, each against its
+ *  limit; the broken limit as a sentence, or null. (Syntax is JSON.parse's to judge.) */
+function outOfShape(text: string, { maxDepth, maxMembers }: JsonLimits): string | null {
+  const members = new Array<number>(maxDepth + 2).fill(0) // per open level; colons count an object's members
   let depth = 0
-  let deepest = 0
   let inString = false
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)
@@ -36,14 +39,16 @@ function nestingDepth(text: string, stopAbove: number): number {
       else if (c === 0x22) inString = false
     } else if (c === 0x22) inString = true
     else if (c === 0x5b || c === 0x7b) {
-      if (++depth > deepest && (deepest = depth) > stopAbove) return deepest
-    } else if (c === 0x5d || c === 0x7d) depth--
+      if (++depth > maxDepth) return `JSON nested more than ${maxDepth} levels deep; allowed: at most ${maxDepth}`
+      members[depth] = 0
+    } else if (c === 0x5d || c === 0x7d) depth = Math.max(0, depth - 1)
+    else if (c === 0x3a && ++members[depth] > maxMembers) return `a JSON object with more than ${maxMembers} members; allowed: at most ${maxMembers}`
   }
-  return deepest
+  return null
 }
 
-/** Top-level keys of a JSON object's text, in order, duplicates kept (JSON.parse keeps only the last).
- *  `text` must already be valid JSON (parse it first). */
+/** Top-level keys of a JSON object's text, in order, duplicates kept (JSON.parse keeps only the
+ *  last). Exact for valid JSON (parse it first); on other text it still ends. */
 export function topLevelKeys(text: string): string[] {
   const keys: string[] = []
   let depth = 0
@@ -52,7 +57,7 @@ export function topLevelKeys(text: string): string[] {
     const c = text.charCodeAt(i)
     if (c === 0x22) {
       const start = i
-      for (i++; text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++
       if (depth === 1 && expectKey) keys.push(JSON.parse(text.slice(start, i + 1)) as string)
       expectKey = false
     } else if (c === 0x5b || c === 0x7b) { depth++; expectKey = c === 0x7b && depth === 1 }

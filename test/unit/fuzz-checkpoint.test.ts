@@ -192,6 +192,10 @@ describe('the safetensors reader refuses hostile files', () => {
     log.refuse(read(build(' '.repeat(MAX_HEADER_BYTES + 1), data)), /header length/)
     log.refuse(read(build('['.repeat(MAX_HEADER_BYTES / 2) + ']'.repeat(MAX_HEADER_BYTES / 2), data)), /nested more than/)
     log.refuse(read(build(`{"a":${'{"a":'.repeat(1000)}1${'}'.repeat(1001)}`, data)), /nested more than/)
+    // a million names in a header under the cap (JSON.parse alone would take seconds)
+    const manyNames = `{${Array.from({ length: 1_000_000 }, (_, i) => `"${i.toString(36)}":0`).join(',')}}`
+    expect(manyNames.length).toBeLessThan(MAX_HEADER_BYTES)
+    log.refuse(read(build(manyNames, data)), /header: a JSON object with more than 10001 members/)
     // a 10 MB metadata string is legal safetensors: it loads, in bounded time
     const big = log.run(read(build({ ...header, __metadata__: { ...(header.__metadata__ as object), note: 'y'.repeat(10 * 2 ** 20) } }, data)))
     expect(big!.metadata.note).toHaveLength(10 * 2 ** 20)

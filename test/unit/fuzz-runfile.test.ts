@@ -122,6 +122,9 @@ describe('run files: parseRunFile refuses hostile files', () => {
     expect(runLog.refuse(deep)).toMatch(/^file: JSON nested more than 16/)
     const deepConfig = parse(GOOD_TEXT.replace('"beta":0.04', `"beta":${'['.repeat(20_000)}${']'.repeat(20_000)}`))
     expect(runLog.refuse(deepConfig)).toMatch(/nested more than/)
+    // a million keys in one object (JSON.parse alone would take seconds)
+    const manyKeys = parse(GOOD_TEXT.replace('"reward":0.5', Array.from({ length: 1_000_000 }, (_, i) => `"k${i}":0`).join(',')))
+    expect(runLog.refuse(manyKeys)).toBe('file: a JSON object with more than 1024 members; allowed: at most 1024')
     // 10 MB of text in a trace is refused by the field's cap, named
     const longPrompt = parse(JSON.stringify(replaced(GOOD_JSON, ['traces', 0, 'groups', 0, 'prompt'], 'p'.repeat(10 * 2 ** 20))))
     expect(runLog.refuse(longPrompt)).toBe('traces[0].groups[0].prompt: expected text of at most 10000 characters')
