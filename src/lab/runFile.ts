@@ -29,8 +29,9 @@ export function makeRunFile(name: string, config: RunConfig, metrics: Metrics[],
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 const MAX_STEPS = 100_000 // max_steps' largest value
-/** The largest run file Import reads: a 300-step run with traces is a few MB; parsing 64 MiB of
- *  hostile JSON (many distinct keys) takes seconds, 200 MiB could freeze the page for a minute. */
+/** The largest run file Import reads: a 300-step default run with traces is about 6 MB (estimated:
+ *  64 completions of at most 80 characters a step). Parsing 64 MiB of hostile JSON (many distinct
+ *  keys) takes seconds; 200 MiB could freeze the page for a minute. */
 export const MAX_RUN_FILE_BYTES = 64 * 1024 * 1024
 /** A run file nests 8 levels (file → traces → groups → completions → rewards); anything deeper is not one. */
 const MAX_DEPTH = 16
