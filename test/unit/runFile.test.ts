@@ -23,7 +23,7 @@ describe('run files', () => {
   })
 
   it('names what is wrong', () => {
-    expect(() => parseRunFile('not json')).toThrow(/^file: not JSON/)
+    expect(() => parseRunFile('not json')).toThrow(/^file: not valid JSON/)
     expect(() => parseRunFile('{"format":"x"}')).toThrow(/^format: .*allowed: "grpo-lab\/run"/)
     const good = makeRunFile('r', DEFAULT_RUN_CONFIG, [], [trace], [])
     expect(() => parseRunFile(JSON.stringify({ ...good, config: { ...DEFAULT_RUN_CONFIG, num_generations: 1 } }))).toThrow(/^config: num_generations/)
