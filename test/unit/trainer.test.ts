@@ -58,12 +58,32 @@ describe('GRPO trainer', () => {
     expect(kept.metrics.loss).toBeCloseTo(0, 6)
   })
 
-  it('dynamic sampling resamples when groups have equal rewards, and reports the rounds', async () => {
-    const r = await oneStep({ dynamic_sampling: true, max_resample_rounds: 4 })
-    expect(r.metrics['dynamic_sampling/rounds']).toBeGreaterThanOrEqual(1)
-    expect(r.metrics['dynamic_sampling/rounds']).toBeLessThanOrEqual(4)
-    // a fresh model rarely scores: most first-round groups are all-zero, so it had to resample
-    expect(r.metrics['dynamic_sampling/rounds']).toBeGreaterThan(1)
+  it('dynamic sampling resamples when groups have equal rewards, keeps only varied groups, and reports the rounds', async () => {
+    const varied = (g: { completions: { reward: number }[] }) => g.completions.some((c) => c.reward !== g.completions[0].reward)
+    const plain = await oneStep({})
+    // a fresh model rarely scores: some first-round groups have equal rewards
+    expect(plain.trace.groups.filter(varied).length).toBeLessThan(ECHO.prompts_per_step)
+    const r = await oneStep({ dynamic_sampling: true, max_resample_rounds: 16 })
+    const rounds = r.metrics['dynamic_sampling/rounds']
+    expect(rounds).toBeGreaterThan(1)
+    expect(rounds).toBeLessThan(16) // it found enough varied groups before the bound
+    expect(r.trace.groups).toHaveLength(ECHO.prompts_per_step)
+    for (const g of r.trace.groups) {
+      expect(g.completions).toHaveLength(ECHO.num_generations)
+      expect(varied(g)).toBe(true)
+    }
+    expect(r.metrics.frac_reward_zero_std).toBe(0)
+    // bounded: with one round allowed, what it could not refill stays equal-reward, and says so
+    const bounded = await oneStep({ dynamic_sampling: true, max_resample_rounds: 1 })
+    expect(bounded.metrics['dynamic_sampling/rounds']).toBe(1)
+    expect(bounded.trace.groups).toHaveLength(ECHO.prompts_per_step)
+    expect(bounded.metrics.frac_reward_zero_std).toBeGreaterThan(0)
+  })
+
+  it('epsilon_high defaults to epsilon (TRL), unless given', () => {
+    expect(resolveRunConfig({ ...ECHO, epsilon: 0.3 }).epsilon_high).toBe(0.3)
+    expect(resolveRunConfig({ ...ECHO, epsilon: 0.3, epsilon_high: 0.28 }).epsilon_high).toBe(0.28)
+    expect(resolveRunConfig({ ...ECHO }).epsilon_high).toBe(0.2)
   })
 
   it('rejects a configuration whose microbatches do not divide the rollout, naming the key', () => {
