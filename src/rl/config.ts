@@ -329,6 +329,8 @@ function compose(kept: Partial<RunConfig>, base: RunConfig): RunConfig {
  * Never throws on bad input: whatever is refused is in `problems`, and `config` is valid.
  */
 export function resolvePartial(partial: Record<string, unknown>, base: RunConfig = DEFAULT_RUN_CONFIG): ResolvedConfig {
+  // a base that itself breaks a rule (a run saved by an older version) is resolved as a partial
+  if (base !== DEFAULT_RUN_CONFIG && CROSS_KEY_RULES.some((r) => r.broken(base) !== null)) return resolvePartial({ ...base, ...partial })
   const kept: Record<string, unknown> = {}
   const problems: ConfigProblem[] = []
   for (const [k, v] of Object.entries(partial)) {
@@ -342,7 +344,7 @@ export function resolvePartial(partial: Record<string, unknown>, base: RunConfig
     const rule = CROSS_KEY_RULES.find((r) => r.broken(config) !== null)
     if (!rule) return { config, kept: kept as Partial<RunConfig>, problems }
     const set = rule.keys(config).filter((k) => Object.hasOwn(kept, k))
-    // the base keeps every rule (the defaults do: tested), so a broken rule has a set key
+    // the base keeps every rule (see above; the defaults do), so a broken rule has a set key
     if (set.length === 0) throw new Error(`the base configuration breaks a rule: ${rule.broken(config)}`)
     const without = (k: Key) => { const rest = { ...kept }; delete rest[k]; return compose(rest, base) }
     const key = set.find((k) => rule.broken(without(k)) === null) ?? set[0]

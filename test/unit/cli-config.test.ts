@@ -16,7 +16,7 @@ describe('grpo-lab train: conflicting keys', () => {
     writeFileSync(file, JSON.stringify({ task: 'echo', n_embd: 98, gradient_accumulation_steps: 9 }))
     const r = cli('train', '--config', file, '--backend', 'cpu', '--out', join(dir, 'out'))
     expect(r.status).toBe(2)
-    expect(r.stderr).toBe('grpo-lab train: n_embd: n_head = 4 does not divide n_embd = 98; allowed: a multiple of n_head = 4 from 8 to 512\n')
+    expect(r.stderr).toBe(`grpo-lab train: --config: ${file}: n_embd: n_head = 4 does not divide n_embd = 98; allowed: a multiple of n_head = 4 from 8 to 512\n`)
   })
 
   it('--link: the first refused key, in one line, exit 2', () => {
