@@ -1,12 +1,14 @@
 // The page's state: the configuration being edited, the run being shown (live, restored from
 // IndexedDB, or imported), an overlay run for comparison, and the worker that trains.
 // Steps arrive from the worker one by one; they are appended in batches (one React update per
-// FLUSH_MS) so that fast runs never re-render the page per step.
+// FLUSH_MS) so that fast runs never re-render the page per step. Metrics of every step stay in
+// memory (the charts); traces only for the last TRACE_WINDOW steps once they are stored: older
+// ones are read back from IndexedDB when the trace viewer browses to them.
 import { create } from 'zustand'
 import type { AdapterDescription } from '../engine/backend'
 import { encodeLink, type LinkProblem, parseLink } from '../lab/link'
 import { presetById, presetOf } from '../lab/presets'
-import type { FromWorker, RunState, ToWorker } from '../lab/protocol'
+import type { Activity, FromWorker, RunState, ToWorker } from '../lab/protocol'
 import { type EvalRecord, makeRunFile, metricsCsv, parseRunFile, type RunFile } from '../lab/runFile'
 import { DEFAULT_RUN_CONFIG, resolveRunConfig, type RunConfig } from '../rl/config'
 import type { Metrics, TraceRecord, TrainerSnapshot } from '../rl/trainer'
@@ -17,6 +19,7 @@ export interface RunView {
   name: string
   config: RunConfig
   metrics: Metrics[]
+  /** every step's trace, except those older than the last TRACE_WINDOW that are in IndexedDB */
   traces: TraceRecord[]
   evals: EvalRecord[]
   source: 'live' | 'saved' | 'imported'
@@ -26,7 +29,7 @@ export interface Alert {
   id: number
   text: string
   /** an offer that comes with the message */
-  action?: 'fresh-weights'
+  action?: 'fresh-weights' | 'export-run' | 'resume'
 }
 
 export interface Progress { label: string; fraction: number | null }
@@ -69,11 +72,14 @@ export interface LabState {
   step(): void
   pauseOrResume(): void
   reset(): void
+  /** continue the shown run from its last snapshot (after a reload or a lost GPU device) */
   resumeSaved(): Promise<void>
   setSpeed(delayMs: number): void
   setHidden(hidden: string[]): void
   shareLink(autostart: boolean): string
-  exportRun(): RunFile | null
+  exportRun(): Promise<RunFile | null>
+  /** a step's trace: from memory, else from IndexedDB (null when it is in neither) */
+  traceAt(step: number): Promise<TraceRecord | null>
   exportCsv(): string
   exportModel(format?: 'safetensors' | 'onnx'): void
   importRun(text: string, as: 'open' | 'overlay'): void
@@ -83,6 +89,8 @@ export interface LabState {
 }
 
 const FLUSH_MS = 150
+/** Traces of this many recent steps stay in memory; older stored ones are read back on demand. */
+export const TRACE_WINDOW = 200
 let worker: Worker | null = null
 let alertIds = 0
 let pending: { metrics: Metrics[]; traces: TraceRecord[]; evals: EvalRecord[] } = { metrics: [], traces: [], evals: [] }
@@ -94,9 +102,56 @@ let logpIds = 0
 const newRunId = () => `run-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`
 const sameConfig = (a: RunConfig, b: RunConfig) => JSON.stringify(resolveRunConfig(a as never)) === JSON.stringify(resolveRunConfig(b as never))
 
-/** Every failed IndexedDB write is shown, never thrown: training goes on without storage. */
-function persist(p: Promise<unknown>): void {
-  p.catch((e) => useLab.getState().alert(`Could not save the run in this browser's storage (IndexedDB): ${(e as Error).message}. Export the run to keep it.`))
+// IndexedDB can be missing (private windows of some browsers) or full (quota). The run then goes
+// on in memory, the page says so once, and traces are no longer dropped from memory.
+let storageFailed = false
+/** the last step of the shown run whose trace is known to be in IndexedDB */
+let storedThrough = 0
+
+function noStorage(e: unknown): void {
+  if (storageFailed) return
+  storageFailed = true
+  const why = e instanceof Error ? `${e.name}: ${e.message}` : String(e)
+  useLab.getState().alert(`This browser's storage (IndexedDB) is not available (${why}). The run goes on in memory, ` +
+    'but it will not survive a reload: export it to keep it.', 'export-run')
+}
+
+/** A failed IndexedDB write is told once (noStorage), never thrown: training goes on. */
+function persist<T>(p: Promise<T>): Promise<T | undefined> {
+  return p.catch((e) => { noStorage(e); return undefined })
+}
+
+// metrics rows, traces and evaluations all carry their step
+const stepOf = (x: object) => (x as { step: number }).step
+
+/** Steps in step order; a step already there (recomputed after a resume) is replaced. */
+function merged<T extends object>(shown: T[], incoming: T[]): T[] {
+  if (incoming.length === 0) return shown
+  if (shown.length === 0 || stepOf(shown[shown.length - 1]) < stepOf(incoming[0])) return shown.concat(incoming)
+  const out = shown.slice()
+  for (const x of incoming) {
+    const at = out.findIndex((y) => stepOf(y) === stepOf(x))
+    if (at >= 0) out[at] = x
+    else out.splice(out.findIndex((y) => stepOf(y) > stepOf(x)) >>> 0, 0, x) // >>> 0: -1 appends
+  }
+  return out
+}
+
+/** Drop the oldest traces beyond TRACE_WINDOW, but only those IndexedDB holds. */
+function windowed(traces: TraceRecord[]): TraceRecord[] {
+  if (storageFailed) return traces // memory is the only copy now
+  let drop = 0
+  while (traces.length - drop > TRACE_WINDOW && traces[drop].step <= storedThrough) drop++
+  return drop ? traces.slice(drop) : traces
+}
+
+const deviceLostText = (message: string, during: Activity, resumeFrom: number | null) => {
+  // message: DeviceLostError's "the GPU device was lost (reason: detail)"
+  const what = `The GPU device was lost during ${during} ${message.replace(/^the GPU device was lost /, '')}.`
+  if (during === 'pretraining') return `${what} Pretrain again to retry on a new device.`
+  if (resumeFrom === null) return `${what} Start a new run to go on (a new device is acquired).`
+  return `${what} Every step shown is kept. Resume continues on a new device from step ${resumeFrom} (the last snapshot); ` +
+    'the steps after it are recomputed. Or add ?backend=cpu to the address to train on the CPU.'
 }
 
 function download(name: string, data: BlobPart, type: string): void {
@@ -120,20 +175,24 @@ export const useLab = create<LabState>((set, get) => {
     if (!run || (pending.metrics.length === 0 && pending.evals.length === 0)) return
     const batch = pending
     pending = { metrics: [], traces: [], evals: [] }
-    set({ run: { ...run, metrics: run.metrics.concat(batch.metrics), traces: run.traces.concat(batch.traces), evals: run.evals.concat(batch.evals) } })
-    persist(db.appendSteps(
+    set({ run: { ...run, metrics: merged(run.metrics, batch.metrics), traces: windowed(merged(run.traces, batch.traces)), evals: merged(run.evals, batch.evals) } })
+    void db.appendSteps(
       batch.metrics.map((m, i) => ({ runId: run.id, step: m.step, metrics: m, trace: batch.traces[i] })),
       batch.evals.map((e) => ({ ...e, runId: run.id })),
-    ))
+    ).then(() => {
+      if (get().run?.id === run.id && batch.metrics.length) storedThrough = Math.max(storedThrough, batch.metrics[batch.metrics.length - 1].step)
+    }, noStorage)
   }
   const scheduleFlush = () => { flushTimer ??= setTimeout(flush, FLUSH_MS) }
 
   function onMessage(m: FromWorker): void {
     switch (m.type) {
       case 'ready': {
-        set({ adapter: m.adapter, fallbackReason: m.fallbackReason ?? null, runState: 'idle' })
+        // also after a lost device, when the worker has a new one: only the first one starts anything
+        const first = get().runState === 'loading'
+        set({ adapter: m.adapter, fallbackReason: m.fallbackReason ?? null, ...(first ? { runState: 'idle' as const } : {}) })
         worker?.postMessage({ type: 'speed', delayMs: get().delayMs } satisfies ToWorker)
-        if (get().autostart && !get().run) get().start()
+        if (first && get().autostart && !get().run) get().start()
         break
       }
       case 'grpo-step': pending.metrics.push(m.metrics); pending.traces.push(m.trace); scheduleFlush(); break
@@ -166,6 +225,14 @@ export const useLab = create<LabState>((set, get) => {
         set((s) => ({ localModels: s.localModels.includes(m.name) ? s.localModels : [...s.localModels, m.name], pretrainNote: note }))
         get().setConfig({ base_model: m.name })
         persist(db.saveModel({ name: m.name, bytes: m.bytes, loss: m.loss, steps: m.steps, createdAt: Date.now() }))
+        break
+      }
+      case 'device-lost': {
+        flush() // every step that arrived stays on screen
+        const run = get().run
+        const from = m.during === 'pretraining' || !run ? null : latestSnapshot?.step ?? 0
+        if (from !== null) set({ resumable: { step: from } })
+        get().alert(deviceLostText(m.message, m.during, from), from === null ? undefined : 'resume')
         break
       }
       case 'error':
@@ -220,17 +287,18 @@ export const useLab = create<LabState>((set, get) => {
       db.loadCurrentRun().then((saved) => {
         if (!saved || get().run) return
         if (initial.hasLink && !sameConfig(saved.header.config, initial.config)) return
+        storedThrough = saved.steps.at(-1)?.step ?? 0
         set({
           config: saved.header.config,
           presetId: presetOf(saved.header.config, DEFAULT_RUN_CONFIG)?.id ?? null,
           run: {
             id: saved.header.id, name: saved.header.name, config: saved.header.config, source: 'saved',
-            metrics: saved.steps.map((s) => s.metrics), traces: saved.steps.map((s) => s.trace), evals: saved.evals,
+            metrics: saved.steps.map((s) => s.metrics), traces: windowed(saved.steps.map((s) => s.trace)), evals: saved.evals,
           },
           resumable: saved.snapshot && saved.snapshot.step < saved.header.config.max_steps ? { step: saved.snapshot.step } : null,
         })
         latestSnapshot = saved.snapshot?.snapshot ?? null
-      }).catch((e) => get().alert(`Saved runs could not be read (IndexedDB): ${(e as Error).message}`))
+      }).catch(noStorage)
       db.modelNames().then((localModels) => set({ localModels })).catch(() => { /* no storage: nothing pretrained here */ })
       const wanted = new URLSearchParams(location.search).get('backend') === 'cpu' ? 'cpu' : 'webgpu'
       worker.postMessage({ type: 'init', backend: wanted } satisfies ToWorker)
@@ -263,6 +331,7 @@ export const useLab = create<LabState>((set, get) => {
       if (flushTimer) { clearTimeout(flushTimer); flushTimer = null }
       pending = { metrics: [], traces: [], evals: [] }
       latestSnapshot = null
+      storedThrough = 0
       const previous = get().run
       const run: RunView = { id: newRunId(), name: `${config.task} ${config.loss_type} seed ${config.seed}`, config, metrics: [], traces: [], evals: [], source: 'live' }
       // the run that was on screen stays visible as the overlay: compare two runs at a glance
@@ -300,17 +369,14 @@ export const useLab = create<LabState>((set, get) => {
 
     async resumeSaved() {
       const { run, resumable } = get()
-      if (!run || !resumable || !latestSnapshot) return
-      const step = resumable.step
-      // steps after the snapshot are replayed: forget them so that none is shown twice
-      persist(db.dropStepsAfter(run.id, step))
-      set({
-        resumable: null,
-        run: { ...run, source: 'live', metrics: run.metrics.filter((m) => m.step <= step), traces: run.traces.filter((t) => t.step <= step), evals: run.evals.filter((e) => e.step <= step) },
-      })
+      // step 0: no snapshot yet; the run starts again from its seed, which recomputes the same steps
+      const snapshot = resumable?.step ? latestSnapshot : null
+      if (!run || !resumable || (resumable.step > 0 && !snapshot)) return
+      // the steps after the snapshot stay shown; each is replaced as it is recomputed (flush)
+      set((s) => ({ resumable: null, run: { ...run, source: 'live' }, alerts: s.alerts.filter((a) => a.action !== 'resume') }))
       // the snapshot holds the weights; the base model only shapes the trainer (and its reference)
       const local = run.config.base_model && get().localModels.includes(run.config.base_model) ? await db.loadModel(run.config.base_model).catch(() => null) : null
-      get().send({ type: 'start-grpo', config: run.config, resume: latestSnapshot, baseBytes: local?.bytes })
+      get().send({ type: 'start-grpo', config: run.config, resume: snapshot ?? undefined, baseBytes: local?.bytes })
     },
 
     setSpeed(delayMs) { set({ delayMs }); get().send({ type: 'speed', delayMs }) },
@@ -322,11 +388,14 @@ export const useLab = create<LabState>((set, get) => {
       return base + encodeLink(get().config, get().hidden, autostart)
     },
 
-    exportRun() {
+    async exportRun() {
       flush()
       const run = get().run
       if (!run) { get().alert('There is no run to export yet: start one or import a run file.'); return null }
-      const file = makeRunFile(run.name, run.config, run.metrics, run.traces, run.evals)
+      // the traces older than the window are in IndexedDB
+      const stored = run.traces.length < run.metrics.length && run.source !== 'imported'
+        ? await db.loadTraces(run.id).catch((e) => { noStorage(e); return [] }) : []
+      const file = makeRunFile(run.name, run.config, run.metrics, merged(stored, run.traces), run.evals)
       download(`grpo-lab-${run.config.task}-${run.config.loss_type}-seed${run.config.seed}.json`, JSON.stringify(file), 'application/json')
       return file
     },
@@ -363,6 +432,12 @@ export const useLab = create<LabState>((set, get) => {
         run: { id: newRunId(), name: file.name, config: file.config, metrics: file.metrics, traces: file.traces, evals: file.evals, source: 'imported' },
         overlay: previous && previous.metrics.length ? { name: previous.name, metrics: previous.metrics } : s.overlay,
       })
+    },
+
+    async traceAt(step) {
+      const run = get().run
+      if (!run) return null
+      return run.traces.find((t) => t.step === step) ?? (run.source === 'imported' ? null : await db.loadTrace(run.id, step))
     },
 
     groupLogprobs(prompt, completions) {
