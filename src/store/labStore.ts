@@ -2,7 +2,7 @@
 // IndexedDB, or imported), an overlay run for comparison, and the worker that trains.
 // Steps arrive from the worker one by one; they are appended in batches (one React update per
 // FLUSH_MS) so that fast runs never re-render the page per step. Metrics of every step stay in
-// memory (the charts); traces only for the last TRACE_WINDOW steps once they are stored: older
+// memory (the charts); traces only for the last db.TRACE_WINDOW steps once they are stored: older
 // ones are read back from IndexedDB when the trace viewer browses to them.
 import { create } from 'zustand'
 import type { AdapterDescription } from '../engine/backend'
@@ -89,8 +89,6 @@ export interface LabState {
 }
 
 const FLUSH_MS = 150
-/** Traces of this many recent steps stay in memory; older stored ones are read back on demand. */
-export const TRACE_WINDOW = 200
 let worker: Worker | null = null
 let alertIds = 0
 let pending: { metrics: Metrics[]; traces: TraceRecord[]; evals: EvalRecord[] } = { metrics: [], traces: [], evals: [] }
@@ -137,11 +135,11 @@ function merged<T extends object>(shown: T[], incoming: T[]): T[] {
   return out
 }
 
-/** Drop the oldest traces beyond TRACE_WINDOW, but only those IndexedDB holds. */
+/** Drop the oldest traces beyond db.TRACE_WINDOW, but only those IndexedDB holds. */
 function windowed(traces: TraceRecord[]): TraceRecord[] {
   if (storageFailed) return traces // memory is the only copy now
   let drop = 0
-  while (traces.length - drop > TRACE_WINDOW && traces[drop].step <= storedThrough) drop++
+  while (traces.length - drop > db.TRACE_WINDOW && traces[drop].step <= storedThrough) drop++
   return drop ? traces.slice(drop) : traces
 }
 

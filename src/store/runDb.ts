@@ -59,6 +59,9 @@ function request<T>(r: IDBRequest<T>): Promise<T> {
 
 const ofRun = (runId: string) => IDBKeyRange.bound([runId, -Infinity], [runId, Infinity])
 
+/** The page keeps the traces of this many recent steps in memory; older ones are read from here. */
+export const TRACE_WINDOW = 200
+
 /** Runs kept in this browser: older ones are dropped as new ones start (export to keep them). */
 export const RUNS_KEPT = 10
 
