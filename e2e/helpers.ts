@@ -29,11 +29,11 @@ export const withoutTiming = (m: Record<string, number>) => Object.fromEntries(O
 /** The page exposes its store as window.grpoLab (casts only: page.evaluate runs in the page). */
 type LabWindow = { grpoLab: typeof import('../src/store/labStore').useLab }
 
-/** Every step's metrics and the traces held in memory, as the page's store has them. */
-export function runInStore(page: Page): Promise<{ metrics: Record<string, number>[]; traceSteps: number[] }> {
+/** Every step's metrics, and the steps of the traces and evaluations held in memory, from the page's store. */
+export function runInStore(page: Page): Promise<{ metrics: Record<string, number>[]; traceSteps: number[]; evalSteps: number[] }> {
   return page.evaluate(() => {
     const run = (globalThis as unknown as LabWindow).grpoLab.getState().run
-    return { metrics: run?.metrics ?? [], traceSteps: run?.traces.map((t) => t.step) ?? [] }
+    return { metrics: run?.metrics ?? [], traceSteps: run?.traces.map((t) => t.step) ?? [], evalSteps: run?.evals.map((e) => e.step) ?? [] }
   })
 }
 

@@ -9,17 +9,17 @@ import { echoLink, openLab, runInStore, shownStep, withoutTiming } from './helpe
 
 const storageAlert = (page: Page) => page.getByRole('alert').filter({ hasText: 'will not survive a reload' })
 
-/** How many steps of the page's current run IndexedDB holds. */
-function storedSteps(page: Page): Promise<number> {
-  return page.evaluate(() => new Promise<number>((resolve, reject) => {
+/** How many records of the page's current run an object store of IndexedDB holds. */
+function storedCount(page: Page, store: 'steps' | 'evals'): Promise<number> {
+  return page.evaluate((store) => new Promise<number>((resolve, reject) => {
     const req = indexedDB.open('grpo-lab')
     req.onsuccess = () => {
-      const runId = localStorage.getItem('grpo-lab:current-run')
-      const count = req.result.transaction('steps').objectStore('steps').count(IDBKeyRange.bound([runId, -Infinity], [runId, Infinity]))
+      const runId = localStorage.getItem('grpo-lab:current-run')!
+      const count = req.result.transaction(store).objectStore(store).count(IDBKeyRange.bound([runId, -Infinity], [runId, Infinity]))
       count.onsuccess = () => { resolve(count.result); req.result.close() }
     }
     req.onerror = () => reject(req.error)
-  }))
+  }), store)
 }
 
 test('IndexedDB unavailable: the run goes on in memory, one message offers Export run', async ({ page }) => {
@@ -42,31 +42,40 @@ test('IndexedDB unavailable: the run goes on in memory, one message offers Expor
 })
 
 test('IndexedDB full (QuotaExceededError): one message, the run goes on, what was stored stays intact', async ({ page }) => {
-  await openLab(page, echoLink(), '?backend=cpu')
+  // an evaluation every step: each batch written is a step and its evaluation, in one transaction
+  await openLab(page, echoLink({ eval_every: 1, eval_problems: 8 }), '?backend=cpu')
   await page.getByRole('button', { name: 'Start', exact: true }).click()
   await expect.poll(() => shownStep(page)).toBeGreaterThanOrEqual(6)
   await page.getByRole('button', { name: 'Pause' }).click()
   await expect(page.getByLabel('Run state')).toHaveText('paused')
   const stored = (await runInStore(page)).metrics
-  await expect.poll(() => storedSteps(page)).toBe(stored.length)
+  await expect.poll(() => storedCount(page, 'steps')).toBe(stored.length)
+  await expect.poll(() => storedCount(page, 'evals')).toBe(stored.length)
 
-  // from now on every write fails as on a full disk
+  // the disk fills up: one more record fits (the next step, not its evaluation), then none
   await page.evaluate(() => {
-    const full = () => { throw new DOMException('The quota has been exceeded.', 'QuotaExceededError') }
-    IDBObjectStore.prototype.put = full
-    IDBObjectStore.prototype.add = full
+    const put = IDBObjectStore.prototype.put
+    let room = 1
+    IDBObjectStore.prototype.put = function (...args) {
+      if (room-- <= 0) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError')
+      return put.apply(this, args)
+    }
   })
   await page.getByRole('button', { name: 'Resume' }).click()
   await expect.poll(() => shownStep(page)).toBeGreaterThanOrEqual(stored.length + 11) // two snapshots and many batches later
   await expect(storageAlert(page)).toHaveCount(1)
   await expect(storageAlert(page)).toContainText('QuotaExceededError')
   await expect(page.getByRole('alert')).toHaveCount(1)
-  expect(await storedSteps(page)).toBe(stored.length)
+  // the batch that did not fit is not there in part: no step without its evaluation
+  expect(await storedCount(page, 'steps')).toBe(stored.length)
+  expect(await storedCount(page, 'evals')).toBe(stored.length)
 
   // after a reload (storage works again): the run as stored, whole, and it resumes
   await page.reload()
   await expect(page.getByLabel('Step', { exact: true })).toHaveText(String(stored.length))
-  expect((await runInStore(page)).metrics.map(withoutTiming)).toEqual(stored.map(withoutTiming))
+  const reloaded = await runInStore(page)
+  expect(reloaded.metrics.map(withoutTiming)).toEqual(stored.map(withoutTiming))
+  expect(reloaded.evalSteps).toEqual(stored.map((m) => m.step))
   await page.getByRole('button', { name: `Resume from step ${stored.length}` }).click()
   await expect.poll(() => shownStep(page)).toBeGreaterThan(stored.length)
 })

@@ -94,6 +94,8 @@ let alertIds = 0
 let pending: { metrics: Metrics[]; traces: TraceRecord[]; evals: EvalRecord[] } = { metrics: [], traces: [], evals: [] }
 let flushTimer: ReturnType<typeof setTimeout> | null = null
 let latestSnapshot: TrainerSnapshot | null = null
+/** the latest snapshot, until the next flush stores it */
+let pendingSnapshot: TrainerSnapshot | null = null
 const logpRequests = new Map<number, { resolve: (v: number[][]) => void; reject: (e: Error) => void }>()
 let logpIds = 0
 
@@ -105,6 +107,15 @@ const sameConfig = (a: RunConfig, b: RunConfig) => JSON.stringify(resolveRunConf
 let storageFailed = false
 /** the last step of the shown run whose trace is known to be in IndexedDB */
 let storedThrough = 0
+/** The shown run's writes, one after another: false once one failed, and then no later step or
+ *  snapshot is written, so that what is stored stays a whole prefix of the run (steps 1…k with a
+ *  snapshot at k or before), never a run with a gap or a snapshot ahead of its steps. */
+let runWrites: Promise<boolean> = Promise.resolve(true)
+
+function writeInOrder(write: () => Promise<unknown>): Promise<boolean> {
+  runWrites = runWrites.then((ok) => ok && write().then(() => true, (e) => { noStorage(e); return false }))
+  return runWrites
+}
 
 function noStorage(e: unknown): void {
   if (storageFailed) return
@@ -170,18 +181,32 @@ export const useLab = create<LabState>((set, get) => {
   function flush(): void {
     flushTimer = null
     const run = get().run
-    if (!run || (pending.metrics.length === 0 && pending.evals.length === 0)) return
+    const snapshot = pendingSnapshot
+    pendingSnapshot = null
+    if (!run) return
+    if (pending.metrics.length || pending.evals.length) appendBatch(run)
+    // after the steps it follows, so that it is never stored without them
+    if (snapshot) void writeInOrder(() => db.saveSnapshot({ runId: run.id, step: snapshot.step, snapshot }))
+  }
+
+  function appendBatch(run: RunView): void {
     const batch = pending
     pending = { metrics: [], traces: [], evals: [] }
     set({ run: { ...run, metrics: merged(run.metrics, batch.metrics), traces: windowed(merged(run.traces, batch.traces)), evals: merged(run.evals, batch.evals) } })
-    void db.appendSteps(
+    void writeInOrder(() => db.appendSteps(
       batch.metrics.map((m, i) => ({ runId: run.id, step: m.step, metrics: m, trace: batch.traces[i] })),
       batch.evals.map((e) => ({ ...e, runId: run.id })),
-    ).then(() => {
-      if (get().run?.id === run.id && batch.metrics.length) storedThrough = Math.max(storedThrough, batch.metrics[batch.metrics.length - 1].step)
-    }, noStorage)
+    )).then((ok) => {
+      if (ok && get().run?.id === run.id && batch.metrics.length) storedThrough = Math.max(storedThrough, batch.metrics[batch.metrics.length - 1].step)
+    })
   }
   const scheduleFlush = () => { flushTimer ??= setTimeout(flush, FLUSH_MS) }
+  /** what the worker sent for the run being left, not yet shown or stored */
+  const forgetPending = () => {
+    if (flushTimer) { clearTimeout(flushTimer); flushTimer = null }
+    pending = { metrics: [], traces: [], evals: [] }
+    pendingSnapshot = null
+  }
 
   function onMessage(m: FromWorker): void {
     switch (m.type) {
@@ -197,8 +222,8 @@ export const useLab = create<LabState>((set, get) => {
       case 'eval': pending.evals.push({ step: m.step, metrics: m.metrics }); scheduleFlush(); break
       case 'snapshot': {
         latestSnapshot = m.snapshot
-        const run = get().run
-        if (run) persist(db.saveSnapshot({ runId: run.id, step: m.snapshot.step, snapshot: m.snapshot }))
+        pendingSnapshot = m.snapshot
+        scheduleFlush()
         break
       }
       case 'state':
@@ -326,10 +351,10 @@ export const useLab = create<LabState>((set, get) => {
         get().alert(`Cannot start: ${(e as Error).message}`)
         return
       }
-      if (flushTimer) { clearTimeout(flushTimer); flushTimer = null }
-      pending = { metrics: [], traces: [], evals: [] }
+      forgetPending()
       latestSnapshot = null
       storedThrough = 0
+      runWrites = Promise.resolve(true) // a new run tries storage again
       const previous = get().run
       const run: RunView = { id: newRunId(), name: `${config.task} ${config.loss_type} seed ${config.seed}`, config, metrics: [], traces: [], evals: [], source: 'live' }
       // the run that was on screen stays visible as the overlay: compare two runs at a glance
@@ -337,7 +362,7 @@ export const useLab = create<LabState>((set, get) => {
         run, resumable: null, alerts: s.alerts.filter((a) => a.action !== 'fresh-weights'),
         overlay: previous && previous.metrics.length ? { name: previous.name, metrics: previous.metrics } : s.overlay,
       }))
-      persist(db.saveHeader({ id: run.id, name: run.name, config, createdAt: Date.now() }))
+      void writeInOrder(() => db.saveHeader({ id: run.id, name: run.name, config, createdAt: Date.now() }))
       const send = (baseBytes?: Uint8Array) => get().send({ type: 'start-grpo', config, paused: opts.paused, stepOnce: opts.stepOnce, baseBytes })
       // a base model pretrained in this browser goes along; any other is fetched by the worker
       if (config.base_model && get().localModels.includes(config.base_model)) {
@@ -358,10 +383,10 @@ export const useLab = create<LabState>((set, get) => {
 
     reset() {
       get().send({ type: 'stop' })
-      if (flushTimer) { clearTimeout(flushTimer); flushTimer = null }
-      pending = { metrics: [], traces: [], evals: [] }
+      forgetPending()
       const run = get().run
-      if (run && run.source !== 'imported') persist(db.deleteRun(run.id))
+      // after the run's writes still under way (even failed ones: deleting frees space)
+      if (run && run.source !== 'imported') void runWrites.then(() => persist(db.deleteRun(run.id)))
       set({ run: null, resumable: null })
     },
 
