@@ -182,7 +182,7 @@ export const GRPO_STATS = 9
 export class DeviceLostError extends Error {
   override readonly name = 'DeviceLostError'
   constructor(readonly reason: string, readonly detail: string) {
-    super(`the GPU device was lost (${reason}: ${detail || 'no detail'})`)
+    super(`the GPU device was lost (${reason}: ${detail.replace(/\.$/, '') || 'no detail'})`)
   }
 }
 
