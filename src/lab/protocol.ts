@@ -11,7 +11,9 @@ export type ToWorker =
   /** a new run (or one resumed from a snapshot); `paused` creates it without running, `stepOnce` then takes one step */
   | { type: 'start-grpo'; config: Partial<RunConfig>; paused?: boolean; stepOnce?: boolean; resume?: TrainerSnapshot
       /** the base checkpoint's bytes when this browser holds it (pretrained here); else it is fetched */
-      baseBytes?: Uint8Array }
+      baseBytes?: Uint8Array
+      /** where to fetch the base checkpoint: the page's own origin, or one the visitor allowed (src/lab/modelSource.ts) */
+      modelUrl?: string }
   /** next-token pretraining of a base model for the config's task and model shape */
   | { type: 'pretrain'; config: Partial<RunConfig>; steps: number }
   | { type: 'cancel-pretrain' }

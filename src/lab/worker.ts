@@ -13,7 +13,8 @@ import { GRPOTrainer } from '../rl/trainer'
 import { DEFAULT_PRETRAIN, pretrain } from './pretrain'
 import { getTask } from '../tasks/registry'
 import { completionLogprobs } from './groupLogprobs'
-import { type Activity, baseModelUrl, type FromWorker, SNAPSHOT_EVERY, type ToWorker } from './protocol'
+import { readCapped } from './modelSource'
+import { type Activity, type FromWorker, SNAPSHOT_EVERY, type ToWorker } from './protocol'
 
 const scope = self as unknown as DedicatedWorkerGlobalScope
 const post = (m: FromWorker, transfer: Transferable[] = []) => scope.postMessage(m, transfer)
@@ -184,29 +185,15 @@ async function stepOnce(): Promise<void> {
   } finally { looping = false; await runQueued() }
 }
 
-/** Fetch a checkpoint with a progress bar from the response's Content-Length. */
-async function fetchBaseModel(name: string): Promise<Checkpoint> {
-  const url = baseModelUrl(name, import.meta.env.BASE_URL)
+/** Fetch a checkpoint the page cleared (its own origin, or one the visitor allowed), capped in
+ *  size, with a progress bar from the response's Content-Length. */
+async function fetchBaseModel(url: string): Promise<Checkpoint> {
   const label = `Loading base model ${url}`
   post({ type: 'progress', task: 'model', label, fraction: 0 })
   try {
     const res = await fetch(url)
     if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`.trim())
-    const total = Number(res.headers.get('Content-Length')) || 0
-    const reader = res.body?.getReader()
-    const chunks: Uint8Array[] = []
-    let got = 0
-    if (reader) {
-      for (;;) {
-        const { done, value } = await reader.read()
-        if (done) break
-        chunks.push(value); got += value.length
-        post({ type: 'progress', task: 'model', label, fraction: total ? got / total : null })
-      }
-    } else chunks.push(new Uint8Array(await res.arrayBuffer()))
-    const bytes = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0))
-    let at = 0
-    for (const c of chunks) { bytes.set(c, at); at += c.length }
+    const bytes = await readCapped(res, (fraction) => post({ type: 'progress', task: 'model', label, fraction }))
     // a dev server answers a missing file with the page itself: say so rather than "bad header"
     if (bytes.length > 0 && bytes[0] === 0x3c) throw new Error('the server answered with an HTML page, not a safetensors file')
     return loadSafetensors(bytes)
@@ -225,7 +212,8 @@ async function startRun(msg: Extract<ToWorker, { type: 'start-grpo' }>): Promise
   let base: Checkpoint | undefined
   if (config.base_model) {
     try {
-      base = msg.baseBytes ? loadSafetensors(msg.baseBytes) : await fetchBaseModel(config.base_model)
+      if (!msg.baseBytes && !msg.modelUrl) throw new Error('the page did not clear this base model for download')
+      base = msg.baseBytes ? loadSafetensors(msg.baseBytes) : await fetchBaseModel(msg.modelUrl!)
     } catch (e) {
       post({ type: 'base-model-error', file: (e as { file?: string }).file ?? config.base_model, message: (e as Error).message })
       setState('idle')

@@ -6,12 +6,14 @@
 // ones are read back from IndexedDB when the trace viewer browses to them.
 import { create } from 'zustand'
 import type { AdapterDescription } from '../engine/backend'
-import { encodeLink, type LinkProblem, parseLink } from '../lab/link'
+import { encodeLink, type LinkProblem } from '../lab/link'
 import { presetById, presetOf } from '../lab/presets'
+import { modelSource, type ModelSource } from '../lab/modelSource'
 import type { Activity, FromWorker, RunState, ToWorker } from '../lab/protocol'
 import { type EvalRecord, makeRunFile, metricsCsv, parseRunFile, type RunFile } from '../lab/runFile'
-import { DEFAULT_RUN_CONFIG, resolveRunConfig, type RunConfig } from '../rl/config'
+import { type ConfigProblem, DEFAULT_RUN_CONFIG, resolvePartial, resolveRunConfig, type RunConfig } from '../rl/config'
 import type { Metrics, TraceRecord, TrainerSnapshot } from '../rl/trainer'
+import { linkState } from './linkState'
 import * as db from './runDb'
 
 export interface RunView {
@@ -62,11 +64,16 @@ export interface LabState {
   localModels: string[]
   /** a line about the last pretraining, shown until the next one */
   pretrainNote: string | null
+  /** origins the visitor allowed base models from (this page's life only) */
+  allowedOrigins: string[]
   connect(): void
   pretrain(steps: number): void
   cancelPretrain(): void
   send(m: ToWorker): void
-  setConfig(patch: Partial<RunConfig>): void
+  /** changes the configuration; returns what was refused (a value out of range or breaking a cross-key rule) */
+  setConfig(patch: Partial<RunConfig>): ConfigProblem[]
+  /** base_model '' (fresh weights); says what stops it (e.g. a block_size too small for fresh weights) */
+  freshWeights(): boolean
   choosePreset(id: string): void
   start(opts?: { paused?: boolean; stepOnce?: boolean }): void
   step(): void
@@ -84,6 +91,8 @@ export interface LabState {
   exportModel(format?: 'safetensors' | 'onnx'): void
   importRun(text: string, as: 'open' | 'overlay'): void
   groupLogprobs(prompt: string, completions: string[]): Promise<number[][]>
+  /** the visitor's consent to fetch base models from `origin`; starts the run when none is on */
+  allowOrigin(origin: string): void
   alert(text: string, action?: Alert['action']): void
   dismiss(id: number): void
 }
@@ -100,7 +109,12 @@ const logpRequests = new Map<number, { resolve: (v: number[][]) => void; reject:
 let logpIds = 0
 
 const newRunId = () => `run-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`
-const sameConfig = (a: RunConfig, b: RunConfig) => JSON.stringify(resolveRunConfig(a as never)) === JSON.stringify(resolveRunConfig(b as never))
+const sameConfig = (a: RunConfig, b: RunConfig) => JSON.stringify(resolvePartial(a as never).config) === JSON.stringify(resolvePartial(b as never).config)
+
+/** Where this page would fetch `baseModel` from (same origin, another origin, or nowhere). */
+export function pageModelSource(baseModel: string): ModelSource {
+  return modelSource(baseModel, location.href, import.meta.env.BASE_URL)
+}
 
 // IndexedDB can be missing (private windows of some browsers) or full (quota). The run then goes
 // on in memory, the page says so once, and traces are no longer dropped from memory.
@@ -169,12 +183,6 @@ function download(name: string, data: BlobPart, type: string): void {
   a.href = url; a.download = name
   document.body.appendChild(a); a.click(); a.remove()
   setTimeout(() => URL.revokeObjectURL(url), 10_000)
-}
-
-function linkState() {
-  const parsed = parseLink(location.hash)
-  const config = resolveRunConfig(parsed.values)
-  return { config, hidden: parsed.hidden, autostart: parsed.autostart, linkProblems: parsed.problems, presetId: presetOf(config, DEFAULT_RUN_CONFIG)?.id ?? null, hasLink: location.hash.length > 1 }
 }
 
 export const useLab = create<LabState>((set, get) => {
@@ -246,7 +254,7 @@ export const useLab = create<LabState>((set, get) => {
       case 'pretrained': {
         const note = `Base model '${m.name}' pretrained in this browser (${m.steps} steps, final loss ${m.loss.toFixed(3)}); base_model is set to it.`
         set((s) => ({ localModels: s.localModels.includes(m.name) ? s.localModels : [...s.localModels, m.name], pretrainNote: note }))
-        get().setConfig({ base_model: m.name })
+        for (const p of get().setConfig({ base_model: m.name })) get().alert(`base_model was not set to the pretrained model: ${p.message}`)
         persist(db.saveModel({ name: m.name, bytes: m.bytes, loss: m.loss, steps: m.steps, createdAt: Date.now() }))
         break
       }
@@ -266,7 +274,28 @@ export const useLab = create<LabState>((set, get) => {
     }
   }
 
-  const initial = linkState()
+  /** How the worker gets the config's base model, or null after saying why not: a model on
+   *  another origin is never fetched before the visitor allows that origin. */
+  function clearance(config: RunConfig): { local: boolean; modelUrl?: string } | null {
+    const s = get()
+    const local = config.base_model !== '' && s.localModels.includes(config.base_model)
+    const source = pageModelSource(config.base_model)
+    switch (source.kind) {
+      case 'fresh': return { local: false }
+      case 'same-origin': return { local, modelUrl: source.url }
+      case 'refused':
+        if (local) return { local }
+        s.alert(`Not started: ${source.message}.`, 'fresh-weights')
+        return null
+      case 'other-origin':
+        if (s.allowedOrigins.includes(source.origin)) return { local, modelUrl: source.url }
+        s.alert(`Not started: the base model is on another site, ${source.host}, and nothing has been fetched from it. ` +
+          `Press “Allow loading from ${source.host}” to load it, or train from fresh weights.`, 'fresh-weights')
+        return null
+    }
+  }
+
+  const initial = linkState(location.hash)
   return {
     adapter: null,
     fallbackReason: null,
@@ -284,6 +313,7 @@ export const useLab = create<LabState>((set, get) => {
     delayMs: 0,
     localModels: [],
     pretrainNote: null,
+    allowedOrigins: [],
 
     pretrain(steps) {
       let config: RunConfig
@@ -303,7 +333,7 @@ export const useLab = create<LabState>((set, get) => {
       addEventListener('pagehide', () => flush())
       // a new link in the same tab (pasted, or a lesson's next step)
       addEventListener('hashchange', () => {
-        const l = linkState()
+        const l = linkState(location.hash)
         set({ config: l.config, presetId: l.presetId, hidden: l.hidden, linkProblems: l.linkProblems })
       })
       // the run this browser showed last, unless the link asks for another configuration
@@ -330,10 +360,16 @@ export const useLab = create<LabState>((set, get) => {
     send(m) { worker?.postMessage(m) },
 
     setConfig(patch) {
-      set((s) => {
-        const config = { ...s.config, ...patch }
-        return { config, presetId: presetOf(config, DEFAULT_RUN_CONFIG)?.id ?? null }
-      })
+      // the same rules as a link's: a value that breaks one is refused, the rest is kept
+      const { config, problems } = resolvePartial(patch, get().config)
+      set({ config, presetId: presetOf(config, DEFAULT_RUN_CONFIG)?.id ?? null })
+      return problems
+    },
+
+    freshWeights() {
+      const problems = get().setConfig({ base_model: '' })
+      for (const p of problems) get().alert(`Fresh weights cannot be used as configured: ${p.message}`)
+      return problems.length === 0
     },
 
     choosePreset(id) {
@@ -351,6 +387,8 @@ export const useLab = create<LabState>((set, get) => {
         get().alert(`Cannot start: ${(e as Error).message}`)
         return
       }
+      const source = clearance(config)
+      if (!source) return
       forgetPending()
       latestSnapshot = null
       storedThrough = 0
@@ -363,11 +401,10 @@ export const useLab = create<LabState>((set, get) => {
         overlay: previous && previous.metrics.length ? { name: previous.name, metrics: previous.metrics } : s.overlay,
       }))
       void writeInOrder(() => db.saveHeader({ id: run.id, name: run.name, config, createdAt: Date.now() }))
-      const send = (baseBytes?: Uint8Array) => get().send({ type: 'start-grpo', config, paused: opts.paused, stepOnce: opts.stepOnce, baseBytes })
+      const send = (baseBytes?: Uint8Array) => get().send({ type: 'start-grpo', config, paused: opts.paused, stepOnce: opts.stepOnce, baseBytes, modelUrl: source.modelUrl })
       // a base model pretrained in this browser goes along; any other is fetched by the worker
-      if (config.base_model && get().localModels.includes(config.base_model)) {
-        db.loadModel(config.base_model).then((m) => send(m?.bytes)).catch(() => send())
-      } else send()
+      if (source.local) db.loadModel(config.base_model).then((m) => send(m?.bytes)).catch(() => send())
+      else send()
     },
 
     step() {
@@ -395,11 +432,13 @@ export const useLab = create<LabState>((set, get) => {
       // step 0: no snapshot yet; the run starts again from its seed, which recomputes the same steps
       const snapshot = resumable?.step ? latestSnapshot : null
       if (!run || !resumable || (resumable.step > 0 && !snapshot)) return
+      const source = clearance(run.config)
+      if (!source) return
       // the steps after the snapshot stay shown; each is replaced as it is recomputed (flush)
       set((s) => ({ resumable: null, run: { ...run, source: 'live' }, alerts: s.alerts.filter((a) => a.action !== 'resume') }))
       // the snapshot holds the weights; the base model only shapes the trainer (and its reference)
-      const local = run.config.base_model && get().localModels.includes(run.config.base_model) ? await db.loadModel(run.config.base_model).catch(() => null) : null
-      get().send({ type: 'start-grpo', config: run.config, resume: snapshot ?? undefined, baseBytes: local?.bytes })
+      const local = source.local ? await db.loadModel(run.config.base_model).catch(() => null) : null
+      get().send({ type: 'start-grpo', config: run.config, resume: snapshot ?? undefined, baseBytes: local?.bytes, modelUrl: source.modelUrl })
     },
 
     setSpeed(delayMs) { set({ delayMs }); get().send({ type: 'speed', delayMs }) },
@@ -469,6 +508,13 @@ export const useLab = create<LabState>((set, get) => {
         logpRequests.set(requestId, { resolve, reject })
         get().send({ type: 'group-logp', requestId, prompt, completions })
       })
+    },
+
+    allowOrigin(origin) {
+      set((s) => ({ allowedOrigins: s.allowedOrigins.includes(origin) ? s.allowedOrigins : [...s.allowedOrigins, origin] }))
+      const s = get()
+      if (s.runState === 'idle' || s.runState === 'done') s.start()
+      else if (s.runState === 'loading') set({ autostart: true }) // once the engine is ready
     },
 
     alert(text, action) { set((s) => ({ alerts: [...s.alerts.slice(-4), { id: ++alertIds, text, action }] })) },

@@ -9,7 +9,7 @@ import { DEFAULT_PRETRAIN, pretrain } from '../../src/lab/pretrain'
 import { resolveRunConfig } from '../../src/rl/config'
 import { GRPOTrainer, type StepResult } from '../../src/rl/trainer'
 import { getTask } from '../../src/tasks/registry'
-import { gpuBackend } from '../helpers'
+import { useGpu } from '../helpers'
 
 const config = resolveRunConfig({ ...ECHO_VALUES, num_generations: 4, prompts_per_step: 2, n_embd: 16, max_steps: 20 })
 const task = getTask('echo')
@@ -26,8 +26,11 @@ async function steps(t: GRPOTrainer, n: number): Promise<StepResult[]> {
 const doomedBackend = () => createNodeWebGPUBackend()
 
 describe('device loss', () => {
+  // the devices that live on (the reference run's, the resumed run's): one for the file
+  const gpu = useGpu()
+
   it('a run survives: the step in flight fails with DeviceLostError, a new device resumes from the snapshot bit for bit', async () => {
-    const reference = GRPOTrainer.create(await gpuBackend(), config, task)
+    const reference = GRPOTrainer.create(gpu(), config, task)
     const uninterrupted = (await steps(reference, 10)).map(withoutTime)
 
     const doomed = await doomedBackend()
@@ -42,7 +45,7 @@ describe('device loss', () => {
     expect((err as DeviceLostError).message).toMatch(/^the GPU device was lost \(destroyed: /)
     await expect(run.snapshot()).rejects.toBeInstanceOf(DeviceLostError) // nothing more from that device
 
-    const resumed = GRPOTrainer.create(await gpuBackend(), config, task)
+    const resumed = GRPOTrainer.create(gpu(), config, task) // not the lost device: a live one
     resumed.restore(snapshot)
     const after = (await steps(resumed, 5)).map(withoutTime)
     // the steps shown before the loss are recomputed identically, and the run goes on as the uninterrupted one

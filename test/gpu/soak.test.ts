@@ -11,7 +11,7 @@ import { ECHO_VALUES } from '../../src/lab/presets'
 import { resolveRunConfig } from '../../src/rl/config'
 import { GRPOTrainer } from '../../src/rl/trainer'
 import { getTask } from '../../src/tasks/registry'
-import { gpuBackend } from '../helpers'
+import { useGpu } from '../helpers'
 
 // The echo toy, smaller (4 completions of 2 prompts, width 16) so that 1 000 WebGPU steps on
 // SwiftShader take about a minute; β > 0 so that the reference model runs too. Every op of a
@@ -47,9 +47,10 @@ async function soak(be: Backend) {
 }
 
 describe('1 000-step soak', () => {
+  const gpu = useGpu()
   for (const kind of ['cpu', 'webgpu'] as const) {
     it(`${kind}: buffers and bytes at step 1 000 equal step 10's; heap within ${HEAP_BOUND / 2 ** 20} MiB`, async () => {
-      const { early, late } = await soak(kind === 'cpu' ? new CpuBackend('f32') : await gpuBackend())
+      const { early, late } = await soak(kind === 'cpu' ? new CpuBackend('f32') : gpu())
       expect(early.liveBuffers).toBeGreaterThan(0)
       expect(late.liveBuffers).toBe(early.liveBuffers)
       expect(late.bytesAllocated).toBe(early.bytesAllocated)

@@ -1,6 +1,7 @@
 // Export the run (JSON: config, metrics, traces), its metrics (CSV) and the trained model
 // (safetensors, or ONNX for onnxruntime); import a run file to show it, or to overlay it on the charts.
 import { useRef } from 'react'
+import { MAX_RUN_FILE_BYTES } from '../../lab/runFile'
 import { useLab } from '../../store/labStore'
 
 export function ExportPanel() {
@@ -15,7 +16,7 @@ export function ExportPanel() {
     const f = e.target.files?.[0]
     e.target.value = ''
     if (!f) return
-    if (f.size > 200 * 1024 * 1024) { lab.alert(`${f.name} is ${(f.size / 1e6).toFixed(0)} MB; run files up to 200 MB can be imported.`); return }
+    if (f.size > MAX_RUN_FILE_BYTES) { lab.alert(`${f.name} is ${(f.size / 2 ** 20).toFixed(0)} MiB; run files up to ${MAX_RUN_FILE_BYTES / 2 ** 20} MiB can be imported.`); return }
     lab.importRun(await f.text(), as)
   }
   return (
