@@ -173,7 +173,8 @@ const deviceLostText = (message: string, during: Activity, resumeFrom: number | 
   const what = `The GPU device was lost during ${during} ${message.replace(/^the GPU device was lost /, '')}.`
   if (during === 'pretraining') return `${what} Pretrain again to retry on a new device.`
   if (resumeFrom === null) return `${what} Start a new run to go on (a new device is acquired).`
-  return `${what} Every step shown is kept. Resume continues on a new device from step ${resumeFrom} (the last snapshot); ` +
+  const from = resumeFrom ? `from step ${resumeFrom} (the last snapshot)` : 'from the start (no snapshot yet; same seed, same steps)'
+  return `${what} Every step shown is kept. Resume continues on a new device ${from}; ` +
     'the steps after it are recomputed. Or add ?backend=cpu to the address to train on the CPU.'
 }
 
