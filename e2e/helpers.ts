@@ -25,3 +25,19 @@ export async function lastMetrics(page: Page): Promise<Record<string, number>> {
 const TIMING = ['step_time', 'dispatches', 'submits', 'bytes_up', 'bytes_down']
 /** Metrics without the ones that measure time or depend on the backend's bookkeeping. */
 export const withoutTiming = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).filter(([k]) => !TIMING.includes(k)))
+
+/** The page exposes its store as window.grpoLab (casts only: page.evaluate runs in the page). */
+type LabWindow = { grpoLab: typeof import('../src/store/labStore').useLab }
+
+/** Every step's metrics, and the steps of the traces and evaluations held in memory, from the page's store. */
+export function runInStore(page: Page): Promise<{ metrics: Record<string, number>[]; traceSteps: number[]; evalSteps: number[] }> {
+  return page.evaluate(() => {
+    const run = (globalThis as unknown as LabWindow).grpoLab.getState().run
+    return { metrics: run?.metrics ?? [], traceSteps: run?.traces.map((t) => t.step) ?? [], evalSteps: run?.evals.map((e) => e.step) ?? [] }
+  })
+}
+
+/** Destroy the worker's GPU device (GPUDevice.destroy(): a real loss, as a driver reset). */
+export function loseDevice(page: Page): Promise<void> {
+  return page.evaluate(() => (globalThis as unknown as LabWindow).grpoLab.getState().send({ type: 'debug-lose-device' }))
+}

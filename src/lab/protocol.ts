@@ -27,6 +27,11 @@ export type ToWorker =
   | { type: 'export-model'; format?: 'safetensors' | 'onnx' }
   /** per-token log-probs of one group's completions under the current policy (the worksheet) */
   | { type: 'group-logp'; requestId: number; prompt: string; completions: string[] }
+  /** tests: destroy the GPU device (GPUDevice.destroy(): a real loss, as a driver reset) */
+  | { type: 'debug-lose-device' }
+
+/** What the worker was doing when its device was lost. */
+export type Activity = 'training' | 'evaluation' | 'pretraining'
 
 export type FromWorker =
   | { type: 'ready'; adapter: AdapterDescription; fallbackReason?: string }
@@ -43,6 +48,8 @@ export type FromWorker =
   /** the base checkpoint could not be fetched or read: the page offers fresh weights */
   | { type: 'base-model-error'; file: string; message: string }
   | { type: 'error'; message: string }
+  /** the GPU device is gone; the worker dropped it and acquires a new one for the next run or pretraining */
+  | { type: 'device-lost'; message: string; during: Activity }
 
 /** Where a bare base_model name ("addition") is served from: public/models/<name>.safetensors. */
 export function baseModelUrl(name: string, baseUrl: string): string {

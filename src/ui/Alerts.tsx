@@ -49,6 +49,8 @@ export function Alerts() {
               <button onClick={() => { lab.dismiss(a.id); lab.pretrain(1500) }}>Pretrain base model here</button>
             </>
           )}
+          {a.action === 'export-run' && <button onClick={() => void lab.exportRun()}>Export run</button>}
+          {a.action === 'resume' && <button onClick={() => void lab.resumeSaved()}>Resume on a new device</button>}
           <button onClick={() => lab.dismiss(a.id)} aria-label="Dismiss message">×</button>
         </div>
       ))}

@@ -23,7 +23,7 @@ export function ExportPanel() {
     <section aria-label="Export and import" className="panel export">
       <h2>Export and import</h2>
       <div className="buttons">
-        <button onClick={() => lab.exportRun()} disabled={!hasRun}>Export run</button>
+        <button onClick={() => void lab.exportRun()} disabled={!hasRun}>Export run</button>
         <button onClick={() => lab.exportCsv()} disabled={!hasRun}>Export metrics CSV</button>
         <button onClick={() => lab.exportModel()}>Export model</button>
         <button onClick={() => lab.exportModel('onnx')} title="The policy as ONNX (opset 17, with a KV cache) for onnxruntime">Export ONNX</button>
