@@ -1,5 +1,4 @@
 import { defineConfig } from 'vitest/config'
-// @ts-expect-error plain ESM helper shared with the scripts
 import { gpuEnvironment } from './scripts/gpu-env.mjs'
 
 // Test workers inherit this process's environment: point Dawn at a Vulkan driver

@@ -115,3 +115,19 @@ export async function savedSteps(page: Page, id: string): Promise<number[]> {
     req.onerror = () => reject(req.error)
   }), id)
 }
+
+/** The page exposes its store as window.grpoLab (casts only: page.evaluate runs in the page). */
+type LabWindow = { grpoLab: typeof import('../src/store/labStore').useLab }
+
+/** Every step's metrics, and the steps of the traces and evaluations held in memory, from the page's store. */
+export function runInStore(page: Page): Promise<{ metrics: Record<string, number>[]; traceSteps: number[]; evalSteps: number[] }> {
+  return page.evaluate(() => {
+    const run = (globalThis as unknown as LabWindow).grpoLab.getState().run
+    return { metrics: run?.metrics ?? [], traceSteps: run?.traces.map((t) => t.step) ?? [], evalSteps: run?.evals.map((e) => e.step) ?? [] }
+  })
+}
+
+/** Destroy the worker's GPU device (GPUDevice.destroy(): a real loss, as a driver reset). */
+export function loseDevice(page: Page): Promise<void> {
+  return page.evaluate(() => (globalThis as unknown as LabWindow).grpoLab.getState().send({ type: 'debug-lose-device' }))
+}

@@ -1,13 +1,15 @@
 // Screenshots of the lab mid-run for the README: builds nothing, serves dist/ (run
 // `npx vite build` first) with vite preview, drives headless Chromium, writes docs/lab-*.png.
 // Also prints how long the default page takes to become usable (Start enabled).
-//   node scripts/screenshots.mjs [--base file.safetensors]
+//   node scripts/screenshots.mjs [--base file.safetensors] [--only name,name]
 // --base: an addition base model to start the traces shot from (copied to dist/models/), for
 // when public/models/ ships none yet; the traces of a fresh model are random characters.
+// --only: just these shots (echo, addition-traces, worksheet, bad-link, consent), no timing.
 import { spawn } from 'node:child_process'
 import { copyFileSync, mkdirSync } from 'node:fs'
 import { chromium } from '@playwright/test'
 import { CHROMIUM_ARGS, findChromium } from './chromium.mjs'
+import { startModelServer } from './model-server.mjs'
 
 const PORT = 4176
 const BASE = `http://127.0.0.1:${PORT}/`
@@ -21,6 +23,10 @@ if (baseArg > 0) {
   additionLink = '#v=1&seed=1&base_model=addition-screenshot'
 }
 
+const onlyArg = process.argv.indexOf('--only')
+const only = onlyArg > 0 ? process.argv[onlyArg + 1].split(',') : null
+const wanted = (name) => !only || only.includes(name)
+
 const server = spawn('npx', ['vite', 'preview', '--host', '127.0.0.1', '--port', String(PORT), '--strictPort'], { stdio: 'ignore', detached: true })
 const stop = () => { try { process.kill(-server.pid) } catch { /* already gone */ } }
 try {
@@ -33,7 +39,7 @@ try {
 
   // time to usable: navigation → Start enabled (fresh context each time: no cache)
   const times = []
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < (only ? 0 : 3); i++) {
     const ctx = await browser.newContext()
     const page = await ctx.newPage()
     const t0 = Date.now()
@@ -43,9 +49,10 @@ try {
     times.push(Date.now() - t0)
     await ctx.close()
   }
-  console.log(`default page usable (Start enabled) after ${times.join(', ')} ms`)
+  if (times.length) console.log(`default page usable (Start enabled) after ${times.join(', ')} ms`)
 
   const shoot = async (name, fragment, { steps, viewport = { width: 1440, height: 1500 }, then } = {}) => {
+    if (!wanted(name)) return
     const ctx = await browser.newContext({ viewport, deviceScaleFactor: 1 })
     const page = await ctx.newPage()
     await page.goto(BASE + fragment)
@@ -75,6 +82,24 @@ try {
       await page.evaluate(() => document.querySelector('[aria-label="GRPO worksheet"]')?.scrollIntoView())
     },
   })
+  // what a visitor sees before pressing anything: a link with conflicting keys, and a base
+  // model on another site waiting for consent
+  const still = async (name, fragment, ready) => {
+    if (!wanted(name)) return
+    const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 })
+    const page = await ctx.newPage()
+    await page.goto(BASE + fragment)
+    await page.waitForFunction(() => [...document.querySelectorAll('button')].some((b) => b.textContent === 'Start' && !b.disabled))
+    await page.getByRole('alert', { name: ready }).waitFor()
+    await page.screenshot({ path: `docs/lab-${name}.png` })
+    console.log(`docs/lab-${name}.png`)
+    await ctx.close()
+  }
+  await still('bad-link', '#v=1&n_embd=98&gradient_accumulation_steps=9&beta=0.04', 'Link problems')
+  const models = await startModelServer()
+  try {
+    await still('consent', `#v=1&seed=1&base_model=${models.origin}/models/addition.safetensors`, 'Base model from another site')
+  } finally { await models.close() }
   await browser.close()
 } finally {
   stop()

@@ -1,9 +1,10 @@
 // `npm test`: every tier, in order — types, unit and kernel tests (Vitest, WebGPU through Dawn),
 // then the page in real Chromium (Playwright). Fails on the first tier that fails.
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { findChromium } from './chromium.mjs'
 import { gpuEnvironment } from './gpu-env.mjs'
+import { tallyPlaywright, tallyVitest } from './test-tally.mjs'
 
 const started = Date.now()
 const gpu = gpuEnvironment()
@@ -18,23 +19,26 @@ mkdirSync('test-results', { recursive: true })
 const env = { ...process.env, ...gpu.env, PLAYWRIGHT_JSON_OUTPUT_NAME: 'test-results/playwright.json' }
 const totals = { passed: 0, failed: 0 }
 
-function run(name, cmd, args) {
+/** Run one tier and count its tests from its JSON report (removed first: a stale one must not count). */
+function run(name, cmd, args, report, tally) {
+  if (report) rmSync(report, { force: true })
   const t0 = Date.now()
   console.log(`\n[test] ${name}: ${cmd} ${args.join(' ')}`)
   const r = spawnSync(cmd, args, { stdio: 'inherit', env })
   console.log(`[test] ${name}: ${r.status === 0 ? 'ok' : 'FAILED'} in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+  let counted = { passed: 0, failed: 0 }
+  if (report) try { counted = tally(JSON.parse(readFileSync(report, 'utf8'))) } catch { /* no report: counted below */ }
+  // a tier that failed without naming a failed test (it crashed, or wrote no report) is a failure too
+  if (r.status !== 0 && counted.failed === 0) counted.failed = 1
+  totals.passed += counted.passed
+  totals.failed += counted.failed
   return r.status === 0
 }
 
-function count(file, read) {
-  try { read(JSON.parse(readFileSync(file, 'utf8'))) } catch { /* a tier that did not run counts nothing */ }
-}
-
 let ok = run('types', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json'])
-ok = ok && run('unit + kernels', 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile.json=test-results/vitest.json'])
-count('test-results/vitest.json', (j) => { totals.passed += j.numPassedTests; totals.failed += j.numFailedTests })
-ok = ok && run('end to end', 'npx', ['playwright', 'test', '--reporter=list,json'])
-count('test-results/playwright.json', (j) => { totals.passed += j.stats.expected; totals.failed += j.stats.unexpected })
+ok = ok && run('unit + kernels', 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile.json=test-results/vitest.json'],
+  'test-results/vitest.json', tallyVitest)
+ok = ok && run('end to end', 'npx', ['playwright', 'test', '--reporter=list,json'], 'test-results/playwright.json', tallyPlaywright)
 
 console.log(`\n[test] ${ok ? 'all tiers passed' : 'FAILED'} in ${((Date.now() - started) / 1000).toFixed(0)} s`)
 console.log(`tests: ${totals.passed} passed, ${totals.failed} failed`)

@@ -5,12 +5,14 @@
 //   grpo-lab export --format onnx --model FILE.safetensors [--out FILE.onnx] [--kv-cache]
 // Invalid input: one line naming the field and what is allowed, exit status 2.
 
-import { mkdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, statSync, writeFileSync, appendFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { adapterLabel, type Backend } from '../engine/backend'
 import { CpuBackend } from '../engine/cpu/cpuBackend'
 import { loadSafetensors } from '../model/checkpoint'
+import { parseUntrustedJson } from '../model/untrustedJson'
 import { parseLink } from '../lab/link'
+import { configFromFile } from '../lab/runFile'
 import { resolveRunConfig, type RunConfig } from '../rl/config'
 import { GRPOTrainer } from '../rl/trainer'
 import { computeWorksheet, parseWorksheetInput } from '../rl/worksheet'
@@ -54,10 +56,22 @@ function parseFlags(args: string[], allowed: string[]): Flags {
   return flags
 }
 
+/** Config and worksheet files are a few kB; a bigger or deeper one is refused before it is parsed. */
+const JSON_FILE_LIMITS = { maxChars: 16 * 1024 * 1024, maxDepth: 16, maxMembers: 1024 }
+
 function readJson(path: string, field: string): unknown {
   let text: string
-  try { text = readFileSync(path, 'utf8') } catch (e) { throw new UsageError(`${field}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`) }
-  try { return JSON.parse(text) } catch (e) { throw new UsageError(`${field}: ${path} is not valid JSON (${(e as Error).message})`) }
+  try {
+    const size = statSync(path).size
+    if (size > JSON_FILE_LIMITS.maxChars) throw new UsageError(`${field}: ${path} has ${size} bytes; allowed: a JSON file of at most ${JSON_FILE_LIMITS.maxChars}`)
+    text = readFileSync(path, 'utf8')
+  } catch (e) {
+    if (e instanceof UsageError) throw e
+    throw new UsageError(`${field}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`)
+  }
+  const parsed = parseUntrustedJson(text, JSON_FILE_LIMITS)
+  if ('error' in parsed) throw new UsageError(`${field}: ${path}: ${parsed.error}`)
+  return parsed.value
 }
 
 function int(flags: Flags, name: string, lo: number, hi: number): number | undefined {
@@ -83,6 +97,8 @@ export function runConfigFromFlags(flags: Flags): RunConfig {
     const j = readJson(flags.config, '--config')
     if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new UsageError('--config: expected a JSON object of run settings')
     partial = { ...(j as Record<string, unknown>) }
+    // the file alone, so that its errors name the file (--steps and --seed are checked below)
+    try { configFromFile(partial) } catch (e) { throw new UsageError(`--config: ${flags.config}: ${(e as Error).message}`) }
   } else if (flags.link) {
     const parsed = parseLink(flags.link)
     if (parsed.problems.length) throw new UsageError(`--link: ${parsed.problems[0].message}`)

@@ -176,6 +176,16 @@ export const GrpoStat = {
 } as const
 export const GRPO_STATS = 9
 
+/** The GPU device is gone (driver reset, GPUDevice.destroy(), a tab in the background too long):
+ *  every op after it fails. The device's buffers are lost with it; a run continues on a new
+ *  device from a snapshot taken before (GRPOTrainer.snapshot / restore). */
+export class DeviceLostError extends Error {
+  override readonly name = 'DeviceLostError'
+  constructor(readonly reason: string, readonly detail: string) {
+    super(`the GPU device was lost (${reason}: ${detail.replace(/\.$/, '') || 'no detail'})`)
+  }
+}
+
 export interface Backend {
   readonly kind: 'webgpu' | 'cpu'
   readonly counters: Counters

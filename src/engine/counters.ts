@@ -10,10 +10,12 @@ export interface Counters {
   bytesAllocated: number
   /** the most bytesAllocated has been; set it to bytesAllocated to measure the peak of a span */
   peakBytes: number
+  /** buffers the backend holds now (created minus destroyed): with bytesAllocated, what a leak shows in */
+  liveBuffers: number
 }
 
 export function newCounters(): Counters {
-  return { dispatches: 0, readbacks: 0, submits: 0, bytesUp: 0, bytesDown: 0, bytesAllocated: 0, peakBytes: 0 }
+  return { dispatches: 0, readbacks: 0, submits: 0, bytesUp: 0, bytesDown: 0, bytesAllocated: 0, peakBytes: 0, liveBuffers: 0 }
 }
 
 /** Work done between two snapshots; the memory fields are `now`'s (a level, not a flow). */
@@ -26,5 +28,13 @@ export function countersSince(now: Counters, before: Counters): Counters {
     bytesDown: now.bytesDown - before.bytesDown,
     bytesAllocated: now.bytesAllocated,
     peakBytes: now.peakBytes,
+    liveBuffers: now.liveBuffers,
   }
+}
+
+/** Memory bookkeeping shared by the backends: a buffer of `bytes` made (count +1) or freed (−1). */
+export function countAllocation(c: Counters, bytes: number, buffers: 1 | -1): void {
+  c.bytesAllocated += buffers * bytes
+  c.liveBuffers += buffers
+  if (c.bytesAllocated > c.peakBytes) c.peakBytes = c.bytesAllocated
 }

@@ -3,11 +3,11 @@
 // defaults are written. Parsing never executes anything: each value is converted by its key's
 // type and checked against its range; a bad key or value is reported and left at its default.
 
-import { checkValue, DEFAULT_RUN_CONFIG, resolveRunConfig, RUN_CONFIG_SPEC, type RunConfig, RunConfigError } from '../rl/config'
+import { checkValue, type ConfigProblem, defaultsGiven, resolvePartial, RUN_CONFIG_SPEC, type RunConfig } from '../rl/config'
 
 export const LINK_VERSION = 1
 
-export interface LinkProblem { key: string; message: string }
+export type LinkProblem = ConfigProblem
 
 export interface ParsedLink {
   /** the keys the link set, checked one by one */
@@ -69,22 +69,17 @@ export function parseLink(text: string): ParsedLink {
       else problems.push({ key, message: `autostart: got ${JSON.stringify(raw.slice(0, 20))}; allowed: ${FLAG_ALLOWED}` })
       continue
     }
+    // each value alone first, so that a later bad duplicate of a key leaves the earlier good one
     try {
       values[key] = checkValue(key, convert(key, raw))
     } catch (e) {
       problems.push({ key: key.slice(0, 40), message: (e as Error).message })
     }
   }
-  // cross-key rules: drop what conflicts, keep the rest
-  try {
-    resolveRunConfig(values)
-  } catch (e) {
-    if (e instanceof RunConfigError) {
-      problems.push({ key: e.key, message: e.message })
-      delete values[e.key]
-    } else throw e
-  }
-  return { values: values as Partial<RunConfig>, problems, hidden, autostart }
+  // cross-key rules: refuse the link's own keys, one at a time, until the rest resolve
+  const resolved = resolvePartial(values)
+  problems.push(...resolved.problems)
+  return { values: resolved.kept, problems, hidden, autostart }
 }
 
 function format(v: unknown): string {
@@ -94,9 +89,11 @@ function format(v: unknown): string {
 /** The fragment for a configuration: version first, the seed, then only what differs from the defaults. */
 export function encodeLink(config: RunConfig, hidden: readonly string[] = [], autostart = false): string {
   const parts = [`v=${LINK_VERSION}`]
+  // what the parser will assume for a key the link leaves out (epsilon_high follows a written epsilon)
+  const implied = defaultsGiven(config)
   for (const key of Object.keys(RUN_CONFIG_SPEC) as (keyof RunConfig)[]) {
     // the seed is always written: a link names one exact run
-    if (key === 'seed' || format(config[key]) !== format(DEFAULT_RUN_CONFIG[key])) parts.push(`${key}=${encodeURIComponent(format(config[key]))}`)
+    if (key === 'seed' || format(config[key]) !== format(implied[key])) parts.push(`${key}=${encodeURIComponent(format(config[key]))}`)
   }
   for (const h of hidden) parts.push(`${encodeURIComponent(h)}_hide=1`)
   if (autostart) parts.push('autostart=1')

@@ -11,7 +11,9 @@ export type ToWorker =
   /** a new run (or one resumed from a snapshot); `paused` creates it without running, `stepOnce` then takes one step */
   | { type: 'start-grpo'; config: Partial<RunConfig>; paused?: boolean; stepOnce?: boolean; resume?: TrainerSnapshot
       /** the base checkpoint's bytes when this browser holds it (pretrained here); else it is fetched */
-      baseBytes?: Uint8Array }
+      baseBytes?: Uint8Array
+      /** where to fetch the base checkpoint: the page's own origin, or one the visitor allowed (src/lab/modelSource.ts) */
+      modelUrl?: string }
   /** next-token pretraining of a base model for the config's task and model shape */
   | { type: 'pretrain'; config: Partial<RunConfig>; steps: number }
   | { type: 'cancel-pretrain' }
@@ -25,6 +27,11 @@ export type ToWorker =
   | { type: 'export-model'; format?: 'safetensors' | 'onnx' }
   /** per-token log-probs of one group's completions under the current policy (the worksheet) */
   | { type: 'group-logp'; requestId: number; prompt: string; completions: string[] }
+  /** tests: destroy the GPU device (GPUDevice.destroy(): a real loss, as a driver reset) */
+  | { type: 'debug-lose-device' }
+
+/** What the worker was doing when its device was lost. */
+export type Activity = 'training' | 'evaluation' | 'pretraining'
 
 export type FromWorker =
   | { type: 'ready'; adapter: AdapterDescription; fallbackReason?: string }
@@ -41,6 +48,8 @@ export type FromWorker =
   /** the base checkpoint could not be fetched or read: the page offers fresh weights */
   | { type: 'base-model-error'; file: string; message: string }
   | { type: 'error'; message: string }
+  /** the GPU device is gone; the worker dropped it and acquires a new one for the next run or pretraining */
+  | { type: 'device-lost'; message: string; during: Activity }
 
 /** Where a bare base_model name ("addition") is served from: public/models/<name>.safetensors. */
 export function baseModelUrl(name: string, baseUrl: string): string {

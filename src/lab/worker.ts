@@ -1,9 +1,11 @@
 /// <reference lib="webworker" />
 // The training worker: owns the backend, the model and the GRPO trainer, so the page never
 // freezes (also while a base model loads or an evaluation runs). It streams each step's
-// metrics and trace, a snapshot every few steps (for resume after a reload), and progress.
-import type { Backend } from '../engine/backend'
+// metrics and trace, a snapshot every few steps (for resume after a reload or a lost GPU
+// device), and progress.
+import { type Backend, DeviceLostError } from '../engine/backend'
 import { createBrowserBackend } from '../engine/browser'
+import type { WebGPUBackend } from '../engine/webgpu/webgpuBackend'
 import { type Checkpoint, checkpointOf, loadSafetensors, saveSafetensors } from '../model/checkpoint'
 import { exportGptOnnx } from '../export/onnx'
 import { resolveRunConfig } from '../rl/config'
@@ -11,12 +13,17 @@ import { GRPOTrainer } from '../rl/trainer'
 import { DEFAULT_PRETRAIN, pretrain } from './pretrain'
 import { getTask } from '../tasks/registry'
 import { completionLogprobs } from './groupLogprobs'
-import { baseModelUrl, type FromWorker, SNAPSHOT_EVERY, type ToWorker } from './protocol'
+import { readCapped } from './modelSource'
+import { type Activity, type FromWorker, SNAPSHOT_EVERY, type ToWorker } from './protocol'
 
 const scope = self as unknown as DedicatedWorkerGlobalScope
 const post = (m: FromWorker, transfer: Transferable[] = []) => scope.postMessage(m, transfer)
 
+// null after a lost GPU device, until the next run or pretraining acquires a new one
 let backend: Backend | null = null
+let wantedBackend: 'webgpu' | 'cpu' = 'webgpu'
+// what the backend is busy with, for the message when its device is lost
+let activity: Activity = 'training'
 let grpo: GRPOTrainer | null = null
 // 'pausing': Pause was asked while a step is in flight; it becomes 'paused' once the step lands,
 // so the page never sees a step arrive after it shows "paused".
@@ -56,9 +63,11 @@ async function sendSnapshot(t: GRPOTrainer): Promise<void> {
 
 async function evaluate(t: GRPOTrainer): Promise<void> {
   post({ type: 'progress', task: 'eval', label: `Evaluating on ${t.config.eval_problems} held-out problems`, fraction: null })
+  activity = 'evaluation'
   try {
     post({ type: 'eval', step: t.step, metrics: await t.evaluate() })
   } finally {
+    activity = 'training'
     post({ type: 'progress', task: 'eval', label: '', fraction: 1, done: true })
   }
 }
@@ -100,39 +109,56 @@ async function loop(): Promise<void> {
       if (state === 'pausing') { setState('paused'); break } // else Resume came in meanwhile: go on
     }
   } catch (err) {
-    setState('idle')
-    post({ type: 'error', message: `training stopped: ${(err as Error).message}` })
+    if (err instanceof DeviceLostError) deviceLost(err)
+    else {
+      setState('idle')
+      post({ type: 'error', message: `training stopped: ${(err as Error).message}` })
+    }
   } finally {
     looping = false
     await runQueued()
   }
 }
 
-/** A lost GPU (driver reset, tab in the background too long): say so; the page keeps the run. */
-function watchDeviceLoss(be: Backend): void {
-  const device = (be as { device?: GPUDevice }).device
-  device?.lost.then((info) => {
-    stopAll()
-    backend = null
-    setState('idle')
-    post({ type: 'error', message: `The GPU device was lost (${info.reason}: ${info.message || 'no detail'}). The run's metrics and traces are kept; ` +
-      'reload the page to resume from the last checkpoint, or add ?backend=cpu to the address to train on the CPU.' })
-  })
+/** The backend, or a new one after a lost device (the page is told its adapter again). */
+async function acquireBackend(): Promise<Backend> {
+  if (backend) return backend
+  const choice = await createBrowserBackend(wantedBackend)
+  backend = choice.backend
+  if (backend.kind === 'webgpu') {
+    const be = backend
+    void (be as WebGPUBackend).lost.then((err) => { if (backend === be) deviceLost(err) })
+  }
+  post({ type: 'ready', adapter: backend.describe(), fallbackReason: choice.fallbackReason })
+  return backend
+}
+
+/** A lost GPU device (driver reset, GPUDevice.destroy(), a tab in the background too long),
+ *  seen either by device.lost or by an op that failed on it, whichever comes first. Its buffers
+ *  are gone: drop the backend and the trainer. The page keeps every step it was shown and
+ *  offers Resume, which starts on a new device from the last snapshot. */
+function deviceLost(err: DeviceLostError): void {
+  if (!backend) return // told already
+  backend = null
+  stopAll()
+  setState('idle')
+  post({ type: 'device-lost', message: err.message, during: activity })
 }
 
 let pretrainCancelled = false
 
 /** Pretrain a base model for the config's task and shape: a progress bar with the loss. */
 async function runPretrain(msg: Extract<ToWorker, { type: 'pretrain' }>): Promise<void> {
-  if (!backend) throw new Error('the engine is not ready yet')
   if (looping || state === 'running') throw new Error('pause or reset the GRPO run before pretraining')
+  const be = await acquireBackend()
   const config = resolveRunConfig(msg.config)
   const steps = Math.max(1, Math.min(100_000, Math.floor(msg.steps)))
   pretrainCancelled = false
   const label = (s: number, loss?: number) => `Pretraining the ${config.task} base model: step ${s} of ${steps}${loss === undefined ? '' : `, loss ${loss.toFixed(3)}`}`
   post({ type: 'progress', task: 'pretrain', label: label(0), fraction: 0 })
+  activity = 'pretraining'
   try {
-    const r = await pretrain(backend, getTask(config.task), {
+    const r = await pretrain(be, getTask(config.task), {
       ...DEFAULT_PRETRAIN, seed: config.seed, steps, nLayer: config.n_layer, nHead: config.n_head, nEmbd: config.n_embd, blockSize: config.block_size,
     }, async (p) => {
       if (pretrainCancelled) throw new Error('pretraining cancelled')
@@ -144,6 +170,7 @@ async function runPretrain(msg: Extract<ToWorker, { type: 'pretrain' }>): Promis
     r.model.destroy()
     post({ type: 'pretrained', name: config.task, bytes, loss: r.finalLoss, steps }, [bytes.buffer])
   } finally {
+    activity = 'training'
     post({ type: 'progress', task: 'pretrain', label: '', fraction: 1, done: true })
   }
 }
@@ -158,29 +185,15 @@ async function stepOnce(): Promise<void> {
   } finally { looping = false; await runQueued() }
 }
 
-/** Fetch a checkpoint with a progress bar from the response's Content-Length. */
-async function fetchBaseModel(name: string): Promise<Checkpoint> {
-  const url = baseModelUrl(name, import.meta.env.BASE_URL)
+/** Fetch a checkpoint the page cleared (its own origin, or one the visitor allowed), capped in
+ *  size, with a progress bar from the response's Content-Length. */
+async function fetchBaseModel(url: string): Promise<Checkpoint> {
   const label = `Loading base model ${url}`
   post({ type: 'progress', task: 'model', label, fraction: 0 })
   try {
     const res = await fetch(url)
     if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`.trim())
-    const total = Number(res.headers.get('Content-Length')) || 0
-    const reader = res.body?.getReader()
-    const chunks: Uint8Array[] = []
-    let got = 0
-    if (reader) {
-      for (;;) {
-        const { done, value } = await reader.read()
-        if (done) break
-        chunks.push(value); got += value.length
-        post({ type: 'progress', task: 'model', label, fraction: total ? got / total : null })
-      }
-    } else chunks.push(new Uint8Array(await res.arrayBuffer()))
-    const bytes = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0))
-    let at = 0
-    for (const c of chunks) { bytes.set(c, at); at += c.length }
+    const bytes = await readCapped(res, (fraction) => post({ type: 'progress', task: 'model', label, fraction }))
     // a dev server answers a missing file with the page itself: say so rather than "bad header"
     if (bytes.length > 0 && bytes[0] === 0x3c) throw new Error('the server answered with an HTML page, not a safetensors file')
     return loadSafetensors(bytes)
@@ -192,14 +205,15 @@ async function fetchBaseModel(name: string): Promise<Checkpoint> {
 }
 
 async function startRun(msg: Extract<ToWorker, { type: 'start-grpo' }>): Promise<void> {
-  if (!backend) throw new Error('the engine is not ready yet')
   stopAll()
   const mine = generation
+  const be = await acquireBackend()
   const config = resolveRunConfig(msg.config)
   let base: Checkpoint | undefined
   if (config.base_model) {
     try {
-      base = msg.baseBytes ? loadSafetensors(msg.baseBytes) : await fetchBaseModel(config.base_model)
+      if (!msg.baseBytes && !msg.modelUrl) throw new Error('the page did not clear this base model for download')
+      base = msg.baseBytes ? loadSafetensors(msg.baseBytes) : await fetchBaseModel(msg.modelUrl!)
     } catch (e) {
       const from = msg.baseBytes ? `'${config.base_model}' pretrained in this browser` : (e as { file?: string }).file ?? config.base_model
       post({ type: 'base-model-error', file: from, message: (e as Error).message })
@@ -207,10 +221,10 @@ async function startRun(msg: Extract<ToWorker, { type: 'start-grpo' }>): Promise
       return
     }
   }
-  if (mine !== generation) return
+  if (mine !== generation || be !== backend) return // stopped, or its device lost, meanwhile
   post({ type: 'progress', task: 'create', label: 'Building the model', fraction: null })
   try {
-    grpo = GRPOTrainer.create(backend, config, getTask(config.task), base)
+    grpo = GRPOTrainer.create(be, config, getTask(config.task), base)
     if (msg.resume) grpo.restore(msg.resume)
     grpo.onColdStartProgress = (done, total, loss) => {
       const label = done < total ? `Cold start: supervised step ${done} of ${total}, loss ${loss.toFixed(3)}` : ''
@@ -235,13 +249,7 @@ scope.onmessage = async (e: MessageEvent<ToWorker>) => {
   const msg = e.data
   try {
     switch (msg.type) {
-      case 'init': {
-        const choice = await createBrowserBackend(msg.backend)
-        backend = choice.backend
-        watchDeviceLoss(backend)
-        post({ type: 'ready', adapter: backend.describe(), fallbackReason: choice.fallbackReason })
-        break
-      }
+      case 'init': wantedBackend = msg.backend; await acquireBackend(); break
       case 'start-grpo': await startRun(msg); break
       case 'pretrain': await runPretrain(msg); break
       case 'cancel-pretrain': pretrainCancelled = true; break
@@ -271,8 +279,13 @@ scope.onmessage = async (e: MessageEvent<ToWorker>) => {
           post({ type: 'group-logp', requestId: msg.requestId, logp })
         })
         break
+      case 'debug-lose-device':
+        if (backend?.kind !== 'webgpu') throw new Error('there is no GPU device to lose: this run is on the CPU backend')
+        ;(backend as WebGPUBackend).device.destroy()
+        break
     }
   } catch (err) {
-    post({ type: 'error', message: (err as Error).message })
+    if (err instanceof DeviceLostError) deviceLost(err)
+    else post({ type: 'error', message: (err as Error).message })
   }
 }

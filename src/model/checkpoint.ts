@@ -5,6 +5,7 @@
 import { type GPTConfig, validateConfig } from './config'
 import { paramLayout } from './params'
 import { CharTokenizer } from './tokenizer'
+import { parseUntrustedJson, topLevelKeys } from './untrustedJson'
 
 export const CHECKPOINT_FORMAT = 'grpo-lab/gpt-v1'
 
@@ -75,57 +76,167 @@ export function saveSafetensors(ck: Checkpoint): Uint8Array {
   return out
 }
 
-export function loadSafetensors(bytes: Uint8Array): Checkpoint {
-  if (bytes.length < 8) throw new CheckpointError(`checkpoint: file of ${bytes.length} bytes is too short to be safetensors`)
+/** Safetensors dtypes by name, with their item sizes: the lab reads F32 only, and names the others. */
+const SAFETENSORS_DTYPES: Record<string, number> = {
+  BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1, I16: 2, U16: 2, F16: 2, BF16: 2, I32: 4, U32: 4, F32: 4, F64: 8, I64: 8, U64: 8,
+}
+export const SUPPORTED_DTYPE = 'F32'
+/** A header longer than this is refused before it is decoded (the lab's own are a few kB). */
+export const MAX_HEADER_BYTES = 16 * 1024 * 1024
+const MAX_HEADER_DEPTH = 8
+/** The lab's models have 4 + 12 per layer; other safetensors files rarely more than a few thousand. */
+const MAX_TENSORS = 10_000
+const MAX_RANK = 8
+
+interface TensorEntry { name: string; shape: number[]; begin: number; end: number }
+
+function fail(where: string, what: string): never { throw new CheckpointError(`checkpoint: ${where}: ${what}`) }
+const tensorAt = (name: string) => `tensor ${shown(name)}`
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+const isIndex = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+const shown = (v: unknown) => (JSON.stringify(v) ?? String(v)).slice(0, 60)
+
+/** The 8-byte header length and the header JSON, every length checked against the file's. */
+function readHeader(bytes: Uint8Array): { header: Record<string, unknown>; dataStart: number } {
+  if (bytes.length < 8) fail('file', `${bytes.length} bytes is too short to be safetensors; allowed: an 8-byte header length, the header, the data`)
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  const headerLen = Number(dv.getBigUint64(0, true))
-  if (headerLen <= 0 || 8 + headerLen > bytes.length) {
-    throw new CheckpointError(`checkpoint: header length ${headerLen} does not fit in a file of ${bytes.length} bytes (not safetensors, or truncated)`)
+  // a u64 read as BigInt: values past 2^53 are compared exactly, never rounded
+  const headerLen = dv.getBigUint64(0, true)
+  const room = BigInt(bytes.length - 8)
+  if (headerLen < 2n || headerLen > room || headerLen > BigInt(MAX_HEADER_BYTES)) {
+    fail('header length', `${headerLen} bytes does not fit: the file has ${room} bytes after the length field, and a header may have ` +
+      `2 to ${MAX_HEADER_BYTES} bytes (not safetensors, or truncated)`)
   }
-  let header: Record<string, unknown>
+  const n = Number(headerLen)
+  let text = ''
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen)))
-  } catch (e) {
-    throw new CheckpointError(`checkpoint: the header is not valid JSON (${(e as Error).message})`)
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n))
+  } catch {
+    fail('header', 'is not valid JSON (its bytes are not UTF-8 text); allowed: a JSON object')
   }
-  const meta = (header.__metadata__ ?? {}) as Record<string, string>
-  if (meta.format !== CHECKPOINT_FORMAT) {
-    throw new CheckpointError(`checkpoint: metadata format is ${JSON.stringify(meta.format)}, expected "${CHECKPOINT_FORMAT}"`)
+  // members: the tensors and __metadata__
+  const parsed = parseUntrustedJson(text, { maxChars: MAX_HEADER_BYTES, maxDepth: MAX_HEADER_DEPTH, maxMembers: MAX_TENSORS + 1 })
+  if ('error' in parsed) return fail('header', parsed.error)
+  if (!isObject(parsed.value)) return fail('header', `is ${shown(parsed.value)}; allowed: a JSON object of tensor names`)
+  const seen = new Set<string>()
+  for (const k of topLevelKeys(text)) {
+    if (seen.has(k)) fail(tensorAt(k), 'is named twice in the header; allowed: unique names')
+    seen.add(k)
+  }
+  return { header: parsed.value, dataStart: 8 + n }
+}
+
+/** One tensor's header entry: dtype, shape (no overflow: its byte size is checked against the data
+ *  as it is multiplied), and data_offsets inside the data section. */
+function tensorEntry(name: string, v: unknown, dataLen: number): TensorEntry {
+  const where = tensorAt(name)
+  if (!isObject(v)) fail(where, `is ${shown(v)}; allowed: {"dtype", "shape", "data_offsets"}`)
+  const e = v as Record<string, unknown>
+  const extra = Object.keys(e).find((k) => !['dtype', 'shape', 'data_offsets'].includes(k))
+  if (extra !== undefined) fail(where, `has an unknown field ${shown(extra)}; allowed: dtype, shape, data_offsets`)
+  if (typeof e.dtype !== 'string' || !Object.hasOwn(SAFETENSORS_DTYPES, e.dtype)) {
+    fail(`${where} dtype`, `${shown(e.dtype)} is not a safetensors dtype; allowed: ${SUPPORTED_DTYPE}`)
+  }
+  if (e.dtype !== SUPPORTED_DTYPE) fail(`${where} dtype`, `${e.dtype} is not supported; allowed: ${SUPPORTED_DTYPE}`)
+  const itemSize = SAFETENSORS_DTYPES[e.dtype as string]
+  const shape = e.shape
+  if (!Array.isArray(shape) || shape.length > MAX_RANK || !shape.every(isIndex)) {
+    fail(`${where} shape`, `${shown(shape)}; allowed: a list of at most ${MAX_RANK} non-negative integers`)
+  }
+  let bytesNeeded = itemSize
+  for (const d of shape as number[]) {
+    bytesNeeded *= d
+    if (bytesNeeded > dataLen) fail(`${where} shape`, `${shown(shape)} needs more than the ${dataLen} bytes of the data section`)
+  }
+  const offsets = e.data_offsets
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isIndex)) {
+    fail(`${where} data_offsets`, `${shown(offsets)}; allowed: [begin, end], integers from 0 to ${dataLen}`)
+  }
+  const [begin, end] = offsets as [number, number]
+  if (begin > end || end > dataLen) fail(`${where} data_offsets`, `[${begin}, ${end}] lies outside the ${dataLen} bytes of the data section`)
+  if (end - begin !== bytesNeeded) {
+    fail(`${where} data_offsets`, `[${begin}, ${end}] holds ${end - begin} bytes; shape ${shown(shape)} of ${e.dtype} needs ${bytesNeeded}`)
+  }
+  return { name, shape: shape as number[], begin, end }
+}
+
+/** The data section is indexed entirely, without overlaps or holes (the safetensors rule that
+ *  keeps a file from hiding other content). */
+function checkCoverage(entries: TensorEntry[], dataLen: number): void {
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end)
+  let at = 0
+  for (const t of sorted) {
+    if (t.begin < at) fail(`${tensorAt(t.name)} data_offsets`, `[${t.begin}, ${t.end}] overlaps the tensor before it, which ends at ${at}; allowed: disjoint ranges`)
+    if (t.begin > at) fail(`${tensorAt(t.name)} data_offsets`, `[${t.begin}, ${t.end}] leaves bytes ${at}–${t.begin} unused; allowed: ranges that cover the data section without holes`)
+    at = t.end
+  }
+  if (at !== dataLen) fail('data section', `${dataLen} bytes, of which the tensors cover ${at}; allowed: exactly the bytes the tensors name`)
+}
+
+/** __metadata__: strings only (safetensors), with the lab's format, model config and tokenizer. */
+function readMetadata(v: unknown): { config: GPTConfig; tokenizer: CharTokenizer; metadata: Record<string, string> } {
+  if (v === undefined) fail('metadata', `is missing; allowed: __metadata__ with format "${CHECKPOINT_FORMAT}", config and tokenizer (a checkpoint saved by grpo-lab)`)
+  if (!isObject(v)) fail('metadata', `is ${shown(v)}; allowed: an object of strings`)
+  const meta = v as Record<string, unknown>
+  const notText = Object.keys(meta).find((k) => typeof meta[k] !== 'string')
+  if (notText !== undefined) fail(`metadata ${shown(notText)}`, `is ${shown(meta[notText])}; allowed: a string (safetensors metadata is text)`)
+  if (meta.format !== CHECKPOINT_FORMAT) fail('metadata format', `is ${shown(meta.format)}; allowed: "${CHECKPOINT_FORMAT}"`)
+  const json = (key: 'config' | 'tokenizer'): unknown => {
+    const parsed = typeof meta[key] === 'string' ? parseUntrustedJson(meta[key], { maxChars: 64 * 1024, maxDepth: 4, maxMembers: 64 }) : { error: 'is missing' }
+    return 'error' in parsed ? fail(`metadata ${key}`, parsed.error) : parsed.value
   }
   let config: GPTConfig
   let tokenizer: CharTokenizer
   try {
-    config = validateConfig(JSON.parse(meta.config))
-    tokenizer = CharTokenizer.fromJSON(JSON.parse(meta.tokenizer))
+    const c = json('config')
+    if (!isObject(c)) fail('metadata config', `is ${shown(c)}; allowed: an object of vocabSize, blockSize, nLayer, nHead, nEmbd`)
+    config = validateConfig(c as unknown as GPTConfig)
   } catch (e) {
-    throw new CheckpointError(`checkpoint: bad config or tokenizer in metadata (${(e as Error).message})`)
+    if (e instanceof CheckpointError) throw e
+    return fail('metadata config', (e as Error).message)
+  }
+  try {
+    tokenizer = CharTokenizer.fromJSON(json('tokenizer'))
+  } catch (e) {
+    if (e instanceof CheckpointError) throw e
+    return fail('metadata tokenizer', (e as Error).message)
   }
   if (tokenizer.vocabSize !== config.vocabSize) {
-    throw new CheckpointError(`checkpoint: tokenizer has ${tokenizer.vocabSize} ids but config.vocabSize is ${config.vocabSize}`)
+    fail('metadata tokenizer', `has ${tokenizer.vocabSize} ids but config.vocabSize is ${config.vocabSize}; allowed: the same number`)
   }
-  const dataStart = 8 + headerLen
+  const metadata = Object.fromEntries(Object.entries(meta as Record<string, string>).filter(([k]) => !['format', 'config', 'tokenizer'].includes(k)))
+  return { config, tokenizer, metadata }
+}
+
+/** Read a checkpoint, all or nothing: the whole header is checked against the file and against the
+ *  model config before any tensor is copied, and every value is checked finite before it is returned. */
+export function loadSafetensors(bytes: Uint8Array): Checkpoint {
+  const { header, dataStart } = readHeader(bytes)
   const dataLen = bytes.length - dataStart
-  const tensors = new Map<string, Float32Array>()
-  for (const s of paramLayout(config, 1).specs) {
-    const entry = header[s.name] as { dtype?: string; shape?: number[]; data_offsets?: [number, number] } | undefined
-    if (!entry) throw new CheckpointError(`checkpoint: tensor '${s.name}' is missing`)
-    if (entry.dtype !== 'F32') throw new CheckpointError(`checkpoint: tensor '${s.name}' has dtype ${entry.dtype}, only F32 is supported`)
-    if (JSON.stringify(entry.shape) !== JSON.stringify(s.shape)) {
-      throw new CheckpointError(`checkpoint: tensor '${s.name}' has shape ${JSON.stringify(entry.shape)}, the config needs ${JSON.stringify(s.shape)}`)
+  const entries = Object.keys(header).filter((k) => k !== '__metadata__').map((k) => tensorEntry(k, header[k], dataLen))
+  checkCoverage(entries, dataLen)
+  const { config, tokenizer, metadata } = readMetadata(header.__metadata__)
+  const specs = paramLayout(config, 1).specs
+  const byName = new Map(entries.map((t) => [t.name, t]))
+  for (const s of specs) {
+    const t = byName.get(s.name)
+    if (!t) fail(tensorAt(s.name), `is missing; a model of config ${JSON.stringify(config)} needs it`)
+    if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) {
+      fail(`${tensorAt(s.name)} shape`, `${shown(t.shape)}; the config needs ${JSON.stringify(s.shape)}`)
     }
-    const [a, b] = entry.data_offsets ?? [-1, -1]
-    if (!(a >= 0 && b - a === s.length * 4 && b <= dataLen)) {
-      throw new CheckpointError(`checkpoint: tensor '${s.name}' has byte range ${JSON.stringify(entry.data_offsets)} outside the ${dataLen} data bytes`)
-    }
-    const copy = bytes.slice(dataStart + a, dataStart + b)
-    const t = new Float32Array(copy.buffer)
-    for (let i = 0; i < t.length; i++) {
-      if (!Number.isFinite(t[i])) throw new CheckpointError(`checkpoint: tensor '${s.name}' holds a non-finite value at ${i}`)
-    }
-    tensors.set(s.name, t)
   }
-  const metadata: Record<string, string> = {}
-  for (const [k, v] of Object.entries(meta)) if (!['format', 'config', 'tokenizer'].includes(k)) metadata[k] = v
+  if (entries.length !== specs.length) {
+    const extra = entries.find((t) => !specs.some((s) => s.name === t.name))!
+    fail(tensorAt(extra.name), 'is not a parameter of this model; allowed: the tensors of paramLayout (wte, wpe, h.N.…, ln_f, lm_head)')
+  }
+  const tensors = new Map<string, Float32Array>()
+  for (const s of specs) {
+    const t = byName.get(s.name)!
+    const values = new Float32Array(bytes.slice(dataStart + t.begin, dataStart + t.end).buffer)
+    const bad = values.findIndex((x) => !Number.isFinite(x))
+    if (bad >= 0) fail(tensorAt(s.name), `holds ${values[bad]} at index ${bad}; allowed: finite numbers`)
+    tensors.set(s.name, values)
+  }
   return { config, tokenizer, tensors, metadata }
 }
 

@@ -4,6 +4,9 @@
 // gets a message naming the key and what is allowed.
 
 import { SCALE_REWARDS, type ScaleRewards } from '../engine/backend'
+import { SHIPPED_MODELS, shippedModel } from '../model/shipped'
+import { TASK_IDS, TASKS } from '../tasks/registry'
+import type { Task } from '../tasks/types'
 import { LOSS_TYPES, type LossType } from './loss'
 import { LR_SCHEDULER_TYPES, type LrSchedulerType } from './schedule'
 
@@ -86,7 +89,7 @@ type Spec =
 
 /** Each key's type, range and one-line meaning (the page's tooltips read these too). */
 export const RUN_CONFIG_SPEC: Record<keyof RunConfig, Spec> = {
-  task: { kind: 'string', pattern: /^[a-z][a-z0-9-]{0,31}$/, allowed: 'a task id such as addition or countdown', help: 'the task to train on' },
+  task: { kind: 'enum', values: TASK_IDS, help: 'the task to train on' },
   seed: { kind: 'int', min: 0, max: 2 ** 31 - 1, help: 'seeds weights, problems and sampling: same seed, same run' },
   base_model: { kind: 'string', pattern: /^[\w./:-]{0,200}$/, allowed: 'a checkpoint path or URL of letters, digits and ./:-_, or empty', help: 'checkpoint to start from; empty = fresh weights' },
   n_layer: { kind: 'int', min: 1, max: 8, help: 'transformer blocks (fresh models)' },
@@ -144,15 +147,15 @@ export function describeAllowed(spec: Spec): string {
 export function checkValue(key: string, value: unknown): unknown {
   // own keys only: "constructor" or "__proto__" must not find Object's members
   const spec = Object.hasOwn(RUN_CONFIG_SPEC, key) ? (RUN_CONFIG_SPEC as Record<string, Spec>)[key] : undefined
-  if (!spec) throw new RunConfigError(key, `unknown key; allowed keys: ${Object.keys(RUN_CONFIG_SPEC).join(', ')}`)
+  if (!spec) throw new RunConfigError(key.slice(0, 40), `unknown key; allowed keys: ${Object.keys(RUN_CONFIG_SPEC).join(', ')}`)
   const bad = () => new RunConfigError(key, `got ${JSON.stringify(value)?.slice(0, 60)}; allowed: ${describeAllowed(spec)}`)
   switch (spec.kind) {
     case 'int':
       if (typeof value !== 'number' || !Number.isInteger(value) || value < spec.min || value > spec.max) throw bad()
-      return value
+      return value + 0 // -0 is 0: a link writes both as "0"
     case 'float':
       if (typeof value !== 'number' || !Number.isFinite(value) || value < spec.min || value > spec.max) throw bad()
-      return value
+      return value + 0
     case 'bool':
       if (typeof value !== 'boolean') throw bad()
       return value
@@ -165,23 +168,198 @@ export function checkValue(key: string, value: unknown): unknown {
     case 'floats':
       if (!Array.isArray(value) || value.length > spec.maxLength ||
         value.some((x) => typeof x !== 'number' || !Number.isFinite(x) || x < spec.min || x > spec.max)) throw bad()
-      return value
+      return value.map((x: number) => x + 0)
   }
 }
 
-/** Defaults overlaid with `partial`, every key checked, then the cross-key rules. */
-export function resolveRunConfig(partial: Record<string, unknown>): RunConfig {
-  const c: Record<string, unknown> = { ...DEFAULT_RUN_CONFIG }
-  for (const [k, v] of Object.entries(partial)) c[k] = checkValue(k, v)
-  // TRL: epsilon_high defaults to epsilon
-  if (partial.epsilon !== undefined && partial.epsilon_high === undefined) c.epsilon_high = c.epsilon
-  const r = c as unknown as RunConfig
-  if (r.n_embd % r.n_head !== 0) throw new RunConfigError('n_head', `${r.n_head} does not divide n_embd = ${r.n_embd}; allowed: a divisor of n_embd`)
-  const rollout = r.prompts_per_step * r.num_generations
-  const parts = r.steps_per_generation * r.gradient_accumulation_steps
-  if (rollout % parts !== 0) {
-    throw new RunConfigError('steps_per_generation', `prompts_per_step × num_generations = ${rollout} completions do not split into ` +
-      `steps_per_generation × gradient_accumulation_steps = ${parts} equal microbatches; allowed: a product that divides ${rollout}`)
+// ---------------------------------------------------------------------------------------------
+// Cross-key rules. A partial configuration (a link, a JSON file, a typed value) is laid over a
+// base (the defaults, or the configuration being edited); a rule it breaks is mended by refusing
+// one of the keys the partial set — never a key it did not name — until every rule holds.
+
+type Key = keyof RunConfig
+
+interface CrossKeyRule {
+  /** the keys whose values decide the rule, the likeliest culprit first */
+  keys(c: RunConfig): Key[]
+  /** why the values break the rule, naming them; null when they keep it */
+  broken(c: RunConfig): string | null
+  /** what `key` may be, when the generic search over its values says it badly */
+  allowed?(key: Key, c: RunConfig): string | undefined
+}
+
+/** The characters of `alphabet` a tokenizer of `chars` lacks ('' when none). */
+export function missingChars(alphabet: string, chars: string): string {
+  return Array.from(new Set(alphabet)).filter((ch) => !chars.includes(ch)).join('')
+}
+
+/** Why the task's longest prompt and max_completion_length overflow a context of `size`, or null.
+ *  Checked here when the context is known from the config (fresh weights: block_size; a shipped
+ *  base model: its manifest), and by the trainer once any other checkpoint has loaded. */
+export function contextOverflow(task: Task, maxCompletionLength: number, size: number, what: string): string | null {
+  const need = task.maxPromptLength + maxCompletionLength
+  return need <= size ? null : `prompts of task ${task.id} take up to ${task.maxPromptLength} characters, and with ` +
+    `max_completion_length = ${maxCompletionLength} a sequence needs ${need} positions: more than ${what} = ${size}`
+}
+
+/** The context a run's model will have, when the config alone tells it. */
+function knownContext(c: RunConfig): { size: number; what: string } | null {
+  if (c.base_model === '') return { size: c.block_size, what: 'block_size (fresh weights)' }
+  const shipped = shippedModel(c.base_model)
+  return shipped ? { size: shipped.blockSize, what: `the context of base model ${c.base_model}` } : null
+}
+
+const CROSS_KEY_RULES: readonly CrossKeyRule[] = [
+  {
+    keys: () => ['n_head', 'n_embd'],
+    broken: (c) => (c.n_embd % c.n_head === 0 ? null : `n_head = ${c.n_head} does not divide n_embd = ${c.n_embd}`),
+    allowed: (key, c) => key === 'n_embd' ? `a multiple of n_head = ${c.n_head} from 8 to 512` : undefined,
+  },
+  {
+    keys: () => ['steps_per_generation', 'gradient_accumulation_steps', 'num_generations', 'prompts_per_step'],
+    broken(c) {
+      const rollout = c.prompts_per_step * c.num_generations
+      const parts = c.steps_per_generation * c.gradient_accumulation_steps
+      return rollout % parts === 0 ? null : `prompts_per_step × num_generations = ${c.prompts_per_step} × ${c.num_generations} = ${rollout} ` +
+        `completions do not split into steps_per_generation × gradient_accumulation_steps = ` +
+        `${c.steps_per_generation} × ${c.gradient_accumulation_steps} = ${parts} equal microbatches`
+    },
+  },
+  {
+    // a shipped base model's tokenizer must know every character the task writes
+    keys: () => ['task', 'base_model'],
+    broken(c) {
+      const shipped = shippedModel(c.base_model)
+      const missing = shipped ? missingChars(TASKS[c.task].alphabet, shipped.chars) : ''
+      return missing ? `base model ${c.base_model} has no tokens for ${JSON.stringify(missing)}, which task ${c.task} writes` : null
+    },
+  },
+  {
+    keys: (c) => c.base_model === '' ? ['max_completion_length', 'block_size', 'task', 'base_model'] : ['max_completion_length', 'task', 'base_model'],
+    broken(c) {
+      const ctx = knownContext(c)
+      return ctx ? contextOverflow(TASKS[c.task], c.max_completion_length, ctx.size, ctx.what) : null
+    },
+  },
+  {
+    keys: () => ['reward_weights', 'task'],
+    broken(c) {
+      const fns = TASKS[c.task].rewardFunctions
+      const n = c.reward_weights.length
+      return n === 0 || n === fns.length ? null
+        : `task ${c.task} has ${fns.length} reward functions (${fns.map((f) => f.name).join(', ')}), and reward_weights has ${n} weights`
+    },
+    allowed: (key, c) => key === 'reward_weights'
+      ? `empty (the task's own weights) or ${TASKS[c.task].rewardFunctions.length} numbers from -10 to 10, one per reward function in that order`
+      : undefined,
+  },
+  {
+    keys: () => ['cold_start_steps', 'task'],
+    broken: (c) => c.cold_start_steps === 0 || TASKS[c.task].workedExample ? null
+      : `task '${c.task}' has no worked examples for a cold start of cold_start_steps = ${c.cold_start_steps}`,
+    allowed: (key) => (key === 'cold_start_steps' ? '0 (no cold start)' : undefined),
+  },
+]
+
+/** The values a key can take, for the search of what a rule allows; null: too many to try. */
+function candidates(key: Key): unknown[] | null {
+  if (key === 'base_model') return ['', ...Object.keys(SHIPPED_MODELS)]
+  const spec = RUN_CONFIG_SPEC[key]
+  switch (spec.kind) {
+    case 'int': return spec.max - spec.min > 1000 ? null : Array.from({ length: spec.max - spec.min + 1 }, (_, i) => spec.min + i)
+    case 'enum': return [...spec.values]
+    case 'bool': return [false, true]
+    default: return null
   }
-  return r
+}
+
+const show = (v: unknown) => (v === '' ? "'' (fresh weights)" : Array.isArray(v) ? `[${v.join(',')}]` : String(v))
+
+/** A list of allowed values, integer runs shortened: "1, 2, 4, 8" or "an integer from 1 to 80". */
+function describeValues(values: unknown[]): string {
+  if (!values.every((v) => typeof v === 'number')) return values.map(show).join(', ')
+  const runs: [number, number][] = []
+  for (const x of values as number[]) {
+    const last = runs.at(-1)
+    if (last && x === last[1] + 1) last[1] = x
+    else runs.push([x, x])
+  }
+  if (runs.length === 1 && runs[0][0] !== runs[0][1]) return `an integer from ${runs[0][0]} to ${runs[0][1]}`
+  const parts = runs.flatMap(([a, b]) => (b - a < 3 ? Array.from({ length: b - a + 1 }, (_, i) => `${a + i}`) : [`${a} to ${b}`]))
+  return parts.length > 12 ? `${parts.slice(0, 12).join(', ')}, …` : parts.join(', ')
+}
+
+function allowedFor(rule: CrossKeyRule, key: Key, c: RunConfig): string {
+  const special = rule.allowed?.(key, c)
+  if (special) return special
+  const values = candidates(key)
+  if (!values) return describeAllowed(RUN_CONFIG_SPEC[key])
+  const probe: Record<string, unknown> = { ...c }
+  const ok = values.filter((v) => { probe[key] = v; return rule.broken(probe as unknown as RunConfig) === null })
+  const others = rule.keys(c).filter((k) => k !== key).map((k) => `${k} = ${show(c[k])}`).join(', ')
+  if (ok.length === 0) return `no value of ${key} while ${others}`
+  return describeValues(ok) + (key === 'base_model' ? ', or a checkpoint path or URL (checked when it loads)' : '')
+}
+
+export interface ConfigProblem { key: string; message: string }
+
+export interface ResolvedConfig {
+  config: RunConfig
+  /** the keys of the partial that were kept */
+  kept: Partial<RunConfig>
+  /** each refused key with why and what is allowed, in the order they were refused */
+  problems: ConfigProblem[]
+}
+
+/** The defaults for the keys a configuration leaves out, given the ones it sets: as in TRL,
+ *  epsilon_high defaults to epsilon (so a link or file that sets epsilon moves both). */
+export function defaultsGiven(set: Partial<RunConfig>): RunConfig {
+  return set.epsilon === undefined || set.epsilon === DEFAULT_RUN_CONFIG.epsilon ? DEFAULT_RUN_CONFIG : { ...DEFAULT_RUN_CONFIG, epsilon_high: set.epsilon }
+}
+
+/** The base with `kept` on top; over the defaults, the defaults `kept` implies. */
+function compose(kept: Partial<RunConfig>, base: RunConfig): RunConfig {
+  return { ...(base === DEFAULT_RUN_CONFIG ? defaultsGiven(kept) : base), ...kept }
+}
+
+/**
+ * `partial` over `base` (the defaults unless given): each key checked alone, then the cross-key
+ * rules, in order. A broken rule refuses one of its keys that `partial` set: the first (in the
+ * rule's order) whose refusal alone mends it, else the first set; then the rules run again.
+ * Never throws on bad input: whatever is refused is in `problems`, and `config` is valid.
+ */
+export function resolvePartial(partial: Record<string, unknown>, base: RunConfig = DEFAULT_RUN_CONFIG): ResolvedConfig {
+  // a base that itself breaks a rule (a run saved by an older version) is resolved as a partial
+  if (base !== DEFAULT_RUN_CONFIG && CROSS_KEY_RULES.some((r) => r.broken(base) !== null)) return resolvePartial({ ...base, ...partial })
+  const kept: Record<string, unknown> = {}
+  const problems: ConfigProblem[] = []
+  for (const [k, v] of Object.entries(partial)) {
+    try { kept[k] = checkValue(k, v) } catch (e) {
+      if (!(e instanceof RunConfigError)) throw e
+      problems.push({ key: e.key, message: e.message })
+    }
+  }
+  for (;;) {
+    const config = compose(kept, base)
+    const rule = CROSS_KEY_RULES.find((r) => r.broken(config) !== null)
+    if (!rule) return { config, kept: kept as Partial<RunConfig>, problems }
+    const set = rule.keys(config).filter((k) => Object.hasOwn(kept, k))
+    // the base keeps every rule (see above; the defaults do), so a broken rule has a set key
+    if (set.length === 0) throw new Error(`the base configuration breaks a rule: ${rule.broken(config)}`)
+    const without = (k: Key) => { const rest = { ...kept }; delete rest[k]; return compose(rest, base) }
+    const key = set.find((k) => rule.broken(without(k)) === null) ?? set[0]
+    problems.push({ key, message: `${key}: ${rule.broken(config)}; allowed: ${allowedFor(rule, key, config)}` })
+    delete kept[key]
+  }
+}
+
+/** Defaults overlaid with `partial`, every key checked, then the cross-key rules; throws a
+ *  RunConfigError naming the first key resolvePartial would refuse. */
+export function resolveRunConfig(partial: Record<string, unknown>): RunConfig {
+  const r = resolvePartial(partial)
+  if (r.problems.length) {
+    const { key, message } = r.problems[0]
+    throw new RunConfigError(key, message.slice(key.length + 2))
+  }
+  return r.config
 }

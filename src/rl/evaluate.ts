@@ -22,6 +22,9 @@ export interface EvalOptions {
 
 export type EvalMetrics = Record<string, number>
 
+/** The random stream of cons@k's samples, apart from training's rollouts with the same seed. */
+export const CONS_STREAM = Stream.sample ^ 0x5eed
+
 /** The answer a completion commits to: the last <answer>, or the whole text for tag-less tasks. */
 function finalAnswer(text: string): string {
   return (lastAnswer(text) ?? text).trim()
@@ -44,7 +47,7 @@ export async function evaluateModel(model: GPT, tokenizer: CharTokenizer, task: 
   if (o.k > 1) {
     const sampled = await generate(model, {
       prompts: prompts.flatMap((p) => Array.from({ length: o.k }, () => p)), maxNewTokens,
-      temperature: o.temperature, seed: o.seed, stream: Stream.sample ^ 0x5eed,
+      temperature: o.temperature, seed: o.seed, stream: CONS_STREAM,
     })
     let votedRight = 0
     problems.forEach((p, i) => {

@@ -19,8 +19,7 @@ import { AdamW } from '../model/optimizer'
 import { CharTokenizer, EOS_ID } from '../model/tokenizer'
 import { documentBatch, nextTokenStep } from '../model/train'
 import type { Problem, Task } from '../tasks/types'
-import type { RunConfig } from './config'
-import { RunConfigError } from './config'
+import { contextOverflow, missingChars, type RunConfig, RunConfigError } from './config'
 import { evaluateModel } from './evaluate'
 import { sequenceWeights } from './loss'
 import { hasReflection, rewardWeights, type ScoredCompletion, scoreCompletion } from './rewards'
@@ -86,20 +85,18 @@ export class GRPOTrainer {
   /** A fresh model from the config's shape, or the given base checkpoint. */
   static create(backend: Backend, config: RunConfig, task: Task, base?: Checkpoint): GRPOTrainer {
     const tokenizer = base ? base.tokenizer : new CharTokenizer(task.alphabet)
-    const missing = Array.from(new Set(task.alphabet)).filter((ch) => !tokenizer.chars.includes(ch))
-    if (missing.length) throw new RunConfigError('base_model', `its tokenizer lacks ${JSON.stringify(missing.join(''))}, which task '${task.id}' uses`)
+    const missing = missingChars(task.alphabet, tokenizer.chars)
+    if (missing) throw new RunConfigError('base_model', `its tokenizer lacks ${JSON.stringify(missing)}, which task '${task.id}' uses`)
     const model = new GPT(backend, base ? base.config : {
       vocabSize: tokenizer.vocabSize, blockSize: config.block_size, nLayer: config.n_layer, nHead: config.n_head, nEmbd: config.n_embd,
     })
     if (base) loadInto(model, base)
     else model.initialize(config.seed)
-    const longest = Math.max(...Array.from({ length: 64 }, (_, i) => task.problem('train', config.seed, i).prompt.length))
-    if (longest + config.max_completion_length > model.config.blockSize) {
-      throw new RunConfigError('max_completion_length', `${config.max_completion_length} plus prompts of up to ${longest} characters ` +
-        `exceed the model's context of ${model.config.blockSize}; allowed: at most ${model.config.blockSize - longest}`)
-    }
-    if (config.cold_start_steps > 0 && !task.workedExample) {
-      throw new RunConfigError('cold_start_steps', `task '${task.id}' has no worked examples to start from; allowed: 0`)
+    // the config's rules checked this when the context was known from it; a loaded checkpoint's is known only now
+    const overflow = contextOverflow(task, config.max_completion_length, model.config.blockSize, "the loaded model's context")
+    if (overflow) {
+      model.destroy()
+      throw new RunConfigError('max_completion_length', `${overflow}; allowed: at most ${model.config.blockSize - task.maxPromptLength}`)
     }
     return new GRPOTrainer(backend, config, task, tokenizer, model)
   }

@@ -60,12 +60,14 @@ export class InputError extends Error {
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+/** A value as it reads in a message: cut short, since it may be megabytes of a pasted file. */
+const shown = (v: unknown) => (JSON.stringify(v) ?? String(v)).slice(0, 60)
 
 function finiteNumbers(v: unknown, field: string, opts: { max?: number; minLength?: number } = {}): number[] {
-  if (!Array.isArray(v)) throw new InputError(field, `expected an array of numbers, got ${JSON.stringify(v)?.slice(0, 40)}`)
+  if (!Array.isArray(v)) throw new InputError(field, `expected an array of numbers, got ${shown(v)}`)
   if (v.length < (opts.minLength ?? 0)) throw new InputError(field, `needs at least ${opts.minLength} values, got ${v.length}`)
   v.forEach((x, i) => {
-    if (typeof x !== 'number' || !Number.isFinite(x)) throw new InputError(`${field}[${i}]`, `expected a finite number, got ${JSON.stringify(x)}`)
+    if (typeof x !== 'number' || !Number.isFinite(x)) throw new InputError(`${field}[${i}]`, `expected a finite number, got ${shown(x)}`)
     if (opts.max !== undefined && x > opts.max) throw new InputError(`${field}[${i}]`, `a log-probability must be ≤ 0, got ${x}`)
   })
   return v as number[]
@@ -74,14 +76,14 @@ function finiteNumbers(v: unknown, field: string, opts: { max?: number; minLengt
 function number(v: unknown, field: string, lo: number, hi: number, dflt: number, integer = false): number {
   if (v === undefined) return dflt
   if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi || (integer && !Number.isInteger(v))) {
-    throw new InputError(field, `got ${JSON.stringify(v)}; allowed: ${integer ? 'an integer' : 'a number'} from ${lo} to ${hi}`)
+    throw new InputError(field, `got ${shown(v)}; allowed: ${integer ? 'an integer' : 'a number'} from ${lo} to ${hi}`)
   }
   return v
 }
 
 function oneOf<T extends string>(v: unknown, field: string, allowed: readonly T[], dflt: T): T {
   if (v === undefined) return dflt
-  if (typeof v !== 'string' || !allowed.includes(v as T)) throw new InputError(field, `got ${JSON.stringify(v)}; allowed: ${allowed.join(', ')}`)
+  if (typeof v !== 'string' || !allowed.includes(v as T)) throw new InputError(field, `got ${shown(v)}; allowed: ${allowed.join(', ')}`)
   return v as T
 }
 
@@ -89,10 +91,10 @@ export function parseWorksheetConfig(c: unknown): WorksheetConfig {
   if (c === undefined) c = {}
   if (!isObject(c)) throw new InputError('config', 'expected an object')
   const known = Object.keys(WORKSHEET_DEFAULTS)
-  for (const k of Object.keys(c)) if (!known.includes(k)) throw new InputError(`config.${k}`, `unknown key; allowed: ${known.join(', ')}`)
+  for (const k of Object.keys(c)) if (!known.includes(k)) throw new InputError(`config.${k.slice(0, 40)}`, `unknown key; allowed: ${known.join(', ')}`)
   const epsilon = number(c.epsilon, 'config.epsilon', 0, 1, WORKSHEET_DEFAULTS.epsilon)
   const mtc = c.mask_truncated_completions
-  if (mtc !== undefined && typeof mtc !== 'boolean') throw new InputError('config.mask_truncated_completions', `got ${JSON.stringify(mtc)}; allowed: true, false`)
+  if (mtc !== undefined && typeof mtc !== 'boolean') throw new InputError('config.mask_truncated_completions', `got ${shown(mtc)}; allowed: true, false`)
   return {
     loss_type: oneOf(c.loss_type, 'config.loss_type', LOSS_TYPES, WORKSHEET_DEFAULTS.loss_type),
     scale_rewards: oneOf(c.scale_rewards, 'config.scale_rewards', SCALE_REWARDS, WORKSHEET_DEFAULTS.scale_rewards),
@@ -106,7 +108,7 @@ export function parseWorksheetConfig(c: unknown): WorksheetConfig {
 
 export function parseWorksheetInput(raw: unknown): WorksheetInput & { config: WorksheetConfig } {
   if (!isObject(raw)) throw new InputError('input', 'expected a JSON object with "config" and "groups"')
-  for (const k of Object.keys(raw)) if (k !== 'config' && k !== 'groups') throw new InputError(k, 'unknown key; allowed: config, groups')
+  for (const k of Object.keys(raw)) if (k !== 'config' && k !== 'groups') throw new InputError(k.slice(0, 40), 'unknown key; allowed: config, groups')
   const config = parseWorksheetConfig(raw.config)
   if (!Array.isArray(raw.groups) || raw.groups.length === 0) throw new InputError('groups', 'expected a non-empty array of groups')
   let G = -1

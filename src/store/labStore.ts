@@ -1,15 +1,19 @@
 // The page's state: the configuration being edited, the run being shown (live, restored from
 // IndexedDB, or imported), an overlay run for comparison, and the worker that trains.
 // Steps arrive from the worker one by one; they are appended in batches (one React update per
-// FLUSH_MS) so that fast runs never re-render the page per step.
+// FLUSH_MS) so that fast runs never re-render the page per step. Metrics of every step stay in
+// memory (the charts); traces only for the last db.TRACE_WINDOW steps once they are stored: older
+// ones are read back from IndexedDB when the trace viewer browses to them.
 import { create } from 'zustand'
 import type { AdapterDescription } from '../engine/backend'
-import { encodeLink, type LinkProblem, parseLink } from '../lab/link'
+import { encodeLink, type LinkProblem } from '../lab/link'
 import { presetById, presetOf } from '../lab/presets'
-import type { FromWorker, RunState, ToWorker } from '../lab/protocol'
+import { modelSource, type ModelSource } from '../lab/modelSource'
+import type { Activity, FromWorker, RunState, ToWorker } from '../lab/protocol'
 import { type EvalRecord, makeRunFile, metricsCsv, parseRunFile, type RunFile } from '../lab/runFile'
-import { DEFAULT_RUN_CONFIG, resolveRunConfig, type RunConfig } from '../rl/config'
+import { type ConfigProblem, DEFAULT_RUN_CONFIG, resolvePartial, resolveRunConfig, type RunConfig } from '../rl/config'
 import type { Metrics, TraceRecord, TrainerSnapshot } from '../rl/trainer'
+import { linkState } from './linkState'
 import * as db from './runDb'
 
 export interface RunView {
@@ -17,6 +21,7 @@ export interface RunView {
   name: string
   config: RunConfig
   metrics: Metrics[]
+  /** every step's trace, except those older than the last TRACE_WINDOW that are in IndexedDB */
   traces: TraceRecord[]
   evals: EvalRecord[]
   source: 'live' | 'saved' | 'imported'
@@ -26,7 +31,7 @@ export interface Alert {
   id: number
   text: string
   /** an offer that comes with the message */
-  action?: 'fresh-weights'
+  action?: 'fresh-weights' | 'export-run' | 'resume'
 }
 
 export interface Progress { label: string; fraction: number | null }
@@ -59,25 +64,35 @@ export interface LabState {
   localModels: string[]
   /** a line about the last pretraining, shown until the next one */
   pretrainNote: string | null
+  /** origins the visitor allowed base models from (this page's life only) */
+  allowedOrigins: string[]
   connect(): void
   pretrain(steps: number): void
   cancelPretrain(): void
   send(m: ToWorker): void
-  setConfig(patch: Partial<RunConfig>): void
+  /** changes the configuration; returns what was refused (a value out of range or breaking a cross-key rule) */
+  setConfig(patch: Partial<RunConfig>): ConfigProblem[]
+  /** base_model '' (fresh weights); says what stops it (e.g. a block_size too small for fresh weights) */
+  freshWeights(): boolean
   choosePreset(id: string): void
   start(opts?: { paused?: boolean; stepOnce?: boolean }): void
   step(): void
   pauseOrResume(): void
   reset(): void
+  /** continue the shown run from its last snapshot (after a reload or a lost GPU device) */
   resumeSaved(): Promise<void>
   setSpeed(delayMs: number): void
   setHidden(hidden: string[]): void
   shareLink(autostart: boolean): string
-  exportRun(): RunFile | null
+  exportRun(): Promise<RunFile | null>
+  /** a step's trace: from memory, else from IndexedDB (null when it is in neither) */
+  traceAt(step: number): Promise<TraceRecord | null>
   exportCsv(): string
   exportModel(format?: 'safetensors' | 'onnx'): void
   importRun(text: string, as: 'open' | 'overlay'): void
   groupLogprobs(prompt: string, completions: string[]): Promise<number[][]>
+  /** the visitor's consent to fetch base models from `origin`; starts the run when none is on */
+  allowOrigin(origin: string): void
   alert(text: string, action?: Alert['action']): void
   dismiss(id: number): void
 }
@@ -88,17 +103,79 @@ let alertIds = 0
 let pending: { metrics: Metrics[]; traces: TraceRecord[]; evals: EvalRecord[] } = { metrics: [], traces: [], evals: [] }
 let flushTimer: ReturnType<typeof setTimeout> | null = null
 let latestSnapshot: TrainerSnapshot | null = null
-/** the last batch of steps sent to IndexedDB: a snapshot is saved after it */
-let stepsWritten: Promise<void> = Promise.resolve()
+/** the latest snapshot, until the next flush stores it */
+let pendingSnapshot: TrainerSnapshot | null = null
 const logpRequests = new Map<number, { resolve: (v: number[][]) => void; reject: (e: Error) => void }>()
 let logpIds = 0
 
 const newRunId = () => `run-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`
-const sameConfig = (a: RunConfig, b: RunConfig) => JSON.stringify(resolveRunConfig(a as never)) === JSON.stringify(resolveRunConfig(b as never))
+const sameConfig = (a: RunConfig, b: RunConfig) => JSON.stringify(resolvePartial(a as never).config) === JSON.stringify(resolvePartial(b as never).config)
 
-/** Every failed IndexedDB write is shown, never thrown: training goes on without storage. */
-function persist(p: Promise<unknown>): void {
-  p.catch((e) => useLab.getState().alert(`Could not save the run in this browser's storage (IndexedDB): ${(e as Error).message}. Export the run to keep it.`))
+/** Where this page would fetch `baseModel` from (same origin, another origin, or nowhere). */
+export function pageModelSource(baseModel: string): ModelSource {
+  return modelSource(baseModel, location.href, import.meta.env.BASE_URL)
+}
+
+// IndexedDB can be missing (private windows of some browsers) or full (quota). The run then goes
+// on in memory, the page says so once, and traces are no longer dropped from memory.
+let storageFailed = false
+/** the last step of the shown run whose trace is known to be in IndexedDB */
+let storedThrough = 0
+/** The shown run's writes, one after another: false once one failed, and then no later step or
+ *  snapshot is written, so that what is stored stays a whole prefix of the run (steps 1…k with a
+ *  snapshot at k or before), never a run with a gap or a snapshot ahead of its steps. */
+let runWrites: Promise<boolean> = Promise.resolve(true)
+
+function writeInOrder(write: () => Promise<unknown>): Promise<boolean> {
+  runWrites = runWrites.then((ok) => ok && write().then(() => true, (e) => { noStorage(e); return false }))
+  return runWrites
+}
+
+function noStorage(e: unknown): void {
+  if (storageFailed) return
+  storageFailed = true
+  const why = e instanceof Error ? `${e.name}: ${e.message}` : String(e)
+  useLab.getState().alert(`This browser's storage (IndexedDB) is not available (${why}). The run goes on in memory, ` +
+    'but it will not survive a reload: export it to keep it.', 'export-run')
+}
+
+/** A failed IndexedDB write is told once (noStorage), never thrown: training goes on. */
+function persist<T>(p: Promise<T>): Promise<T | undefined> {
+  return p.catch((e) => { noStorage(e); return undefined })
+}
+
+// metrics rows, traces and evaluations all carry their step
+const stepOf = (x: object) => (x as { step: number }).step
+
+/** Steps in step order; a step already there (recomputed after a resume) is replaced. */
+function merged<T extends object>(shown: T[], incoming: T[]): T[] {
+  if (incoming.length === 0) return shown
+  if (shown.length === 0 || stepOf(shown[shown.length - 1]) < stepOf(incoming[0])) return shown.concat(incoming)
+  const out = shown.slice()
+  for (const x of incoming) {
+    const at = out.findIndex((y) => stepOf(y) === stepOf(x))
+    if (at >= 0) out[at] = x
+    else out.splice(out.findIndex((y) => stepOf(y) > stepOf(x)) >>> 0, 0, x) // >>> 0: -1 appends
+  }
+  return out
+}
+
+/** Drop the oldest traces beyond db.TRACE_WINDOW, but only those IndexedDB holds. */
+function windowed(traces: TraceRecord[]): TraceRecord[] {
+  if (storageFailed) return traces // memory is the only copy now
+  let drop = 0
+  while (traces.length - drop > db.TRACE_WINDOW && traces[drop].step <= storedThrough) drop++
+  return drop ? traces.slice(drop) : traces
+}
+
+const deviceLostText = (message: string, during: Activity, resumeFrom: number | null) => {
+  // message: DeviceLostError's "the GPU device was lost (reason: detail)"
+  const what = `The GPU device was lost during ${during} ${message.replace(/^the GPU device was lost /, '')}.`
+  if (during === 'pretraining') return `${what} Pretrain again to retry on a new device.`
+  if (resumeFrom === null) return `${what} Start a new run to go on (a new device is acquired).`
+  const from = resumeFrom ? `from step ${resumeFrom} (the last snapshot)` : 'from the start (no snapshot yet; same seed, same steps)'
+  return `${what} Every step shown is kept. Resume continues on a new device ${from}; ` +
+    'the steps after it are recomputed. Or add ?backend=cpu to the address to train on the CPU.'
 }
 
 const baseModelProblem = (from: string, why: string) =>
@@ -120,47 +197,53 @@ function download(name: string, data: BlobPart, type: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000)
 }
 
-function linkState() {
-  const parsed = parseLink(location.hash)
-  const config = resolveRunConfig(parsed.values)
-  return { config, hidden: parsed.hidden, autostart: parsed.autostart, linkProblems: parsed.problems, presetId: presetOf(config, DEFAULT_RUN_CONFIG)?.id ?? null, hasLink: location.hash.length > 1 }
-}
-
 export const useLab = create<LabState>((set, get) => {
   function flush(): void {
     flushTimer = null
     const run = get().run
-    if (!run || (pending.metrics.length === 0 && pending.evals.length === 0)) return
+    const snapshot = pendingSnapshot
+    pendingSnapshot = null
+    if (!run) return
+    if (pending.metrics.length || pending.evals.length) appendBatch(run)
+    // after the steps it follows, so that it is never stored without them
+    if (snapshot) void writeInOrder(() => db.saveSnapshot({ runId: run.id, step: snapshot.step, snapshot }))
+  }
+
+  function appendBatch(run: RunView): void {
     const batch = pending
     pending = { metrics: [], traces: [], evals: [] }
-    set({ run: { ...run, metrics: run.metrics.concat(batch.metrics), traces: run.traces.concat(batch.traces), evals: run.evals.concat(batch.evals) } })
-    stepsWritten = db.appendSteps(
+    set({ run: { ...run, metrics: merged(run.metrics, batch.metrics), traces: windowed(merged(run.traces, batch.traces)), evals: merged(run.evals, batch.evals) } })
+    void writeInOrder(() => db.appendSteps(
       batch.metrics.map((m, i) => ({ runId: run.id, step: m.step, metrics: m, trace: batch.traces[i] })),
       batch.evals.map((e) => ({ ...e, runId: run.id })),
-    )
-    persist(stepsWritten)
+    )).then((ok) => {
+      if (ok && get().run?.id === run.id && batch.metrics.length) storedThrough = Math.max(storedThrough, batch.metrics[batch.metrics.length - 1].step)
+    })
   }
   const scheduleFlush = () => { flushTimer ??= setTimeout(flush, FLUSH_MS) }
+  /** what the worker sent for the run being left, not yet shown or stored */
+  const forgetPending = () => {
+    if (flushTimer) { clearTimeout(flushTimer); flushTimer = null }
+    pending = { metrics: [], traces: [], evals: [] }
+    pendingSnapshot = null
+  }
 
   function onMessage(m: FromWorker): void {
     switch (m.type) {
       case 'ready': {
-        set({ adapter: m.adapter, fallbackReason: m.fallbackReason ?? null, runState: 'idle' })
+        // also after a lost device, when the worker has a new one: only the first one starts anything
+        const first = get().runState === 'loading'
+        set({ adapter: m.adapter, fallbackReason: m.fallbackReason ?? null, ...(first ? { runState: 'idle' as const } : {}) })
         worker?.postMessage({ type: 'speed', delayMs: get().delayMs } satisfies ToWorker)
-        if (get().autostart && !get().run) get().start()
+        if (first && get().autostart && !get().run) get().start()
         break
       }
       case 'grpo-step': pending.metrics.push(m.metrics); pending.traces.push(m.trace); scheduleFlush(); break
       case 'eval': pending.evals.push({ step: m.step, metrics: m.metrics }); scheduleFlush(); break
       case 'snapshot': {
         latestSnapshot = m.snapshot
-        const run = get().run
-        if (!run) break
-        // saved only once the steps up to it are: a reload that caught the snapshot but not the
-        // last steps would resume past them and leave a gap in the run
-        flush()
-        stepsWritten.then(() => persist(db.saveSnapshot({ runId: run.id, step: m.snapshot.step, snapshot: m.snapshot })),
-          () => { /* the failed step write is reported already; no snapshot past missing steps */ })
+        pendingSnapshot = m.snapshot
+        scheduleFlush()
         break
       }
       case 'state':
@@ -183,8 +266,16 @@ export const useLab = create<LabState>((set, get) => {
       case 'pretrained': {
         const note = `Base model '${m.name}' pretrained in this browser (${m.steps} steps, final loss ${m.loss.toFixed(3)}); base_model is set to it.`
         set((s) => ({ localModels: s.localModels.includes(m.name) ? s.localModels : [...s.localModels, m.name], pretrainNote: note }))
-        get().setConfig({ base_model: m.name })
+        for (const p of get().setConfig({ base_model: m.name })) get().alert(`base_model was not set to the pretrained model: ${p.message}`)
         persist(db.saveModel({ name: m.name, bytes: m.bytes, loss: m.loss, steps: m.steps, createdAt: Date.now() }))
+        break
+      }
+      case 'device-lost': {
+        flush() // every step that arrived stays on screen
+        const run = get().run
+        const from = m.during === 'pretraining' || !run ? null : latestSnapshot?.step ?? 0
+        if (from !== null) set({ resumable: { step: from } })
+        get().alert(deviceLostText(m.message, m.during, from), from === null ? undefined : 'resume')
         break
       }
       case 'error':
@@ -195,7 +286,28 @@ export const useLab = create<LabState>((set, get) => {
     }
   }
 
-  const initial = linkState()
+  /** How the worker gets the config's base model, or null after saying why not: a model on
+   *  another origin is never fetched before the visitor allows that origin. */
+  function clearance(config: RunConfig): { local: boolean; modelUrl?: string } | null {
+    const s = get()
+    const local = config.base_model !== '' && s.localModels.includes(config.base_model)
+    const source = pageModelSource(config.base_model)
+    switch (source.kind) {
+      case 'fresh': return { local: false }
+      case 'same-origin': return { local, modelUrl: source.url }
+      case 'refused':
+        if (local) return { local }
+        s.alert(`Not started: ${source.message}.`, 'fresh-weights')
+        return null
+      case 'other-origin':
+        if (s.allowedOrigins.includes(source.origin)) return { local, modelUrl: source.url }
+        s.alert(`Not started: the base model is on another site, ${source.host}, and nothing has been fetched from it. ` +
+          `Press “Allow loading from ${source.host}” to load it, or train from fresh weights.`, 'fresh-weights')
+        return null
+    }
+  }
+
+  const initial = linkState(location.hash)
   return {
     adapter: null,
     fallbackReason: null,
@@ -213,6 +325,7 @@ export const useLab = create<LabState>((set, get) => {
     delayMs: 0,
     localModels: [],
     pretrainNote: null,
+    allowedOrigins: [],
 
     pretrain(steps) {
       let config: RunConfig
@@ -232,24 +345,25 @@ export const useLab = create<LabState>((set, get) => {
       addEventListener('pagehide', () => flush())
       // a new link in the same tab (pasted, or a lesson's next step)
       addEventListener('hashchange', () => {
-        const l = linkState()
+        const l = linkState(location.hash)
         set({ config: l.config, presetId: l.presetId, hidden: l.hidden, linkProblems: l.linkProblems })
       })
       // the run this browser showed last, unless the link asks for another configuration
       db.loadCurrentRun().then((saved) => {
         if (!saved || get().run) return
         if (initial.hasLink && !sameConfig(saved.header.config, initial.config)) return
+        storedThrough = saved.steps.at(-1)?.step ?? 0
         set({
           config: saved.header.config,
           presetId: presetOf(saved.header.config, DEFAULT_RUN_CONFIG)?.id ?? null,
           run: {
             id: saved.header.id, name: saved.header.name, config: saved.header.config, source: 'saved',
-            metrics: saved.steps.map((s) => s.metrics), traces: saved.steps.map((s) => s.trace), evals: saved.evals,
+            metrics: saved.steps.map((s) => s.metrics), traces: windowed(saved.steps.map((s) => s.trace)), evals: saved.evals,
           },
           resumable: saved.snapshot && saved.snapshot.step < saved.header.config.max_steps ? { step: saved.snapshot.step } : null,
         })
         latestSnapshot = saved.snapshot?.snapshot ?? null
-      }).catch((e) => get().alert(`Saved runs could not be read (IndexedDB): ${(e as Error).message}`))
+      }).catch(noStorage)
       db.modelNames().then((localModels) => set({ localModels })).catch(() => { /* no storage: nothing pretrained here */ })
       const wanted = new URLSearchParams(location.search).get('backend') === 'cpu' ? 'cpu' : 'webgpu'
       worker.postMessage({ type: 'init', backend: wanted } satisfies ToWorker)
@@ -258,10 +372,16 @@ export const useLab = create<LabState>((set, get) => {
     send(m) { worker?.postMessage(m) },
 
     setConfig(patch) {
-      set((s) => {
-        const config = { ...s.config, ...patch }
-        return { config, presetId: presetOf(config, DEFAULT_RUN_CONFIG)?.id ?? null }
-      })
+      // the same rules as a link's: a value that breaks one is refused, the rest is kept
+      const { config, problems } = resolvePartial(patch, get().config)
+      set({ config, presetId: presetOf(config, DEFAULT_RUN_CONFIG)?.id ?? null })
+      return problems
+    },
+
+    freshWeights() {
+      const problems = get().setConfig({ base_model: '' })
+      for (const p of problems) get().alert(`Fresh weights cannot be used as configured: ${p.message}`)
+      return problems.length === 0
     },
 
     choosePreset(id) {
@@ -279,9 +399,12 @@ export const useLab = create<LabState>((set, get) => {
         get().alert(`Cannot start: ${(e as Error).message}`)
         return
       }
-      if (flushTimer) { clearTimeout(flushTimer); flushTimer = null }
-      pending = { metrics: [], traces: [], evals: [] }
+      const source = clearance(config)
+      if (!source) return
+      forgetPending()
       latestSnapshot = null
+      storedThrough = 0
+      runWrites = Promise.resolve(true) // a new run tries storage again
       const previous = get().run
       const run: RunView = { id: newRunId(), name: `${config.task} ${config.loss_type} seed ${config.seed}`, config, metrics: [], traces: [], evals: [], source: 'live' }
       // the run that was on screen stays visible as the overlay: compare two runs at a glance
@@ -289,11 +412,11 @@ export const useLab = create<LabState>((set, get) => {
         run, resumable: null, alerts: s.alerts.filter((a) => a.action !== 'fresh-weights'),
         overlay: previous && previous.metrics.length ? { name: previous.name, metrics: previous.metrics } : s.overlay,
       }))
-      persist(db.saveHeader({ id: run.id, name: run.name, config, createdAt: Date.now() }))
-      const send = (baseBytes?: Uint8Array) => get().send({ type: 'start-grpo', config, paused: opts.paused, stepOnce: opts.stepOnce, baseBytes })
+      void writeInOrder(() => db.saveHeader({ id: run.id, name: run.name, config, createdAt: Date.now() }))
+      const send = (baseBytes?: Uint8Array) => get().send({ type: 'start-grpo', config, paused: opts.paused, stepOnce: opts.stepOnce, baseBytes, modelUrl: source.modelUrl })
       // a base model pretrained in this browser goes along; any other is fetched by the worker
-      const base = config.base_model
-      if (base && get().localModels.includes(base)) {
+      if (source.local) {
+        const base = config.base_model
         localBaseBytes(base).then(send, (e) => {
           set({ runState: 'idle' })
           get().alert(baseModelProblem(localBaseName(base), (e as Error).message), 'fresh-weights')
@@ -314,33 +437,31 @@ export const useLab = create<LabState>((set, get) => {
 
     reset() {
       get().send({ type: 'stop' })
-      if (flushTimer) { clearTimeout(flushTimer); flushTimer = null }
-      pending = { metrics: [], traces: [], evals: [] }
+      forgetPending()
       const run = get().run
-      if (run && run.source !== 'imported') persist(db.deleteRun(run.id))
+      // after the run's writes still under way (even failed ones: deleting frees space)
+      if (run && run.source !== 'imported') void runWrites.then(() => persist(db.deleteRun(run.id)))
       set({ run: null, resumable: null })
     },
 
     async resumeSaved() {
       const { run, resumable } = get()
-      if (!run || !resumable || !latestSnapshot) return
-      const step = resumable.step
+      // step 0: no snapshot yet; the run starts again from its seed, which recomputes the same steps
+      const snapshot = resumable?.step ? latestSnapshot : null
+      if (!run || !resumable || (resumable.step > 0 && !snapshot)) return
+      const source = clearance(run.config)
+      if (!source) return
       // the snapshot holds the weights; the base model only shapes the trainer (and its reference)
-      const base = run.config.base_model
       let baseBytes: Uint8Array | undefined
-      if (base && get().localModels.includes(base)) {
-        try { baseBytes = await localBaseBytes(base) } catch (e) {
-          get().alert(baseModelProblem(localBaseName(base), (e as Error).message))
+      if (source.local) {
+        try { baseBytes = await localBaseBytes(run.config.base_model) } catch (e) {
+          get().alert(baseModelProblem(localBaseName(run.config.base_model), (e as Error).message))
           return
         }
       }
-      // steps after the snapshot are replayed: forget them so that none is shown twice
-      persist(db.dropStepsAfter(run.id, step))
-      set({
-        resumable: null,
-        run: { ...run, source: 'live', metrics: run.metrics.filter((m) => m.step <= step), traces: run.traces.filter((t) => t.step <= step), evals: run.evals.filter((e) => e.step <= step) },
-      })
-      get().send({ type: 'start-grpo', config: run.config, resume: latestSnapshot, baseBytes })
+      // the steps after the snapshot stay shown; each is replaced as it is recomputed (flush)
+      set((s) => ({ resumable: null, run: { ...run, source: 'live' }, alerts: s.alerts.filter((a) => a.action !== 'resume') }))
+      get().send({ type: 'start-grpo', config: run.config, resume: snapshot ?? undefined, baseBytes, modelUrl: source.modelUrl })
     },
 
     setSpeed(delayMs) { set({ delayMs }); get().send({ type: 'speed', delayMs }) },
@@ -352,11 +473,14 @@ export const useLab = create<LabState>((set, get) => {
       return base + encodeLink(get().config, get().hidden, autostart)
     },
 
-    exportRun() {
+    async exportRun() {
       flush()
       const run = get().run
       if (!run) { get().alert('There is no run to export yet: start one or import a run file.'); return null }
-      const file = makeRunFile(run.name, run.config, run.metrics, run.traces, run.evals)
+      // the traces older than the window are in IndexedDB
+      const stored = run.traces.length < run.metrics.length && run.source !== 'imported'
+        ? await db.loadTraces(run.id).catch((e) => { noStorage(e); return [] }) : []
+      const file = makeRunFile(run.name, run.config, run.metrics, merged(stored, run.traces), run.evals)
       download(`grpo-lab-${run.config.task}-${run.config.loss_type}-seed${run.config.seed}.json`, JSON.stringify(file), 'application/json')
       return file
     },
@@ -395,12 +519,25 @@ export const useLab = create<LabState>((set, get) => {
       })
     },
 
+    async traceAt(step) {
+      const run = get().run
+      if (!run) return null
+      return run.traces.find((t) => t.step === step) ?? (run.source === 'imported' ? null : await db.loadTrace(run.id, step))
+    },
+
     groupLogprobs(prompt, completions) {
       return new Promise((resolve, reject) => {
         const requestId = ++logpIds
         logpRequests.set(requestId, { resolve, reject })
         get().send({ type: 'group-logp', requestId, prompt, completions })
       })
+    },
+
+    allowOrigin(origin) {
+      set((s) => ({ allowedOrigins: s.allowedOrigins.includes(origin) ? s.allowedOrigins : [...s.allowedOrigins, origin] }))
+      const s = get()
+      if (s.runState === 'idle' || s.runState === 'done') s.start()
+      else if (s.runState === 'loading') set({ autostart: true }) // once the engine is ready
     },
 
     alert(text, action) { set((s) => ({ alerts: [...s.alerts.slice(-4), { id: ++alertIds, text, action }] })) },

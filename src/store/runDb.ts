@@ -59,6 +59,9 @@ function request<T>(r: IDBRequest<T>): Promise<T> {
 
 const ofRun = (runId: string) => IDBKeyRange.bound([runId, -Infinity], [runId, Infinity])
 
+/** The page keeps the traces of this many recent steps in memory; older ones are read from here. */
+export const TRACE_WINDOW = 200
+
 /** Runs kept in this browser: older ones are dropped as new ones start (export to keep them). */
 export const RUNS_KEPT = 10
 
@@ -72,11 +75,19 @@ export async function saveHeader(h: RunHeader): Promise<void> {
   for (const old of all.slice(RUNS_KEPT)) await deleteRun(old.id)
 }
 
+/** A batch of steps is stored whole or not at all: a put that throws (a full disk can) aborts it. */
 export async function appendSteps(steps: StepRecord[], evals: (EvalRecord & { runId: string })[] = []): Promise<void> {
   const tx = (await open()).transaction(['steps', 'evals'], 'readwrite')
-  for (const s of steps) tx.objectStore('steps').put(s)
-  for (const e of evals) tx.objectStore('evals').put(e)
-  await done(tx)
+  const finished = done(tx)
+  try {
+    for (const s of steps) tx.objectStore('steps').put(s)
+    for (const e of evals) tx.objectStore('evals').put(e)
+  } catch (e) {
+    tx.abort()
+    finished.catch(() => { /* the abort: the error thrown is the one that says why */ })
+    throw e
+  }
+  await finished
 }
 
 export async function saveSnapshot(s: SavedSnapshot): Promise<void> {
@@ -85,13 +96,16 @@ export async function saveSnapshot(s: SavedSnapshot): Promise<void> {
   await done(tx)
 }
 
-/** Forget a run's steps after `step` (resuming from an older snapshot replays them). */
-export async function dropStepsAfter(runId: string, step: number): Promise<void> {
-  const tx = (await open()).transaction(['steps', 'evals'], 'readwrite')
-  const range = IDBKeyRange.bound([runId, step], [runId, Infinity], true)
-  tx.objectStore('steps').delete(range)
-  tx.objectStore('evals').delete(range)
-  await done(tx)
+/** One step's trace (the page keeps only recent ones in memory); null when it is not stored. */
+export async function loadTrace(runId: string, step: number): Promise<TraceRecord | null> {
+  const tx = (await open()).transaction('steps', 'readonly')
+  return ((await request(tx.objectStore('steps').get([runId, step]))) as StepRecord | undefined)?.trace ?? null
+}
+
+/** Every stored trace of a run, in step order (for Export run). */
+export async function loadTraces(runId: string): Promise<TraceRecord[]> {
+  const tx = (await open()).transaction('steps', 'readonly')
+  return ((await request(tx.objectStore('steps').getAll(ofRun(runId)))) as StepRecord[]).map((s) => s.trace)
 }
 
 export async function deleteRun(runId: string): Promise<void> {

@@ -133,6 +133,7 @@ export const addition: Task = {
   description: 'Add two 2- or 3-digit numbers. Pretrained mostly on direct answers, most of them hasty (carries forgotten), and some worked column by column with carries; GRPO should discover that working it out pays.',
   alphabet: ADDITION_ALPHABET,
   maxCompletionLength: 96,
+  maxPromptLength: '000+000=?<think>'.length, // operands are always shown as 3 digits
 
   problem(split, seed, index) {
     return drawProblem(split, seed, split === 'train' ? Purpose.train : Purpose.test, index)

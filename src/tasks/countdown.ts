@@ -327,6 +327,7 @@ export const countdown: Task = {
   description: "TinyZero's Countdown: reach the target with the 3 or 4 given numbers, each used once, and + - * /.",
   alphabet: COUNTDOWN_ALPHABET,
   maxCompletionLength: MAX_COMPLETION,
+  maxPromptLength: `[${[99, 99, 99, 99]}]=${MAX_VALUE}?<think>`.length, // 4 numbers of 1–99, a target up to MAX_VALUE
 
   problem(split, seed, index) {
     return drawProblem(split, seed, split === 'train' ? Purpose.train : Purpose.test, index)

@@ -18,6 +18,7 @@ export const echoTask: Task = {
   description: 'Repeat the digit, then stop. A toy task where an untrained model already scores by chance.',
   alphabet: '0123456789>',
   maxCompletionLength: 4,
+  maxPromptLength: 2, // a digit and '>'
 
   problem(split, seed, index) {
     const digits = split === 'train' ? TRAIN_DIGITS : TEST_DIGITS

@@ -44,6 +44,9 @@ export interface Task {
   alphabet: string
   /** a sensible default for max_completion_length, in characters */
   maxCompletionLength: number
+  /** the longest prompt problem() can generate, in characters: with max_completion_length it
+   *  must fit the model's context (checked when a config resolves and when a model loads) */
+  maxPromptLength: number
   /** problem `index` of `split` for `seed`: deterministic; train and test never share a problem */
   problem(split: 'train' | 'test', seed: number, index: number): Problem
   /** a problem from its JSON form; throws TaskInputError naming the bad field and what is allowed */

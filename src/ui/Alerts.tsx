@@ -1,6 +1,24 @@
 // Messages the page must not hide: problems with a link, a file, a value, the base model, the
 // GPU. Each is text only (a message may quote a link, and is never HTML) and can be dismissed.
-import { useLab } from '../store/labStore'
+import { MAX_MODEL_LABEL } from '../lab/modelSource'
+import { pageModelSource, useLab } from '../store/labStore'
+
+/** A base model on another site: named, and fetched only once the visitor allows its origin. */
+function ConsentPrompt() {
+  const base = useLab((s) => s.config.base_model)
+  const allowed = useLab((s) => s.allowedOrigins)
+  const source = pageModelSource(base)
+  if (source.kind !== 'other-origin' || allowed.includes(source.origin)) return null
+  const lab = useLab.getState()
+  return (
+    <div role="alert" className="warning" aria-label="Base model from another site">
+      <b>This configuration's base model is on another site: {source.host}.</b>{' '}
+      The lab has fetched nothing from it and loads <code>{source.url}</code> (at most {MAX_MODEL_LABEL}) only if you allow it.{' '}
+      <button onClick={() => lab.allowOrigin(source.origin)}>Allow loading from {source.host}</button>{' '}
+      <button onClick={() => lab.freshWeights()}>Use fresh weights instead</button>
+    </div>
+  )
+}
 
 export function Alerts() {
   const alerts = useLab((s) => s.alerts)
@@ -14,6 +32,7 @@ export function Alerts() {
           No WebGPU ({fallbackReason}). The lab runs on the CPU backend instead: slower, same results.
         </p>
       )}
+      <ConsentPrompt />
       {linkProblems.length > 0 && (
         <div role="alert" className="error" aria-label="Link problems">
           <b>This link has {linkProblems.length === 1 ? 'a value' : 'values'} the lab cannot use; {linkProblems.length === 1 ? 'it was' : 'they were'} left at the default:</b>
@@ -26,10 +45,12 @@ export function Alerts() {
           {a.text}{' '}
           {a.action === 'fresh-weights' && (
             <>
-              <button onClick={() => { lab.dismiss(a.id); lab.setConfig({ base_model: '' }); lab.start() }}>Train from fresh weights</button>{' '}
+              <button onClick={() => { lab.dismiss(a.id); if (lab.freshWeights()) lab.start() }}>Train from fresh weights</button>{' '}
               <button onClick={() => { lab.dismiss(a.id); lab.pretrain(1500) }}>Pretrain base model here</button>
             </>
           )}
+          {a.action === 'export-run' && <button onClick={() => void lab.exportRun()}>Export run</button>}
+          {a.action === 'resume' && <button onClick={() => void lab.resumeSaved()}>Resume on a new device</button>}
           <button onClick={() => lab.dismiss(a.id)} aria-label="Dismiss message">×</button>
         </div>
       ))}

@@ -1,5 +1,7 @@
-// The grpo-lab command as a user runs it: bin/grpo-lab.mjs in a child process.
-import { execFileSync, spawnSync } from 'node:child_process'
+// The grpo-lab command as a user runs it: bin/grpo-lab.mjs in a child process. Each test waits
+// for its commands to exit, under a generous outer limit: on a loaded machine with SwiftShader a
+// WebGPU run takes a while, and a duration is no reason to fail.
+import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,7 +10,19 @@ import { loadSafetensors } from '../../src/model/checkpoint'
 import { GRPO_CASES } from '../fixtures/grpoCases'
 
 const BIN = join(__dirname, '../../bin/grpo-lab.mjs')
-const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' })
+const RUNS = { timeout: 10 * 60_000 } // the outer limit of a test that trains or starts WebGPU
+
+/** Run the command; resolves when it exits, with its status and output. */
+function cli(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args])
+    let stdout = ''; let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
+    child.on('error', reject)
+    child.on('close', (status) => resolve({ status, stdout, stderr }))
+  })
+}
 const tmp = () => mkdtempSync(join(tmpdir(), 'grpo-lab-'))
 
 const ECHO = { task: 'echo', base_model: '', seed: 3, n_layer: 1, n_head: 2, n_embd: 16, block_size: 16, num_generations: 4,
@@ -23,13 +37,13 @@ function metricsOf(dir: string): Record<string, number>[] {
 
 describe('grpo-lab train', () => {
   for (const backend of ['cpu', 'webgpu']) {
-    it(`writes metrics.jsonl and traces.jsonl, identical for the same config and seed (${backend})`, () => {
+    it(`writes metrics.jsonl and traces.jsonl, identical for the same config and seed (${backend})`, RUNS, async () => {
       const dir = tmp()
       const config = join(dir, 'config.json')
       writeFileSync(config, JSON.stringify(ECHO))
       const runs = [join(dir, 'a'), join(dir, 'b')]
       for (const out of runs) {
-        const r = cli('train', '--config', config, '--backend', backend, '--out', out)
+        const r = await cli('train', '--config', config, '--backend', backend, '--out', out)
         expect(r.stderr).toMatch(/step 4\/4/)
         expect(r.status).toBe(0)
       }
@@ -51,18 +65,18 @@ describe('grpo-lab train', () => {
     })
   }
 
-  it('takes a share link, and --steps and --seed on top', () => {
+  it('takes a share link, and --steps and --seed on top', RUNS, async () => {
     const out = join(tmp(), 'run')
-    const r = cli('train', '--link', 'http://localhost/#v=1&task=echo&base_model=&n_layer=1&n_embd=16&n_head=2&block_size=16&max_completion_length=4&num_generations=2&prompts_per_step=2',
+    const r = await cli('train', '--link', 'http://localhost/#v=1&task=echo&base_model=&n_layer=1&n_embd=16&n_head=2&block_size=16&max_completion_length=4&num_generations=2&prompts_per_step=2',
       '--steps', '2', '--seed', '9', '--backend', 'cpu', '--out', out)
     expect(r.status).toBe(0)
     expect(metricsOf(out)).toHaveLength(2)
     expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).config.seed).toBe(9)
   })
 
-  it('--stop-after N stops the run after step N, its learning-rate schedule still spanning max_steps', () => {
+  it('--stop-after N stops the run after step N, its learning-rate schedule still spanning max_steps', RUNS, async () => {
     const out = join(tmp(), 'run')
-    const r = cli('train', '--link', '#v=1&task=echo&base_model=&n_layer=1&n_embd=16&n_head=2&block_size=16&max_completion_length=4&num_generations=2&prompts_per_step=2&learning_rate=0.01',
+    const r = await cli('train', '--link', '#v=1&task=echo&base_model=&n_layer=1&n_embd=16&n_head=2&block_size=16&max_completion_length=4&num_generations=2&prompts_per_step=2&learning_rate=0.01',
       '--steps', '4', '--stop-after', '2', '--backend', 'cpu', '--out', out)
     expect(r.status).toBe(0)
     // linear over 4 updates: the second step's rate is 0.01 × (1 − 1/4)
@@ -80,8 +94,9 @@ describe('grpo-lab train', () => {
     [['score', '--task', 'chess', '--problem', '{}', '--completion', 'x'], /task: unknown task 'chess'/],
     [['score', '--task', 'addition', '--problem', '{"a": "x", "b": 1}', '--completion', 'x'], /^grpo-lab score: a: /],
     [['fly'], /fly: unknown command; allowed: train, pretrain, eval, worksheet, score/],
-  ])('invalid input %j: one line naming the field, exit status 2', (args, message) => {
-    const r = cli(...args)
+    [['train', '--config', 'run.json', '--link', '#v=1&seed=3'], /^grpo-lab train: --config, --link: give one of them, not both/],
+  ])('invalid input %j: one line naming the field, exit status 2', async (args, message) => {
+    const r = await cli(...args)
     expect(r.status).toBe(2)
     expect(r.stderr.trim().split('\n')).toHaveLength(1)
     expect(r.stderr).toMatch(message)
@@ -89,10 +104,15 @@ describe('grpo-lab train', () => {
 })
 
 describe('grpo-lab worksheet', () => {
-  it('computes the same GRPO loss on both backends (to 1e-5)', () => {
+  it('computes the same GRPO loss on both backends (to 1e-5)', RUNS, async () => {
     const file = join(tmp(), 'ws.json')
     writeFileSync(file, JSON.stringify(GRPO_CASES.far_outside_clip.input))
-    const outs = ['cpu', 'webgpu'].map((b) => JSON.parse(execFileSync(process.execPath, [BIN, 'worksheet', '--backend', b, '--input', file], { encoding: 'utf8' })))
+    const outs = []
+    for (const b of ['cpu', 'webgpu']) {
+      const r = await cli('worksheet', '--backend', b, '--input', file)
+      expect(r.status, r.stderr).toBe(0)
+      outs.push(JSON.parse(r.stdout))
+    }
     expect(outs[0].advantages).toHaveLength(4)
     expect(Math.abs(outs[0].loss - GRPO_CASES.far_outside_clip.expected.loss)).toBeLessThan(1e-5)
     expect(Math.abs(outs[1].loss - outs[0].loss)).toBeLessThan(1e-5)
@@ -106,8 +126,8 @@ describe('grpo-lab worksheet', () => {
 })
 
 describe('grpo-lab score', () => {
-  it('scores an addition completion per reward function, with the total', () => {
-    const r = cli('score', '--task', 'addition', '--problem', '{"a": 47, "b": 85}', '--completion', '7+5=12 c1 </think><answer>132</answer>')
+  it('scores an addition completion per reward function, with the total', async () => {
+    const r = await cli('score', '--task', 'addition', '--problem', '{"a": 47, "b": 85}', '--completion', '7+5=12 c1 </think><answer>132</answer>')
     expect(r.status).toBe(0)
     const j = JSON.parse(r.stdout)
     expect(j.accuracy).toBe(1)
@@ -119,8 +139,8 @@ describe('grpo-lab score', () => {
     ['</think><answer>(50-2)/6+71</answer>', 1.0],
     ['</think><answer>50+2+6+71</answer>', 0.1],
     ['no answer at all', 0],
-  ])('scores countdown as TinyZero does: %s → %s', (completion, total) => {
-    const r = cli('score', '--task', 'countdown', '--problem', '{"numbers": [50, 2, 6, 71], "target": 79}', '--completion', completion)
+  ])('scores countdown as TinyZero does: %s → %s', async (completion, total) => {
+    const r = await cli('score', '--task', 'countdown', '--problem', '{"numbers": [50, 2, 6, 71], "target": 79}', '--completion', completion)
     expect(r.status).toBe(0)
     expect(JSON.parse(r.stdout).total).toBeCloseTo(total, 10)
   })

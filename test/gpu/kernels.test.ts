@@ -1,28 +1,28 @@
 // Tier 2: every WGSL kernel against its CPU twin, on the same inputs.
 // Tolerances: 1e-5 absolute + 1e-4 relative for float kernels (float32, different summation
-// order and exp/tanh implementations); token ids and flags must be identical.
-import { beforeAll, describe, expect, it } from 'vitest'
+// order and exp/tanh implementations); token ids and flags must be identical. Each test runs
+// inside WebGPU error scopes (useGpu): a validation error, which WebGPU never throws, fails it.
+import { describe, expect, it } from 'vitest'
 import type { Backend, Tensor } from '../../src/engine/backend'
 import { CpuBackend } from '../../src/engine/cpu/cpuBackend'
 import { decodeScratchLayout, GRPO_STATS, view } from '../../src/engine/backend'
-import { gpuBackend, randomArray, randomInts, upload, zeros, expectClose } from '../helpers'
+import { useGpu, randomArray, randomInts, upload, zeros, expectClose } from '../helpers'
 
 const ATOL = 1e-5
 const RTOL = 1e-4
 
 type Case = (be: Backend) => Tensor[]
 
-let gpu: Backend
+const gpu = useGpu()
 const cpu = new CpuBackend('f32')
-beforeAll(async () => { gpu = await gpuBackend() })
 
 /** Run a case on both backends and compare every output tensor. */
 async function twin(name: string, run: Case, atol = ATOL, rtol = RTOL): Promise<void> {
   const expected = run(cpu)
-  const actual = run(gpu)
+  const actual = run(gpu())
   for (let i = 0; i < expected.length; i++) {
     const e = await cpu.read(expected[i])
-    const a = await gpu.read(actual[i])
+    const a = await gpu().read(actual[i])
     if (expected[i].buffer.dtype === 'u32') expect(Array.from(a)).toEqual(Array.from(e))
     else expectClose(a, e, atol, rtol, `${name} output ${i}`)
   }

@@ -1,5 +1,5 @@
 // The whole tiny GPT on WebGPU against the CPU backend: forward, backward, AdamW, decoding.
-import { beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Backend } from '../../src/engine/backend'
 import { countersSince } from '../../src/engine/counters'
 import { CpuBackend } from '../../src/engine/cpu/cpuBackend'
@@ -8,12 +8,11 @@ import { generate } from '../../src/model/decode'
 import { GPT } from '../../src/model/gpt'
 import { AdamW } from '../../src/model/optimizer'
 import { tensorsFromFlat } from '../../src/model/checkpoint'
-import { expectClose, gpuBackend, randomInts } from '../helpers'
+import { expectClose, randomInts, useGpu } from '../helpers'
 
 const config: GPTConfig = { vocabSize: 13, blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 16 }
-let gpu: Backend
+const gpu = useGpu()
 const cpu = new CpuBackend('f32')
-beforeAll(async () => { gpu = await gpuBackend() })
 
 function build(be: Backend): { model: GPT; opt: AdamW } {
   const model = new GPT(be, config)
@@ -33,7 +32,7 @@ describe('tiny GPT: WebGPU against the CPU twin', () => {
     const targets = randomInts(B * T, 2, config.vocabSize)
     const dlogp = Float32Array.from({ length: B * T }, (_, i) => -(1 + (i % 3)) / (B * T))
     const results = []
-    for (const be of [cpu, gpu]) {
+    for (const be of [cpu, gpu()]) {
       const { model, opt } = build(be)
       const acts = model.activations(B, T)
       be.write(acts.tokens, tokens); be.write(acts.targets, targets); be.write(acts.dlogp, dlogp)
@@ -49,18 +48,22 @@ describe('tiny GPT: WebGPU against the CPU twin', () => {
     const [c, g] = results
     expectClose(g.logp, c.logp, 1e-5, 1e-4, 'logp')
     expectClose(g.entropy, c.entropy, 1e-5, 1e-4, 'entropy')
+    // every parameter tensor compared, by name: none missing on either side
+    const names = [...c.params.keys()]
+    expect(names.length).toBe(5 + 12 * config.nLayer) // wte, wpe, ln_f (2), lm_head; 12 tensors per layer
+    for (const m of [c.grads, g.grads, g.params]) expect([...m.keys()]).toEqual(names)
     for (const [name, expected] of c.grads) expectClose(g.grads.get(name)!, expected, 1e-6, 1e-3, `grad ${name}`)
     expectClose(g.gradNorm, c.gradNorm, 1e-6, 1e-4, 'grad norm')
     for (const [name, expected] of c.params) expectClose(g.params.get(name)!, expected, 1e-5, 1e-3, `param ${name}`)
   })
 
   it('sampling N tokens with the KV cache takes one readback, not N', async () => {
-    const { model } = build(gpu)
+    const { model } = build(gpu())
     const prompts = [[1, 2, 3], [4], [5, 6], [7, 8, 9, 10]]
     const maxNewTokens = 10
-    const before = { ...gpu.counters }
+    const before = { ...gpu().counters }
     const out = await generate(model, { prompts, maxNewTokens, temperature: 1, seed: 7 })
-    const used = countersSince(gpu.counters, before)
+    const used = countersSince(gpu().counters, before)
     expect(used.readbacks).toBe(1)
     const sampled = out.completions.reduce((s, c) => s + c.length, 0)
     expect(sampled).toBeGreaterThan(prompts.length)
@@ -69,7 +72,7 @@ describe('tiny GPT: WebGPU against the CPU twin', () => {
   })
 
   it('the same seed gives the same tokens; another seed does not', async () => {
-    const { model } = build(gpu)
+    const { model } = build(gpu())
     const opts = { prompts: [[1], [2], [3], [1]], maxNewTokens: 12, temperature: 1, topK: 8, seed: 11 }
     const a = await generate(model, opts)
     const b = await generate(model, opts)
@@ -80,7 +83,7 @@ describe('tiny GPT: WebGPU against the CPU twin', () => {
 
   it('decoding with the KV cache agrees with the full forward pass (greedy), and CPU agrees with WebGPU', async () => {
     const runs = []
-    for (const be of [cpu, gpu]) {
+    for (const be of [cpu, gpu()]) {
       const { model } = build(be)
       const prompts = [[1, 2], [3], [4, 5, 6]]
       const out = await generate(model, { prompts, maxNewTokens: 8, temperature: 0, seed: 1 })

@@ -12,6 +12,8 @@ describe('GRPO worksheet (CPU twins) matches TRL definitions', () => {
     it(name, async () => {
       const out = await computeWorksheet(new CpuBackend('f64'), parseWorksheetInput(JSON.parse(JSON.stringify(c.input))))
       const e = c.expected
+      expect(out.advantages).toHaveLength(e.advantages.length)
+      expect(out.completions.map((comp) => comp.objective.length)).toEqual(e.objective.map((o) => o.length))
       out.advantages.forEach((a, i) => close(a, e.advantages[i]))
       close(out.loss, e.loss)
       close(out.metrics.kl, e.kl)
@@ -41,6 +43,25 @@ describe('GRPO worksheet (CPU twins) matches TRL definitions', () => {
     expect(c1.grad[0]).toBe(0)
     expect(c2.clip).toEqual([null]) // ρ = e^2 with A < 0: the unclipped branch is the min, gradient flows
     expect(c2.grad[0]).toBeGreaterThan(0)
+  })
+})
+
+describe('epsilon_high defaults to epsilon (TRL)', () => {
+  // ρ = e^0.25 ≈ 1.284 with A > 0: inside 1 + 0.3, outside 1 + 0.2
+  const input = (config: Record<string, number>) => parseWorksheetInput({ config,
+    groups: [{ rewards: [1, 0], completions: [{ logp: [-0.1], logp_old: [-0.35] }, { logp: [-1] }] }] })
+
+  it('epsilon alone sets both ends of the clip range', async () => {
+    const cfg = input({ epsilon: 0.3 })
+    expect(cfg.config.epsilon_high).toBe(0.3)
+    const out = await computeWorksheet(new CpuBackend('f64'), cfg)
+    expect(out.completions[0].clip).toEqual([null])
+  })
+
+  it('an epsilon_high of its own is kept', async () => {
+    const cfg = input({ epsilon: 0.3, epsilon_high: 0.2 })
+    expect(cfg.config.epsilon_high).toBe(0.2)
+    expect((await computeWorksheet(new CpuBackend('f64'), cfg)).completions[0].clip).toEqual(['high'])
   })
 })
 

@@ -88,6 +88,18 @@ describe.each(tasks)('$id: problems', (task) => {
     for (const k of test) expect(train.has(k)).toBe(false)
   })
 
+  it('never have a prompt longer than maxPromptLength (what a config\'s context is checked against), and some reach it', () => {
+    let longest = 0
+    for (const seed of [0, 1, 7, 12345]) {
+      for (const split of ['train', 'test'] as const) {
+        for (let i = 0; i < 2000; i++) longest = Math.max(longest, task.problem(split, seed, i).prompt.length)
+      }
+    }
+    expect(longest).toBeLessThanOrEqual(task.maxPromptLength)
+    // tight within a few characters (a countdown prompt with a 3-digit target and four 2-digit numbers is rare, not impossible)
+    expect(longest).toBeGreaterThanOrEqual(task.maxPromptLength - 2)
+  })
+
   it('have a short prompt ending in <think>, in the alphabet, whose answer scores as correct', () => {
     const tok = new CharTokenizer(task.alphabet)
     for (const split of ['train', 'test'] as const) {

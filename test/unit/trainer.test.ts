@@ -1,6 +1,9 @@
 // The GRPO trainer's machinery on the CPU backend: microbatching, DAPO options, reference model.
 import { describe, expect, it } from 'vitest'
 import { CpuBackend } from '../../src/engine/cpu/cpuBackend'
+import { checkpointOf, loadSafetensors, saveSafetensors } from '../../src/model/checkpoint'
+import { GPT } from '../../src/model/gpt'
+import { CharTokenizer } from '../../src/model/tokenizer'
 import { resolveRunConfig, RunConfigError } from '../../src/rl/config'
 import { overlongPenalty } from '../../src/rl/rewards'
 import { scheduledLearningRate } from '../../src/rl/schedule'
@@ -55,18 +58,55 @@ describe('GRPO trainer', () => {
     expect(kept.metrics.loss).toBeCloseTo(0, 6)
   })
 
-  it('dynamic sampling resamples when groups have equal rewards, and reports the rounds', async () => {
-    const r = await oneStep({ dynamic_sampling: true, max_resample_rounds: 4 })
-    expect(r.metrics['dynamic_sampling/rounds']).toBeGreaterThanOrEqual(1)
-    expect(r.metrics['dynamic_sampling/rounds']).toBeLessThanOrEqual(4)
-    // a fresh model rarely scores: most first-round groups are all-zero, so it had to resample
-    expect(r.metrics['dynamic_sampling/rounds']).toBeGreaterThan(1)
+  it('dynamic sampling resamples when groups have equal rewards, keeps only varied groups, and reports the rounds', async () => {
+    const varied = (g: { completions: { reward: number }[] }) => g.completions.some((c) => c.reward !== g.completions[0].reward)
+    const plain = await oneStep({})
+    // a fresh model rarely scores: some first-round groups have equal rewards
+    expect(plain.trace.groups.filter(varied).length).toBeLessThan(ECHO.prompts_per_step)
+    const r = await oneStep({ dynamic_sampling: true, max_resample_rounds: 16 })
+    const rounds = r.metrics['dynamic_sampling/rounds']
+    expect(rounds).toBeGreaterThan(1)
+    expect(rounds).toBeLessThan(16) // it found enough varied groups before the bound
+    expect(r.trace.groups).toHaveLength(ECHO.prompts_per_step)
+    for (const g of r.trace.groups) {
+      expect(g.completions).toHaveLength(ECHO.num_generations)
+      expect(varied(g)).toBe(true)
+    }
+    expect(r.metrics.frac_reward_zero_std).toBe(0)
+    // bounded: with one round allowed, what it could not refill stays equal-reward, and says so
+    const bounded = await oneStep({ dynamic_sampling: true, max_resample_rounds: 1 })
+    expect(bounded.metrics['dynamic_sampling/rounds']).toBe(1)
+    expect(bounded.trace.groups).toHaveLength(ECHO.prompts_per_step)
+    expect(bounded.metrics.frac_reward_zero_std).toBeGreaterThan(0)
+  })
+
+  it('epsilon_high defaults to epsilon (TRL), unless given', () => {
+    expect(resolveRunConfig({ ...ECHO, epsilon: 0.3 }).epsilon_high).toBe(0.3)
+    expect(resolveRunConfig({ ...ECHO, epsilon: 0.3, epsilon_high: 0.28 }).epsilon_high).toBe(0.28)
+    expect(resolveRunConfig({ ...ECHO }).epsilon_high).toBe(0.2)
   })
 
   it('rejects a configuration whose microbatches do not divide the rollout, naming the key', () => {
     expect(() => resolveRunConfig({ ...ECHO, gradient_accumulation_steps: 3 })).toThrow(RunConfigError)
-    expect(() => resolveRunConfig({ ...ECHO, gradient_accumulation_steps: 3 })).toThrow(/steps_per_generation: .* = 16 completions do not split/)
-    expect(() => resolveRunConfig({ ...ECHO, n_head: 3 })).toThrow(/n_head: 3 does not divide n_embd = 16/)
+    // the key the config set is named, not steps_per_generation, which it left at 1
+    expect(() => resolveRunConfig({ ...ECHO, gradient_accumulation_steps: 3 })).toThrow(/^gradient_accumulation_steps: .* = 16 completions do not split/)
+    expect(() => resolveRunConfig({ ...ECHO, n_head: 3 })).toThrow(/^n_head: n_head = 3 does not divide n_embd = 16; allowed: 1, 2, 4, 8, 16$/)
+  })
+})
+
+describe('a loaded checkpoint whose context the config could not know', () => {
+  it('is refused when the task\'s longest prompt and max_completion_length do not fit it, naming the numbers', async () => {
+    const task = getTask('echo')
+    const tokenizer = new CharTokenizer(task.alphabet)
+    const small = new GPT(new CpuBackend('f32'), { vocabSize: tokenizer.vocabSize, blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 16 })
+    small.initialize(1)
+    const base = loadSafetensors(saveSafetensors(await checkpointOf(small, tokenizer)))
+    // a URL: resolving cannot see its context, so the trainer checks it once loaded
+    const config = (mcl: number) => resolveRunConfig({ ...ECHO, base_model: 'https://example.org/small.safetensors', max_completion_length: mcl })
+    expect(() => GRPOTrainer.create(new CpuBackend('f32'), config(7), task, base)).toThrow(
+      "max_completion_length: prompts of task echo take up to 2 characters, and with max_completion_length = 7 a sequence needs 9 positions: " +
+      "more than the loaded model's context = 8; allowed: at most 6")
+    GRPOTrainer.create(new CpuBackend('f32'), config(6), task, base).destroy()
   })
 })
 
@@ -95,8 +135,7 @@ describe('cold start (supervised steps on worked examples before RL)', () => {
   })
 
   it('is refused, naming the key, on a task without worked examples', () => {
-    expect(() => GRPOTrainer.create(new CpuBackend('f32'), resolveRunConfig({ ...ECHO, cold_start_steps: 5 }), getTask('echo')))
-      .toThrow(/cold_start_steps: task 'echo' has no worked examples/)
+    expect(() => resolveRunConfig({ ...ECHO, cold_start_steps: 5 })).toThrow(/^cold_start_steps: task 'echo' has no worked examples/)
   })
 })
 

@@ -6,7 +6,7 @@ import type {
   AdamWArgs, AdapterDescription, AdvantageArgs, Backend, Buffer, DecodeArgs, DType, GrpoLossArgs, MatmulArgs, SampleArgs, Tensor,
 } from '../backend'
 import { DECODE_GLOBAL_PARAMS, DECODE_LAYER_PARAMS, decodeScratchLayout, view } from '../backend'
-import { newCounters } from '../counters'
+import { countAllocation, newCounters } from '../counters'
 import { uniform } from '../rng'
 
 type FloatArray = Float32Array | Float64Array
@@ -38,10 +38,12 @@ export class CpuBackend implements Backend {
     const data = dtype === 'u32' ? new Uint32Array(length)
       : this.precision === 'f64' ? new Float64Array(length) : new Float32Array(length)
     const buf: CpuBuffer = { id: this.nextId++, dtype, length, label, data }
+    countAllocation(this.counters, data.byteLength, 1)
     return buf
   }
 
-  destroyBuffer(_buffer: Buffer): void {}
+  /** The memory goes with the last reference (GC); counted here so that leaks show as on WebGPU. */
+  destroyBuffer(buffer: Buffer): void { countAllocation(this.counters, (buffer as CpuBuffer).data.byteLength, -1) }
 
   write(target: Tensor, data: ArrayLike<number>): void {
     if (data.length > target.length) throw new RangeError(`write of ${data.length} into '${target.buffer.label}' view of ${target.length}`)

@@ -5,9 +5,11 @@
 import type {
   AdamWArgs, AdapterDescription, AdvantageArgs, Backend, Buffer, DecodeArgs, DType, GrpoLossArgs, MatmulArgs, SampleArgs, Tensor,
 } from '../backend'
-import { SCALE_REWARDS } from '../backend'
-import { newCounters } from '../counters'
+import { DeviceLostError, SCALE_REWARDS } from '../backend'
+import { countAllocation, newCounters } from '../counters'
 import { resolveIncludes, type ShaderSources } from './shaderSources'
+
+interface Uniform { buffer: GPUBuffer; id: number; lastRead: number }
 
 interface GpuBuffer extends Buffer {
   gpu: GPUBuffer
@@ -21,6 +23,9 @@ const WG = 64
 const MAX_GROUPS = 65535
 const REDUCE_WG = 256
 const STORAGE = 0x80 | 0x08 | 0x04 // STORAGE | COPY_DST | COPY_SRC (GPUBufferUsage values)
+/** A cached uniform unused for this many readbacks is freed: parameters that change every step
+ *  (a sampling stream, AdamW's bias corrections) would otherwise pile up for the whole run. */
+const UNIFORM_KEEP_READS = 8
 
 export class WebGPUBackend implements Backend {
   readonly kind = 'webgpu' as const
@@ -31,10 +36,14 @@ export class WebGPUBackend implements Backend {
   private nextId = 1
   private modules = new Map<string, GPUShaderModule>()
   private pipelines = new Map<string, GPUComputePipeline>()
-  private bindGroups = new Map<string, GPUBindGroup>()
+  private bindGroups = new Map<string, { group: GPUBindGroup; ids: number[] }>()
   /** bind-group keys by the buffers they bind, so freeing a buffer drops only its own groups */
-  private bindGroupKeys = new Map<number, string[]>()
-  private uniforms = new Map<string, { buffer: GPUBuffer; id: number }>()
+  private bindGroupKeys = new Map<number, Set<string>>()
+  private uniforms = new Map<string, Uniform>()
+  /** readbacks so far: the clock of the uniform cache */
+  private reads = 0
+  /** set once device.lost resolves: every later op throws DeviceLostError */
+  private lostInfo: GPUDeviceLostInfo | null = null
   private nextUniformId = 1
   private encoder: GPUCommandEncoder | null = null
   private pass: GPUComputePassEncoder | null = null
@@ -46,6 +55,16 @@ export class WebGPUBackend implements Backend {
     private readonly sources: ShaderSources) {
     this.dummy = this.tensor(this.createBuffer(4, 'f32', 'dummy'))
     this.reducePartials = this.tensor(this.createBuffer(REDUCE_WG, 'f32', 'reduce-partials'))
+    void device.lost.then((info) => { this.lostInfo = info })
+  }
+
+  /** Resolves when the device is lost, for whoever must stop and say so (the lab's worker). */
+  get lost(): Promise<DeviceLostError> {
+    return this.device.lost.then((info) => new DeviceLostError(info.reason, info.message))
+  }
+
+  private checkDevice(): void {
+    if (this.lostInfo) throw new DeviceLostError(this.lostInfo.reason, this.lostInfo.message)
   }
 
   describe(): AdapterDescription { return this.info }
@@ -57,27 +76,20 @@ export class WebGPUBackend implements Backend {
     const bytes = Math.max(256, Math.ceil((length * 4) / 256) * 256)
     const gpu = this.device.createBuffer({ size: bytes, usage: STORAGE, label })
     const buf: GpuBuffer = { id: this.nextId++, dtype, length, label, gpu, bytes }
-    this.allocated(bytes)
+    countAllocation(this.counters, bytes, 1)
     return buf
-  }
-
-  /** Device memory bookkeeping (counters.bytesAllocated and its peak); negative when freed. */
-  private allocated(bytes: number): void {
-    const c = this.counters
-    c.bytesAllocated += bytes
-    if (c.bytesAllocated > c.peakBytes) c.peakBytes = c.bytesAllocated
   }
 
   destroyBuffer(buffer: Buffer): void {
     this.flush() // recorded commands may still use it
-    for (const key of this.bindGroupKeys.get(buffer.id) ?? []) this.bindGroups.delete(key)
-    this.bindGroupKeys.delete(buffer.id)
+    this.dropBindGroupsOf(buffer.id)
     ;(buffer as GpuBuffer).gpu.destroy()
-    this.allocated(-(buffer as GpuBuffer).bytes)
+    countAllocation(this.counters, (buffer as GpuBuffer).bytes, -1)
   }
 
   write(target: Tensor, data: ArrayLike<number>): void {
     if (data.length > target.length) throw new RangeError(`write of ${data.length} into '${target.buffer.label}' view of ${target.length}`)
+    this.checkDevice()
     // queue.writeBuffer runs before any unsubmitted commands: submit them first to keep order.
     this.flush()
     const arr = target.buffer.dtype === 'u32' ? Uint32Array.from(data) : Float32Array.from(data)
@@ -86,24 +98,41 @@ export class WebGPUBackend implements Backend {
   }
 
   async read(source: Tensor): Promise<Float32Array | Uint32Array> {
+    this.checkDevice()
     this.endPass()
     const bytes = source.length * 4
-    const staging = this.device.createBuffer({ size: Math.max(4, bytes), usage: 0x01 | 0x08 /* MAP_READ | COPY_DST */ })
-    this.allocated(Math.max(4, bytes))
+    const size = Math.max(4, bytes)
+    const staging = this.device.createBuffer({ size, usage: 0x01 | 0x08 /* MAP_READ | COPY_DST */ })
+    countAllocation(this.counters, size, 1)
     const enc = this.encoder ?? this.device.createCommandEncoder()
     enc.copyBufferToBuffer((source.buffer as GpuBuffer).gpu, source.offset * 4, staging, 0, bytes)
     this.device.queue.submit([enc.finish()])
     this.encoder = null
     this.pending = 0
     this.counters.submits++
-    await staging.mapAsync(0x0001 /* GPUMapMode.READ */)
+    try {
+      await staging.mapAsync(0x0001 /* GPUMapMode.READ */)
+    } catch (e) {
+      staging.destroy()
+      countAllocation(this.counters, size, -1)
+      throw await this.lostOr(e as Error)
+    }
     const copy = staging.getMappedRange().slice(0)
     staging.unmap()
     staging.destroy()
-    this.allocated(-Math.max(4, bytes))
+    countAllocation(this.counters, size, -1)
+    this.reads++
+    this.sweepUniforms()
     this.counters.readbacks++
     this.counters.bytesDown += bytes
     return source.buffer.dtype === 'u32' ? new Uint32Array(copy) : new Float32Array(copy)
+  }
+
+  /** A failed mapAsync: a DeviceLostError when the device is gone (device.lost may resolve just
+   *  after the map fails), else the error itself. */
+  private async lostOr(e: Error): Promise<Error> {
+    const lost = await Promise.race([this.lost, new Promise<null>((r) => setTimeout(() => r(null), 2000))])
+    return lost ?? e
   }
 
   private endPass(): void {
@@ -121,15 +150,14 @@ export class WebGPUBackend implements Backend {
   }
 
   async sync(): Promise<void> {
+    this.checkDevice()
     this.flush()
     await this.device.queue.onSubmittedWorkDone()
   }
 
   destroy(): void {
     this.flush()
-    for (const u of this.uniforms.values()) { u.buffer.destroy(); this.allocated(-u.buffer.size) }
-    this.uniforms.clear()
-    this.bindGroups.clear()
+    this.evictUniforms()
     this.device.destroy()
   }
 
@@ -163,7 +191,7 @@ export class WebGPUBackend implements Backend {
   }
 
   /** Uniform buffers are cached by content: an op with the same parameters reuses its buffer. */
-  private uniform(params: Param[]): { buffer: GPUBuffer; id: number } {
+  private uniform(params: Param[]): Uniform {
     const words = new Uint32Array(Math.max(4, Math.ceil(params.length / 4) * 4))
     const floats = new Float32Array(words.buffer)
     params.forEach(([t, v], i) => { if (t === 'u') words[i] = v >>> 0; else floats[i] = v })
@@ -172,25 +200,53 @@ export class WebGPUBackend implements Backend {
     if (!entry) {
       if (this.uniforms.size > 8192) this.evictUniforms()
       const buffer = this.device.createBuffer({ size: words.byteLength, usage: 0x40 | 0x08 /* UNIFORM | COPY_DST */ })
-      this.allocated(words.byteLength)
+      countAllocation(this.counters, words.byteLength, 1)
       this.device.queue.writeBuffer(buffer, 0, words)
       this.counters.bytesUp += words.byteLength
-      entry = { buffer, id: this.nextUniformId++ }
+      entry = { buffer, id: this.nextUniformId++, lastRead: this.reads }
       this.uniforms.set(key, entry)
     }
+    entry.lastRead = this.reads
     return entry
   }
 
   private evictUniforms(): void {
     this.flush() // nothing recorded may still refer to what is freed
-    for (const u of this.uniforms.values()) { u.buffer.destroy(); this.allocated(-u.buffer.size) }
+    for (const u of this.uniforms.values()) { u.buffer.destroy(); countAllocation(this.counters, u.buffer.size, -1) }
     this.uniforms.clear()
     this.bindGroups.clear()
     this.bindGroupKeys.clear()
   }
 
+  /** Free the uniforms no command has used for UNIFORM_KEEP_READS readbacks (all their work is
+   *  done: a readback waits for everything submitted before it), with their bind groups. */
+  private sweepUniforms(): void {
+    for (const [key, u] of this.uniforms) {
+      if (this.reads - u.lastRead <= UNIFORM_KEEP_READS) continue
+      u.buffer.destroy()
+      countAllocation(this.counters, u.buffer.size, -1)
+      this.uniforms.delete(key)
+      this.dropBindGroupsOf(-u.id)
+    }
+  }
+
+  /** Forget the bind groups that bind buffer (or negated uniform) `id`, in every index too:
+   *  keys left behind in the other buffers' lists would grow with every step. */
+  private dropBindGroupsOf(id: number): void {
+    for (const key of this.bindGroupKeys.get(id) ?? []) {
+      for (const other of this.bindGroups.get(key)?.ids ?? []) {
+        const keys = this.bindGroupKeys.get(other)
+        keys?.delete(key)
+        if (keys?.size === 0) this.bindGroupKeys.delete(other)
+      }
+      this.bindGroups.delete(key)
+    }
+    this.bindGroupKeys.delete(id)
+  }
+
   private dispatch(module: string, entry: string, bindings: Binding[], params: Param[],
     groups: [number, number?, number?], uniformBinding: number): void {
+    this.checkDevice()
     const pipe = this.pipeline(module, entry)
     const u = this.uniform(params)
     let key = `${module}:${entry}|u:${u.id}`
@@ -203,13 +259,15 @@ export class WebGPUBackend implements Backend {
       entries.push({ binding, resource: { buffer: (t.buffer as GpuBuffer).gpu, offset: t.offset * 4, size: Math.max(4, t.length * 4) } })
     }
     entries.push({ binding: uniformBinding, resource: { buffer: u.buffer } })
-    let bg = this.bindGroups.get(key)
+    let bg = this.bindGroups.get(key)?.group
     if (!bg) {
       bg = this.device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries })
-      this.bindGroups.set(key, bg)
-      for (const [, t] of bindings) {
-        const keys = this.bindGroupKeys.get(t.buffer.id)
-        if (keys) keys.push(key); else this.bindGroupKeys.set(t.buffer.id, [key])
+      // indexed by buffer id, and by the uniform's id negated (ids of both start at 1)
+      const ids = [...bindings.map(([, t]) => t.buffer.id), -u.id]
+      this.bindGroups.set(key, { group: bg, ids })
+      for (const id of ids) {
+        const keys = this.bindGroupKeys.get(id)
+        if (keys) keys.add(key); else this.bindGroupKeys.set(id, new Set([key]))
       }
     }
     if (!this.encoder) this.encoder = this.device.createCommandEncoder()

@@ -2,7 +2,7 @@
 // base model pretrained here in the worker (next-token training on the task's pretraining
 // text), kept in IndexedDB.
 import { useState } from 'react'
-import { useLab } from '../../store/labStore'
+import { pageModelSource, useLab } from '../../store/labStore'
 
 export function BaseModelPanel() {
   const base = useLab((s) => s.config.base_model)
@@ -17,7 +17,10 @@ export function BaseModelPanel() {
   const n = Number(steps)
   const stepsOk = Number.isInteger(n) && n >= 1 && n <= 100_000
   const lab = useLab.getState()
-  const where = !base ? 'fresh weights' : local.includes(base) ? `${base} (pretrained in this browser)` : `${base} (models/${base}.safetensors)`
+  const source = pageModelSource(base)
+  const where = !base ? 'fresh weights' : local.includes(base) ? `${base} (pretrained in this browser)`
+    : source.kind === 'other-origin' ? `${base} (from ${source.host}, only with your consent)`
+    : /^[\w-]+$/.test(base) ? `${base} (models/${base}.safetensors)` : base
   return (
     <section aria-label="Base model" className="panel base-model">
       <h2>Base model</h2>
@@ -30,7 +33,7 @@ export function BaseModelPanel() {
           ? <button onClick={() => lab.cancelPretrain()}>Cancel pretraining</button>
           : <button onClick={() => lab.pretrain(n)} disabled={!stepsOk || runState === 'loading' || runState === 'running'}
             title={`pretrain a ${task} base model with the model size set below`}>Pretrain base model</button>}
-        {base && <button onClick={() => lab.setConfig({ base_model: '' })}>Use fresh weights</button>}
+        {base && <button onClick={() => lab.freshWeights()}>Use fresh weights</button>}
       </div>
       {!stepsOk && <p role="alert" className="knob-problem">Pretrain steps: allowed an integer from 1 to 100000.</p>}
       {note && <p className="hint" role="status">{note}</p>}

@@ -1,6 +1,7 @@
 // Export the run (JSON: config, metrics, traces), its metrics (CSV) and the trained model
 // (safetensors, or ONNX for onnxruntime); import a run file to show it, or to overlay it on the charts.
 import { useRef } from 'react'
+import { MAX_RUN_FILE_BYTES } from '../../lab/runFile'
 import { useLab } from '../../store/labStore'
 
 export function ExportPanel() {
@@ -15,14 +16,14 @@ export function ExportPanel() {
     const f = e.target.files?.[0]
     e.target.value = ''
     if (!f) return
-    if (f.size > 200 * 1024 * 1024) { lab.alert(`${f.name} is ${(f.size / 1e6).toFixed(0)} MB; run files up to 200 MB can be imported.`); return }
+    if (f.size > MAX_RUN_FILE_BYTES) { lab.alert(`${f.name} is ${(f.size / 2 ** 20).toFixed(0)} MiB; run files up to ${MAX_RUN_FILE_BYTES / 2 ** 20} MiB can be imported.`); return }
     lab.importRun(await f.text(), as)
   }
   return (
     <section aria-label="Export and import" className="panel export">
       <h2>Export and import</h2>
       <div className="buttons">
-        <button onClick={() => lab.exportRun()} disabled={!hasRun}>Export run</button>
+        <button onClick={() => void lab.exportRun()} disabled={!hasRun}>Export run</button>
         <button onClick={() => lab.exportCsv()} disabled={!hasRun}>Export metrics CSV</button>
         <button onClick={() => lab.exportModel()}>Export model</button>
         <button onClick={() => lab.exportModel('onnx')} title="The policy as ONNX (opset 17, with a KV cache) for onnxruntime">Export ONNX</button>

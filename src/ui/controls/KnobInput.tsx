@@ -1,9 +1,8 @@
 // One configuration key as an input: its TRL name as the label, its one-line meaning and range
-// as the tooltip. A value out of range is refused on the spot with what is allowed; the config
-// keeps its last good value.
+// as the tooltip. A value out of range, or one that breaks a cross-key rule, is refused on the
+// spot with what is allowed; the config keeps its last good value.
 import { useEffect, useState } from 'react'
-import { checkValue, describeAllowed, RUN_CONFIG_SPEC, type RunConfig } from '../../rl/config'
-import { TASK_IDS } from '../../tasks/registry'
+import { describeAllowed, RUN_CONFIG_SPEC, type RunConfig } from '../../rl/config'
 import { useLab } from '../../store/labStore'
 
 type Key = keyof RunConfig
@@ -27,20 +26,14 @@ export function KnobInput({ name, disabled }: { name: Key; disabled?: boolean })
   const [problem, setProblem] = useState<string | null>(null)
   useEffect(() => { setText(format(value)); setProblem(null) }, [value])
   const tooltip = `${spec.help}. Allowed: ${describeAllowed(spec)}.`
-  const commit = (raw: unknown) => {
-    try {
-      setConfig({ [name]: checkValue(name, raw) } as Partial<RunConfig>)
-      setProblem(null)
-    } catch (e) {
-      setProblem((e as Error).message)
-    }
-  }
+  // checked alone and against the other keys (n_head must divide n_embd, …), as a link's values are
+  const commit = (raw: unknown) => setProblem(setConfig({ [name]: raw } as Partial<RunConfig>)[0]?.message ?? null)
   let input
   if (spec.kind === 'bool') {
     input = <input type="checkbox" aria-label={name} title={tooltip} checked={value as boolean} disabled={disabled}
       onChange={(e) => commit(e.target.checked)} />
-  } else if (spec.kind === 'enum' || name === 'task') {
-    const values = spec.kind === 'enum' ? spec.values : TASK_IDS
+  } else if (spec.kind === 'enum') {
+    const values = spec.values
     input = (
       <select aria-label={name} title={tooltip} value={String(value)} disabled={disabled} onChange={(e) => commit(e.target.value)}>
         {values.map((v) => <option key={v} value={v}>{v}</option>)}

@@ -1,7 +1,8 @@
 // Each step's groups: the prompt and its G completions with <think> and <answer> set apart,
 // reward per function, advantage as a colour, length, truncation, and reflection words marked.
-// Browse past steps; filter correct / incorrect / truncated.
-import { memo, useState } from 'react'
+// Browse past steps (older ones are read back from IndexedDB: the page keeps only recent traces
+// in memory); filter correct / incorrect / truncated.
+import { memo, useEffect, useState } from 'react'
 import type { TraceCompletion, TraceRecord } from '../../rl/trainer'
 import { useLab } from '../../store/labStore'
 import { advantageColor, completionParts, reflectionPieces } from './completionParts'
@@ -13,16 +14,33 @@ const keep: Record<Filter, (c: TraceCompletion) => boolean> = {
 }
 
 export function TraceViewer() {
+  // every step has its metrics in memory; its trace may have to be read back
+  const metrics = useLab((s) => s.run?.metrics)
   const traces = useLab((s) => s.run?.traces)
   const hidden = useLab((s) => s.hidden)
   // null: follow the latest step
   const [chosen, setChosen] = useState<number | null>(null)
   const [filter, setFilter] = useState<Filter>('all')
-  if (hidden.includes('traces')) return null
-  const n = traces?.length ?? 0
+  const n = metrics?.length ?? 0
   const index = chosen === null ? n - 1 : Math.min(chosen, n - 1)
-  const trace = n ? traces![index] : null
+  const step = n ? metrics![index].step : 0
+  const inMemory = traces?.find((t) => t.step === step) ?? null
+  const [readBack, setReadBack] = useState<{ step: number; trace: TraceRecord | null; error?: string } | null>(null)
+  useEffect(() => {
+    if (!step || inMemory) return
+    let current = true
+    useLab.getState().traceAt(step).then(
+      (trace) => { if (current) setReadBack({ step, trace }) },
+      (e: Error) => { if (current) setReadBack({ step, trace: null, error: e.message }) })
+    return () => { current = false }
+  }, [step, inMemory])
+  if (hidden.includes('traces')) return null
+  const fetched = readBack?.step === step ? readBack : null
+  const trace = inMemory ?? fetched?.trace ?? null
   const go = (i: number) => setChosen(i >= n - 1 ? null : Math.max(0, i))
+  const missing = !step ? <p className="hint">Start a run: each step's prompts and completions appear here.</p>
+    : !fetched ? <p className="hint">Reading step {step}'s trace from this browser's storage…</p>
+      : <p className="hint">Step {step}'s trace is not in this page's memory{fetched.error ? ` and could not be read from storage (${fetched.error})` : ' nor in storage'}.</p>
   return (
     <section aria-label="Traces" className="panel traces">
       <h2>Traces</h2>
@@ -31,7 +49,7 @@ export function TraceViewer() {
         <label>Step <input type="range" aria-label="Trace step" min={0} max={Math.max(0, n - 1)} value={Math.max(0, index)}
           disabled={n === 0} onChange={(e) => go(Number(e.target.value))} /></label>
         <button onClick={() => go(index + 1)} disabled={index >= n - 1} aria-label="Next step">▶</button>
-        <span aria-label="Shown trace step" className="trace-step">{trace ? `step ${trace.step}${chosen === null ? ' (latest)' : ''}` : 'no steps yet'}</span>
+        <span aria-label="Shown trace step" className="trace-step">{step ? `step ${step}${chosen === null ? ' (latest)' : ''}` : 'no steps yet'}</span>
         <span className="filters" role="radiogroup" aria-label="Filter completions">
           {FILTERS.map((f) => (
             <label key={f}><input type="radio" name="trace-filter" value={f} checked={filter === f} onChange={() => setFilter(f)} aria-label={`Show ${f}`} /> {f}</label>
@@ -43,7 +61,7 @@ export function TraceViewer() {
         <span className="swatch" style={{ background: advantageColor(-1.5) }} /> negative
         <mark>wait</mark> reflection word · <span className="think-sample">reasoning</span> · <span className="answer-sample">answer</span>
       </p>
-      {trace ? <StepGroups trace={trace} filter={filter} /> : <p className="hint">Start a run: each step's prompts and completions appear here.</p>}
+      {trace ? <StepGroups trace={trace} filter={filter} /> : missing}
     </section>
   )
 }
