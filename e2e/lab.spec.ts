@@ -268,7 +268,7 @@ test('export a run, then import it: the same metrics and traces are shown, and i
   expect(json.metrics[3]).toEqual(JSON.parse(JSON.stringify(last)))
 
   // CSV: a column per metric, a row per step, each cell the run's value
-  const csv = (await download(page, 'Export metrics CSV')).bytes.toString('utf8').trimEnd().split('\n').map((l) => l.split(','))
+  const csv = (await download(page, 'Export metrics CSV')).bytes.toString('utf8').trimEnd().split(/\r?\n/).map((l) => l.split(','))
   const columns = Object.keys(json.metrics[0])
   expect(columns).toEqual(expect.arrayContaining(['step', 'reward', 'accuracy', 'kl', 'entropy', 'grad_norm', 'learning_rate', 'loss']))
   expect(csv[0]).toEqual(columns)
