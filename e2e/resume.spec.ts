@@ -39,3 +39,18 @@ for (const backend of ['cpu', 'webgpu'] as const) {
     await expect(page.getByRole('button', { name: /Resume from step/ })).toHaveCount(0)
   })
 }
+
+test('a run started after editing a link\'s values is the run a reload finds: Start writes its link into the address', async ({ page }) => {
+  test.setTimeout(TRAINING_LIMIT)
+  await openLab(page, echoLink({ max_steps: 8 }), '?backend=cpu')
+  await page.getByLabel('seed', { exact: true }).fill('5')
+  await page.getByLabel('seed', { exact: true }).press('Enter')
+  await startAndFinish(page, 8)
+  const id = await runId(page)
+  expect(new URL(page.url()).hash).toContain('seed=5')
+  await expect.poll(() => savedSteps(page, id)).toHaveLength(8)
+  await page.reload()
+  await expect(page.getByRole('button', { name: 'Start', exact: true })).toBeEnabled()
+  await expect(page.getByLabel('Step', { exact: true })).toHaveText('8')
+  expect(await runId(page)).toBe(id)
+})

@@ -413,6 +413,9 @@ export const useLab = create<LabState>((set, get) => {
         overlay: previous && previous.metrics.length ? { name: previous.name, metrics: previous.metrics } : s.overlay,
       }))
       void writeInOrder(() => db.saveHeader({ id: run.id, name: run.name, config, createdAt: Date.now() }))
+      // the address names the run on screen: a reload finds it again (the saved run is restored only
+      // when the link asks for its configuration), and the address bar is a share link. No hashchange.
+      if (location.hash.length > 1) history.replaceState(history.state, '', encodeLink(config, get().hidden, get().autostart))
       const send = (baseBytes?: Uint8Array) => get().send({ type: 'start-grpo', config, paused: opts.paused, stepOnce: opts.stepOnce, baseBytes, modelUrl: source.modelUrl })
       // a base model pretrained in this browser goes along; any other is fetched by the worker
       if (source.local) {
