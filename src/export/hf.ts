@@ -112,7 +112,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 tok = AutoTokenizer.from_pretrained("./this-folder")
 model = AutoModelForCausalLM.from_pretrained("./this-folder")
 ids = tok("${prompt}", return_tensors="pt").input_ids
-out = model.generate(ids, do_sample=False, max_new_tokens=${Math.max(1, c.blockSize - 8)})
+out = model.generate(ids, do_sample=False, max_length=${c.blockSize})  # up to the end of the context
 print(tok.decode(out[0, ids.shape[1]:], skip_special_tokens=True))
 \`\`\`
 
@@ -123,7 +123,9 @@ import { env, pipeline } from '@huggingface/transformers'
 env.allowRemoteModels = false
 env.localModelPath = '/path/to/parent/'
 const generator = await pipeline('text-generation', 'this-folder', { dtype: 'fp32' })
-const [out] = await generator('${prompt}', { do_sample: false })
+// max_new_tokens: null lets max_length (the context, ${c.blockSize}) bound the completion; the pipeline's
+// default of 256 new tokens would run past the learned positions when no end token comes
+const [out] = await generator('${prompt}', { do_sample: false, max_new_tokens: null })
 console.log(out.generated_text)
 \`\`\`
 

@@ -12,6 +12,7 @@ import { getTask } from '../../src/tasks/registry'
 import { cliJson } from './cliOutput'
 
 const TOL = 1e-4
+const RUNS_ON: Record<string, string> = { addition: '9', countdown: '<answer>' }
 const dir = mkdtempSync(join(tmpdir(), 'grpo-lab-tjs-'))
 
 beforeAll(() => {
@@ -28,8 +29,9 @@ afterAll(() => console.log('max |transformers.js − grpo-lab logits| (prefill):
 
 describe.each(['addition', 'countdown'])('transformers.js runs the exported %s folder', (name) => {
   const task = getTask(name)
-  // held-out prompts, and one that is only part of a problem
-  const prompts = [0, 1, 2, 3].map((i) => task.problem('test', 7, i).prompt).concat([task.problem('test', 7, 4).prompt.slice(0, 5)])
+  // held-out prompts, one that is only part of a problem, and one whose greedy completion runs to the
+  // end of the context without an end token
+  const prompts = [0, 1, 2, 3].map((i) => task.problem('test', 7, i).prompt).concat([task.problem('test', 7, 4).prompt.slice(0, 5), RUNS_ON[name]])
   // the lab's side runs the checkpoint itself, so that only transformers.js reads the folder
   const checkpoint = `public/models/${name}.safetensors`
   let generator: TextGenerationPipeline
@@ -43,13 +45,16 @@ describe.each(['addition', 'countdown'])('transformers.js runs the exported %s f
   it('greedy pipeline text and model.generate tokens are those of grpo-lab generate --greedy', async () => {
     const lab = await cliJson<Generated>(['generate', '--model', checkpoint, '--greedy', ...prompts.flatMap((p) => ['--prompt', p])])
     expect(lab.completions.some((c) => c.stopped === 'eos')).toBe(true)
+    if (name === 'countdown') expect(lab.completions.at(-1)!.stopped).toBe('length')
     for (const [i, prompt] of prompts.entries()) {
       const ours = lab.completions[i]
       const encoded = generator.tokenizer(prompt)
       const promptIds = Array.from(encoded.input_ids.data as BigInt64Array, Number)
       const [labPromptIds] = (await cliJson<Logits>(['logits', '--model', checkpoint, '--text', prompt])).results.map((r) => r.token_ids)
       expect(promptIds, `tokenizer on ${JSON.stringify(prompt)}`).toEqual(labPromptIds)
-      const [out] = await generator(prompt, { do_sample: false }) as { generated_text: string }[]
+      // up to the end of the context, as the lab (the pipeline's default is 256 new tokens, past the learned positions)
+      const room = (generator.model.config as unknown as { n_positions: number }).n_positions - promptIds.length
+      const [out] = await generator(prompt, { do_sample: false, max_new_tokens: room }) as { generated_text: string }[]
       expect(out.generated_text, `pipeline on ${JSON.stringify(prompt)}`).toBe(prompt + ours.text)
       const tokens = await generator.model.generate({ ...encoded, do_sample: false }) as Tensor
       const ids = Array.from(tokens.data as BigInt64Array, Number)
