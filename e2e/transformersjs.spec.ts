@@ -1,6 +1,7 @@
 // transformers.js in Chromium runs the exported Hugging Face folders of the shipped addition and
 // countdown models: pipeline('text-generation') with greedy decoding gives exactly the lab's
-// greedy completions (text, and model.generate's token ids) for several prompts. A small page
+// greedy completions (text, and model.generate's token ids) for several prompts, and the prompts'
+// logits to 1e-4. A small page
 // (e2e/pages/transformersjs.html, not the lab's bundle) served by a static server of this test:
 // the library from node_modules, ONNX Runtime's WASM files from the onnxruntime-web that
 // transformers.js depends on, the folders from a temporary directory; any other request fails the test.
@@ -14,7 +15,7 @@ import { CpuBackend } from '../src/engine/cpu/cpuBackend'
 import { hfFolderFiles } from '../src/export/hf'
 import { loadInto, loadSafetensors } from '../src/model/checkpoint'
 import { GPT } from '../src/model/gpt'
-import { generateText } from '../src/model/inference'
+import { generateText, sequenceLogits } from '../src/model/inference'
 import { getTask } from '../src/tasks/registry'
 
 const models = mkdtempSync(join(tmpdir(), 'grpo-lab-tjs-web-'))
@@ -60,6 +61,8 @@ for (const name of ['addition', 'countdown']) {
     const model = new GPT(be, ck.config)
     loadInto(model, ck)
     const lab = await generateText(model, ck.tokenizer, prompts, { temperature: 0, seed: 0, n: 1 })
+    const labLogits: Float32Array[] = []
+    for (const p of prompts) labLogits.push(await sequenceLogits(model, ck.tokenizer.encode(p)))
     model.destroy()
     be.destroy()
 
@@ -73,12 +76,15 @@ for (const name of ['addition', 'countdown']) {
     page.on('pageerror', (e) => errors.push(e.message))
     await page.goto(`${origin}/transformersjs.html`)
     await expect(page.locator('body')).toHaveAttribute('data-ready', 'true')
-    const got = await page.evaluate(([n, p]) => (window as unknown as { greedy: (n: string, p: string[]) => Promise<{ text: string; ids: number[] }[]> }).greedy(n, p), [name, prompts] as const)
+    const got = await page.evaluate(([n, p]) => (window as unknown as { greedy: (n: string, p: string[]) => Promise<{ text: string; ids: number[]; logits: number[] }[]> }).greedy(n, p), [name, prompts] as const)
     expect(errors).toEqual([])
     expect(foreign).toEqual([])
     prompts.forEach((prompt, i) => {
       expect(got[i].text, `pipeline on ${JSON.stringify(prompt)}`).toBe(prompt + lab[i].text)
       expect(got[i].ids, `model.generate on ${JSON.stringify(prompt)}`).toEqual([...ck.tokenizer.encode(prompt), ...lab[i].token_ids])
+      expect(got[i].logits).toHaveLength(labLogits[i].length)
+      const worst = Math.max(...got[i].logits.map((x, j) => Math.abs(x - labLogits[i][j])))
+      expect(worst, `logits on ${JSON.stringify(prompt)}`).toBeLessThan(1e-4)
     })
   })
 }
