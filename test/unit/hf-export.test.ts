@@ -175,6 +175,10 @@ describe('the CLI with Hugging Face folders', () => {
     expect(f.results[0].token_ids).toEqual(ck.tokenizer.encode(prompts[0]))
     expect(f.results[0].logits).toHaveLength(prompts[0].length)
     expect(f.results[1].logits[0]).toHaveLength(ck.config.vocabSize)
+    // the last position's most likely token is greedy decoding's first
+    const first = (await cliJson<{ completions: { token_ids: number[] }[] }>(['generate', '--model', SHIPPED, '--prompt', prompts[0], '--greedy', '--max-new-tokens', '1'])).completions[0].token_ids[0]
+    const last = f.results[0].logits.at(-1)!
+    expect(last.indexOf(Math.max(...last))).toBe(first)
   })
 
   it('eval --completions-out: each problem\'s prompt, greedy completion and reward; pass@1 agrees', async () => {
