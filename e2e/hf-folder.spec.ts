@@ -1,6 +1,7 @@
 // Hugging Face model folders in the lab: a folder (chosen, or as a .zip) becomes the base model
 // and trains; "Export for Hugging Face" downloads a .zip of a folder that reads back as the run's
-// model; a folder the lab cannot take is refused with what was found and what it supports.
+// model; a folder the lab cannot take is refused with what was found and what it supports; a link's
+// base_model may be a folder's URL (ending in '/').
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -12,6 +13,7 @@ import { loadSafetensors } from '../src/model/checkpoint'
 import { checkpointFromHfFiles, filesFromZip } from '../src/model/hfFolder'
 import { resolveRunConfig } from '../src/rl/config'
 import { openLab, shownStep } from './helpers'
+import { startStaticServer } from './staticServer'
 
 const shipped = loadSafetensors(new Uint8Array(readFileSync('public/models/addition.safetensors')))
 // one short GRPO step of the addition model
@@ -70,4 +72,25 @@ test('a .zip of a folder loads; a byte-level tokenizer is refused, saying what t
   await expect(page.getByRole('alert')).toContainText('bytelevel.zip is not a model this lab can load')
   await expect(page.getByRole('alert')).toContainText('pre_tokenizer "ByteLevel" (a byte-level tokenizer); the lab supports a GPT-2 folder')
   await expect(page.getByLabel('base_model', { exact: true })).toHaveValue('zipped')
+})
+
+test("a link's base_model may be a Hugging Face folder's URL: its three files are fetched, after consent", async ({ page }) => {
+  const folder = join(dir, 'served', 'addition-hf')
+  for (const [path, bytes] of hfFolderFiles(shipped)) {
+    mkdirSync(join(folder, path, '..'), { recursive: true })
+    writeFileSync(join(folder, path), bytes)
+  }
+  const server = await startStaticServer({ '/hf/': join(dir, 'served') + '/' })
+  try {
+    await openLab(page, encodeLink(resolveRunConfig({
+      task: 'addition', base_model: `${server.origin}/hf/addition-hf/`, num_generations: 2, prompts_per_step: 1, max_completion_length: 24, max_steps: 1, eval_every: 0,
+    }), [], false))
+    await page.getByRole('button', { name: 'Start', exact: true }).click()
+    await page.getByRole('button', { name: `Allow loading from ${server.host}` }).click()
+    await expect(page.getByLabel('Run state')).toHaveText('done', { timeout: 90_000 })
+    await expect(page.getByRole('alert')).toHaveCount(0)
+    expect(server.requests).toEqual(['/hf/addition-hf/config.json', '/hf/addition-hf/tokenizer.json', '/hf/addition-hf/model.safetensors'])
+  } finally {
+    await server.close()
+  }
 })

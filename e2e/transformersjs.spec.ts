@@ -5,11 +5,9 @@
 // (e2e/pages/transformersjs.html, not the lab's bundle) served by a static server of this test:
 // the library from node_modules, ONNX Runtime's WASM files from the onnxruntime-web that
 // transformers.js depends on, the folders from a temporary directory; any other request fails the test.
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { extname, join, normalize } from 'node:path'
+import { join } from 'node:path'
 import { expect, test } from '@playwright/test'
 import { CpuBackend } from '../src/engine/cpu/cpuBackend'
 import { hfFolderFiles } from '../src/export/hf'
@@ -17,35 +15,22 @@ import { loadInto, loadSafetensors } from '../src/model/checkpoint'
 import { GPT } from '../src/model/gpt'
 import { generateText, sequenceLogits } from '../src/model/inference'
 import { getTask } from '../src/tasks/registry'
+import { startStaticServer, type StaticServer } from './staticServer'
 
 const models = mkdtempSync(join(tmpdir(), 'grpo-lab-tjs-web-'))
-const ROOTS: Record<string, string> = {
-  '/transformers/': 'node_modules/@huggingface/transformers/dist/',
-  '/ort/': 'node_modules/@huggingface/transformers/node_modules/onnxruntime-web/dist/',
-  '/models/': models + '/',
-  '/': 'e2e/pages/',
-}
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' }
-let server: Server
+let server: StaticServer
 let origin = ''
 
 test.beforeAll(async () => {
-  server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)
-    const prefix = Object.keys(ROOTS).find((p) => path.startsWith(p))!
-    const file = normalize(ROOTS[prefix] + path.slice(prefix.length))
-    try {
-      if (!statSync(file).isFile()) throw new Error('not a file')
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' })
-      res.end(readFileSync(file))
-    } catch {
-      res.writeHead(404).end()
-    }
+  server = await startStaticServer({
+    '/transformers/': 'node_modules/@huggingface/transformers/dist/',
+    '/ort/': 'node_modules/@huggingface/transformers/node_modules/onnxruntime-web/dist/',
+    '/models/': models + '/',
+    '/': 'e2e/pages/',
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  origin = server.origin
 })
-test.afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
+test.afterAll(() => server.close())
 
 for (const name of ['addition', 'countdown']) {
   test(`${name}: greedy pipeline in Chromium gives the lab's greedy completions`, async ({ page }) => {
