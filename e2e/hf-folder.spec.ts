@@ -56,6 +56,19 @@ test('a Hugging Face folder is the base model, trains, and the run exports as a 
   expect(card).toContain('"base_model": "my-gpt2"')
 })
 
+test('a .zip dropped on the Base model panel loads', async ({ page }) => {
+  await openLab(page, link)
+  const zip = Buffer.from(hfFolderZip(shipped, 'dropped')).toString('base64')
+  await page.getByRole('region', { name: 'Base model' }).evaluate((panel, b64) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))
+    const dataTransfer = new DataTransfer()
+    dataTransfer.items.add(new File([bytes], 'dropped.zip', { type: 'application/zip' }))
+    panel.dispatchEvent(new DragEvent('drop', { dataTransfer, bubbles: true, cancelable: true }))
+  }, zip)
+  await expect(page.getByLabel('base_model', { exact: true })).toHaveValue('dropped')
+  await expect(page.getByRole('alert')).toHaveCount(0)
+})
+
 test('a .zip of a folder loads; a byte-level tokenizer is refused, saying what the lab supports', async ({ page }) => {
   await openLab(page, link)
   const good = join(dir, 'zipped.zip')
