@@ -32,6 +32,7 @@ test('a Hugging Face folder is the base model, trains, and the run exports as a 
   await page.getByLabel('Base model folder').setInputFiles(folder)
   await expect(page.getByLabel('base_model', { exact: true })).toHaveValue('my-gpt2')
   await expect(page.getByRole('region', { name: 'Base model' }).getByRole('status')).toContainText("'my-gpt2' loaded from my-gpt2")
+  await expect(page.getByLabel('Starts from')).toHaveText('my-gpt2 (loaded from a file, kept in this browser)')
   await page.getByRole('button', { name: 'Start', exact: true }).click()
   await expect(page.getByLabel('Run state')).toHaveText('done', { timeout: 90_000 })
   await expect(page.getByRole('alert')).toHaveCount(0)

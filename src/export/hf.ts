@@ -144,7 +144,7 @@ export function hfFolderFiles(ck: Checkpoint, info: ModelCardInfo = {}): Map<str
   files.set('tokenizer.json', json(hfTokenizerJson(ck)))
   files.set('tokenizer_config.json', json({
     tokenizer_class: 'PreTrainedTokenizerFast', clean_up_tokenization_spaces: false, model_max_length: ck.config.blockSize,
-    eos_token: HF_EOS_TEXT, add_bos_token: false, add_eos_token: false,
+    eos_token: HF_EOS_TEXT,
   }))
   files.set('onnx/model.onnx', onnxFromCheckpoint(ck, { kvCache: true }))
   files.set('README.md', strToU8(modelCard(ck, info)))

@@ -7,7 +7,7 @@ import { type Backend, DeviceLostError } from '../engine/backend'
 import { createBrowserBackend } from '../engine/browser'
 import type { WebGPUBackend } from '../engine/webgpu/webgpuBackend'
 import { type Checkpoint, checkpointOf, saveSafetensors } from '../model/checkpoint'
-import { checkpointFromBytes } from '../model/hfFolder'
+import { checkpointFromBytes, checkpointFromHfFiles } from '../model/hfFolder'
 import { exportGptOnnx } from '../export/onnx'
 import { hfFolderZip } from '../export/hf'
 import { resolveRunConfig } from '../rl/config'
@@ -188,19 +188,31 @@ async function stepOnce(): Promise<void> {
 }
 
 /** Fetch a checkpoint the page cleared (its own origin, or one the visitor allowed), capped in
- *  size, with a progress bar from the response's Content-Length. */
+ *  size, with a progress bar from the response's Content-Length: a .safetensors or a .zip of a
+ *  Hugging Face folder, or (a URL ending in '/') the folder's config.json, tokenizer.json and model.safetensors. */
 async function fetchBaseModel(url: string): Promise<Checkpoint> {
   const label = `Loading base model ${url}`
   post({ type: 'progress', task: 'model', label, fraction: 0 })
-  try {
-    const res = await fetch(url)
+  let file = url
+  const get = async (at: string, what: string, onProgress: (f: number | null) => void = () => {}) => {
+    file = at
+    const res = await fetch(at)
     if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`.trim())
-    const bytes = await readCapped(res, (fraction) => post({ type: 'progress', task: 'model', label, fraction }))
+    const bytes = await readCapped(res, onProgress)
     // a dev server answers a missing file with the page itself: say so rather than "bad header"
-    if (bytes.length > 0 && bytes[0] === 0x3c) throw new Error('the server answered with an HTML page, not a safetensors file')
-    return checkpointFromBytes(bytes)
+    if (bytes.length > 0 && bytes[0] === 0x3c) throw new Error(`the server answered with an HTML page, not ${what}`)
+    return bytes
+  }
+  const progress = (fraction: number | null) => post({ type: 'progress', task: 'model', label, fraction })
+  try {
+    if (!url.endsWith('/')) return checkpointFromBytes(await get(url, 'a safetensors file', progress))
+    const files = new Map<string, Uint8Array>()
+    for (const name of ['config.json', 'tokenizer.json']) files.set(name, await get(url + name, name))
+    files.set('model.safetensors', await get(url + 'model.safetensors', 'a safetensors file', progress))
+    file = url
+    return checkpointFromHfFiles(files)
   } catch (e) {
-    throw Object.assign(new Error((e as Error).message), { file: url })
+    throw Object.assign(new Error((e as Error).message), { file })
   } finally {
     post({ type: 'progress', task: 'model', label, fraction: 1, done: true })
   }

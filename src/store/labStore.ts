@@ -65,6 +65,8 @@ export interface LabState {
   delayMs: number
   /** base models pretrained in this browser (kept in IndexedDB), by name */
   localModels: string[]
+  /** those of localModels loaded from a file (a Hugging Face folder, a .zip, a .safetensors) */
+  importedModels: string[]
   /** a line about the last pretraining, shown until the next one */
   pretrainNote: string | null
   /** origins the visitor allowed base models from (this page's life only) */
@@ -260,7 +262,8 @@ export const useLab = create<LabState>((set, get) => {
         break
       case 'pretrained': {
         const note = `Base model '${m.name}' pretrained in this browser (${m.steps} steps, final loss ${m.loss.toFixed(3)}); base_model is set to it.`
-        set((s) => ({ localModels: s.localModels.includes(m.name) ? s.localModels : [...s.localModels, m.name], pretrainNote: note }))
+        set((s) => ({ localModels: s.localModels.includes(m.name) ? s.localModels : [...s.localModels, m.name],
+          importedModels: s.importedModels.filter((n) => n !== m.name), pretrainNote: note }))
         for (const p of get().setConfig({ base_model: m.name })) get().alert(`base_model was not set to the pretrained model: ${p.message}`)
         persist(db.saveModel({ name: m.name, bytes: m.bytes, loss: m.loss, steps: m.steps, createdAt: Date.now() }))
         break
@@ -319,6 +322,7 @@ export const useLab = create<LabState>((set, get) => {
     alerts: [],
     delayMs: 0,
     localModels: [],
+    importedModels: [],
     pretrainNote: null,
     allowedOrigins: [],
 
@@ -360,6 +364,7 @@ export const useLab = create<LabState>((set, get) => {
         latestSnapshot = saved.snapshot?.snapshot ?? null
       }).catch(noStorage)
       db.modelNames().then((localModels) => set({ localModels })).catch(() => { /* no storage: nothing pretrained here */ })
+      db.importedModelNames().then((importedModels) => set({ importedModels })).catch(() => { /* no storage: nothing imported */ })
       const wanted = new URLSearchParams(location.search).get('backend') === 'cpu' ? 'cpu' : 'webgpu'
       worker.postMessage({ type: 'init', backend: wanted } satisfies ToWorker)
     },
@@ -501,9 +506,10 @@ export const useLab = create<LabState>((set, get) => {
       let id = name.replace(/\.(zip|safetensors)$/, '').replace(/[^\w.-]+/g, '-').slice(0, 60) || 'imported'
       if (shippedModel(id)) id += '-imported'
       const note = `Base model '${id}' loaded from ${name} and kept in this browser; base_model is set to it.`
-      set((s) => ({ localModels: s.localModels.includes(id) ? s.localModels : [...s.localModels, id], pretrainNote: note }))
+      const add = (names: string[]) => names.includes(id) ? names : [...names, id]
+      set((s) => ({ localModels: add(s.localModels), importedModels: add(s.importedModels), pretrainNote: note }))
       for (const p of get().setConfig({ base_model: id })) get().alert(`base_model was not set to the imported model: ${p.message}`)
-      await persist(db.saveModel({ name: id, bytes, loss: NaN, steps: 0, createdAt: Date.now() }))
+      await persist(db.saveModel({ name: id, bytes, loss: NaN, steps: 0, createdAt: Date.now(), origin: 'imported' }))
     },
 
     importRun(text, as) {

@@ -30,6 +30,7 @@ export function BaseModelPanel() {
   const base = useLab((s) => s.config.base_model)
   const task = useLab((s) => s.config.task)
   const local = useLab((s) => s.localModels)
+  const imported = useLab((s) => s.importedModels)
   const note = useLab((s) => s.pretrainNote)
   const pretraining = useLab((s) => 'pretrain' in s.progress)
   const runState = useLab((s) => s.runState)
@@ -42,7 +43,8 @@ export function BaseModelPanel() {
   const stepsOk = Number.isInteger(n) && n >= 1 && n <= 100_000
   const lab = useLab.getState()
   const source = pageModelSource(base)
-  const where = !base ? 'fresh weights' : local.includes(base) ? `${base} (pretrained in this browser)`
+  const where = !base ? 'fresh weights' : imported.includes(base) ? `${base} (loaded from a file, kept in this browser)`
+    : local.includes(base) ? `${base} (pretrained in this browser)`
     : source.kind === 'other-origin' ? `${base} (from ${source.host}, only with your consent)`
     : /^[\w-]+$/.test(base) ? `${base} (models/${base}.safetensors)` : base
   const load = (name: string, files: File[]) => { void readFiles(files).then((m) => lab.importBaseModel(name, m)) }
