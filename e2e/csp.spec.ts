@@ -49,7 +49,7 @@ test('the lab works under the policy: a run, the worksheet and every export with
   await expect(page.getByLabel('Run state')).toHaveText('done')
   const sheet = page.getByRole('region', { name: 'GRPO worksheet' })
   await expect(sheet.locator('.katex').first()).toBeVisible()
-  for (const name of ['Export run', 'Export metrics CSV', 'Export model', 'Export ONNX']) {
+  for (const name of ['Export run', 'Export metrics CSV', 'Export model', 'Export ONNX', 'Export for Hugging Face']) {
     const download = page.waitForEvent('download')
     await page.getByRole('button', { name }).click()
     expect((await (await download).path()).length).toBeGreaterThan(0)

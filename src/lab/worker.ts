@@ -6,8 +6,10 @@
 import { type Backend, DeviceLostError } from '../engine/backend'
 import { createBrowserBackend } from '../engine/browser'
 import type { WebGPUBackend } from '../engine/webgpu/webgpuBackend'
-import { type Checkpoint, checkpointOf, loadSafetensors, saveSafetensors } from '../model/checkpoint'
+import { type Checkpoint, checkpointOf, saveSafetensors } from '../model/checkpoint'
+import { checkpointFromBytes, checkpointFromHfFiles } from '../model/hfFolder'
 import { exportGptOnnx } from '../export/onnx'
+import { hfFolderZip } from '../export/hf'
 import { resolveRunConfig } from '../rl/config'
 import { GRPOTrainer } from '../rl/trainer'
 import { DEFAULT_PRETRAIN, pretrain } from './pretrain'
@@ -186,19 +188,31 @@ async function stepOnce(): Promise<void> {
 }
 
 /** Fetch a checkpoint the page cleared (its own origin, or one the visitor allowed), capped in
- *  size, with a progress bar from the response's Content-Length. */
+ *  size, with a progress bar from the response's Content-Length: a .safetensors or a .zip of a
+ *  Hugging Face folder, or (a URL ending in '/') the folder's config.json, tokenizer.json and model.safetensors. */
 async function fetchBaseModel(url: string): Promise<Checkpoint> {
   const label = `Loading base model ${url}`
   post({ type: 'progress', task: 'model', label, fraction: 0 })
-  try {
-    const res = await fetch(url)
+  let file = url
+  const get = async (at: string, what: string, onProgress: (f: number | null) => void = () => {}) => {
+    file = at
+    const res = await fetch(at)
     if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`.trim())
-    const bytes = await readCapped(res, (fraction) => post({ type: 'progress', task: 'model', label, fraction }))
+    const bytes = await readCapped(res, onProgress)
     // a dev server answers a missing file with the page itself: say so rather than "bad header"
-    if (bytes.length > 0 && bytes[0] === 0x3c) throw new Error('the server answered with an HTML page, not a safetensors file')
-    return loadSafetensors(bytes)
+    if (bytes.length > 0 && bytes[0] === 0x3c) throw new Error(`the server answered with an HTML page, not ${what}`)
+    return bytes
+  }
+  const progress = (fraction: number | null) => post({ type: 'progress', task: 'model', label, fraction })
+  try {
+    if (!url.endsWith('/')) return checkpointFromBytes(await get(url, 'a safetensors file', progress))
+    const files = new Map<string, Uint8Array>()
+    for (const name of ['config.json', 'tokenizer.json']) files.set(name, await get(url + name, name))
+    files.set('model.safetensors', await get(url + 'model.safetensors', 'a safetensors file', progress))
+    file = url
+    return checkpointFromHfFiles(files)
   } catch (e) {
-    throw Object.assign(new Error((e as Error).message), { file: url })
+    throw Object.assign(new Error((e as Error).message), { file })
   } finally {
     post({ type: 'progress', task: 'model', label, fraction: 1, done: true })
   }
@@ -213,7 +227,7 @@ async function startRun(msg: Extract<ToWorker, { type: 'start-grpo' }>): Promise
   if (config.base_model) {
     try {
       if (!msg.baseBytes && !msg.modelUrl) throw new Error('the page did not clear this base model for download')
-      base = msg.baseBytes ? loadSafetensors(msg.baseBytes) : await fetchBaseModel(msg.modelUrl!)
+      base = msg.baseBytes ? checkpointFromBytes(msg.baseBytes) : await fetchBaseModel(msg.modelUrl!)
     } catch (e) {
       const from = msg.baseBytes ? `'${config.base_model}' pretrained in this browser` : (e as { file?: string }).file ?? config.base_model
       post({ type: 'base-model-error', file: from, message: (e as Error).message })
@@ -266,10 +280,16 @@ scope.onmessage = async (e: MessageEvent<ToWorker>) => {
           if (!grpo) throw new Error('there is no model to export yet: start a run first')
           const metadata = { task: grpo.config.task, step: String(grpo.step) }
           const name = `grpo-lab-${grpo.config.task}-step${grpo.step}`
+          const config = grpo.config
           const bytes = msg.format === 'onnx'
             ? await exportGptOnnx(grpo.model, { kvCache: true, tokenizer: grpo.tokenizer, metadata })
-            : saveSafetensors(await checkpointOf(grpo.model, grpo.tokenizer, metadata))
-          post({ type: 'model', bytes, name: `${name}.${msg.format === 'onnx' ? 'onnx' : 'safetensors'}` }, [bytes.buffer])
+            : msg.format === 'hf'
+              ? hfFolderZip(await checkpointOf(grpo.model, grpo.tokenizer, { ...metadata, seed: String(config.seed) }), name, {
+                runConfig: { ...config }, baseModel: config.base_model || undefined, heldOut: msg.heldOut,
+              })
+              : saveSafetensors(await checkpointOf(grpo.model, grpo.tokenizer, metadata))
+          const ext = msg.format === 'onnx' ? 'onnx' : msg.format === 'hf' ? 'zip' : 'safetensors'
+          post({ type: 'model', bytes, name: `${name}${msg.format === 'hf' ? '-hf' : ''}.${ext}` }, [bytes.buffer])
         })
         break
       case 'group-logp':

@@ -131,7 +131,11 @@ export async function loadCurrentRun(): Promise<SavedRun | null> {
   return { header, steps, evals, snapshot }
 }
 
-export interface LocalModel { name: string; bytes: Uint8Array; loss: number; steps: number; createdAt: number }
+export interface LocalModel {
+  name: string; bytes: Uint8Array; loss: number; steps: number; createdAt: number
+  /** where it came from: pretrained here (the default, also for models saved before this field) or loaded from a file */
+  origin?: 'pretrained' | 'imported'
+}
 
 export async function saveModel(m: LocalModel): Promise<void> {
   const tx = (await open()).transaction('models', 'readwrite')
@@ -147,4 +151,10 @@ export async function loadModel(name: string): Promise<LocalModel | null> {
 export async function modelNames(): Promise<string[]> {
   const tx = (await open()).transaction('models', 'readonly')
   return (await request(tx.objectStore('models').getAllKeys())).map(String)
+}
+
+/** The names of the models loaded from files (not pretrained here). */
+export async function importedModelNames(): Promise<string[]> {
+  const tx = (await open()).transaction('models', 'readonly')
+  return ((await request(tx.objectStore('models').getAll())) as LocalModel[]).filter((m) => m.origin === 'imported').map((m) => m.name)
 }
