@@ -4,6 +4,7 @@
 // come to the host, where the next tokens are sampled; without the cache, the whole sequence is
 // re-run each position and its logits read back.
 import * as ort from 'onnxruntime-web/webgpu'
+import { pastName, presentName } from '../src/export/onnx'
 import { hostRng, sampleHost } from './workload'
 
 export interface OrtModel {
@@ -22,7 +23,7 @@ export async function createOrtSession(bytes: Uint8Array, kv: boolean, dims: { n
     configured = true
   }
   const names: string[] = []
-  for (let l = 0; l < dims.nLayer; l++) names.push(`present_key_${l}`, `present_value_${l}`)
+  for (let l = 0; l < dims.nLayer; l++) names.push(presentName(l, 'key'), presentName(l, 'value'))
   const session = await ort.InferenceSession.create(bytes, {
     executionProviders: ['webgpu'],
     graphOptimizationLevel: 'all',
@@ -62,9 +63,14 @@ export async function ortRollout(m: OrtModel, prompts: number[][], L: number, se
     }
     return seqs.map((s) => s.slice(prompts[0].length))
   }
-  let feeds: Record<string, ort.Tensor> = { input_ids: ids(seqs) }
+  // the Optimum layout of src/export/onnx.ts: no padding, so the mask is all ones
+  const cacheFeeds = (T: number, seq: number) => ({
+    attention_mask: ids(seqs.map(() => new Array(T).fill(1))),
+    position_ids: ids(seqs.map(() => Array.from({ length: seq }, (_, i) => T - seq + i))),
+  })
+  let feeds: Record<string, ort.Tensor> = { input_ids: ids(seqs), ...cacheFeeds(seqs[0].length, seqs[0].length) }
   for (let l = 0; l < m.nLayer; l++) {
-    for (const kind of ['key', 'value']) feeds[`past_${kind}_${l}`] = new ort.Tensor('float32', new Float32Array(0), [N, m.nHead, 0, m.headDim])
+    for (const kind of ['key', 'value'] as const) feeds[pastName(l, kind)] = new ort.Tensor('float32', new Float32Array(0), [N, m.nHead, 0, m.headDim])
   }
   let held: ort.Tensor[] = []
   for (let k = 0; k < L; k++) {
@@ -76,11 +82,11 @@ export async function ortRollout(m: OrtModel, prompts: number[][], L: number, se
     held.forEach((t) => t.dispose())
     held = []
     out.logits.dispose()
-    feeds = { input_ids: ids(next.map((id) => [id])) }
+    feeds = { input_ids: ids(next.map((id) => [id])), ...cacheFeeds(seqs[0].length, 1) }
     for (let l = 0; l < m.nLayer; l++) {
-      for (const kind of ['key', 'value']) {
-        const t = out[`present_${kind}_${l}`]
-        feeds[`past_${kind}_${l}`] = t
+      for (const kind of ['key', 'value'] as const) {
+        const t = out[presentName(l, kind)]
+        feeds[pastName(l, kind)] = t
         held.push(t)
       }
     }

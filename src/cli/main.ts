@@ -3,6 +3,10 @@
 //   grpo-lab worksheet [--backend webgpu|cpu] --input FILE
 //   grpo-lab score --task ID --problem JSON --completion TEXT
 //   grpo-lab export --format onnx --model FILE.safetensors [--out FILE.onnx] [--kv-cache]
+//   grpo-lab export --format hf --model MODEL --out DIR                 (a Hugging Face gpt2 folder)
+//   grpo-lab generate --model MODEL --prompt P [--prompt P2 …] [--greedy | --temperature T --seed S] [--max-new-tokens N] [--n K]
+//   grpo-lab logits --model MODEL --text S [--text S2 …]                (full forward, CPU backend)
+// MODEL: a lab .safetensors checkpoint, a Hugging Face gpt2 folder, or a .zip of one.
 // Invalid input: one line naming the field and what is allowed, exit status 2.
 
 import { mkdirSync, readFileSync, statSync, writeFileSync, appendFileSync } from 'node:fs'
@@ -26,6 +30,13 @@ import { loadInto } from '../model/checkpoint'
 import { DEFAULT_PRETRAIN, pretrain, type PretrainOptions } from '../lab/pretrain'
 import { evaluateModel } from '../rl/evaluate'
 import { onnxFromCheckpoint } from '../export/onnx'
+import { hfFolderFiles, type ModelCardInfo } from '../export/hf'
+import { checkpointFromHfFiles, filesFromZip, isZip } from '../model/hfFolder'
+import { generateText, sequenceLogits } from '../model/inference'
+import type { Checkpoint } from '../model/checkpoint'
+import { EOS_ID } from '../model/tokenizer'
+import type { Problem } from '../tasks/types'
+import { existsSync, readdirSync } from 'node:fs'
 
 export class UsageError extends Error {}
 
@@ -34,12 +45,34 @@ const USAGE = `usage:
                  [--stop-after N]   (stop after step N of the run, as pausing the page does; the schedule still spans all steps)
   grpo-lab pretrain --task ID [--steps N] [--seed S] [--batch-size B] [--n-layer L] [--n-head H] [--n-embd C]
                     [--block-size T] [--learning-rate LR] [--backend webgpu|cpu] [--out FILE.safetensors]
-  grpo-lab eval --task ID --model FILE.safetensors [--n N] [--k K] [--temperature T] [--seed S] [--backend webgpu|cpu]
+  grpo-lab eval --task ID --model MODEL [--n N] [--k K] [--temperature T] [--seed S] [--backend webgpu|cpu]
+                [--completions-out FILE.jsonl]   (each problem's prompt, greedy completion and reward)
   grpo-lab worksheet [--backend webgpu|cpu] --input FILE
   grpo-lab score --task ID --problem JSON --completion TEXT
-  grpo-lab export --format onnx --model FILE.safetensors [--out FILE.onnx] [--kv-cache]`
+  grpo-lab export --format onnx --model MODEL [--out FILE.onnx] [--kv-cache]
+  grpo-lab export --format hf --model MODEL --out DIR   (a Hugging Face gpt2 folder: safetensors, config, tokenizer, ONNX, card)
+  grpo-lab generate --model MODEL --prompt P [--prompt P2 ...] [--greedy | --temperature T --seed S] [--max-new-tokens N]
+                    [--n K] [--backend cpu|webgpu]   (JSON; the default backend is cpu)
+  grpo-lab logits --model MODEL --text S [--text S2 ...]   (JSON: every position's logits, CPU backend)
+MODEL: a lab .safetensors checkpoint, a Hugging Face gpt2 folder (as export --format hf writes), or a .zip of one`
 
 type Flags = Record<string, string>
+
+/** Flags that may be given several times: every value, in order (parseFlags keeps the last). */
+function repeated(args: string[], name: string): string[] {
+  const out: string[] = []
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === `--${name}` && i + 1 < args.length) out.push(args[++i])
+    else if (args[i].startsWith(`--${name}=`)) out.push(args[i].slice(name.length + 3))
+  }
+  return out
+}
+
+/** Switches (flags without a value) present in args, and the other args. */
+function switches(args: string[], names: string[]): { on: Set<string>; rest: string[] } {
+  const on = new Set(names.filter((n) => args.includes(`--${n}`)))
+  return { on, rest: args.filter((a) => !names.some((n) => a === `--${n}`)) }
+}
 
 function parseFlags(args: string[], allowed: string[]): Flags {
   const flags: Flags = {}
@@ -149,12 +182,83 @@ async function train(args: string[]): Promise<void> {
   be.destroy()
 }
 
-function readCheckpoint(path: string, field: string) {
-  let bytes: Buffer
-  try { bytes = readFileSync(path) } catch (e) {
+/** A model the lab can load: its own .safetensors checkpoint, a Hugging Face gpt2 folder, or a .zip of one. */
+export function readCheckpoint(path: string, field: string): { checkpoint: Checkpoint } {
+  const cannot = (e: unknown): never => {
     throw new UsageError(`${field}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`)
   }
-  return { bytes, checkpoint: loadSafetensors(new Uint8Array(bytes)) }
+  let isDir = false
+  try { isDir = statSync(path).isDirectory() } catch (e) { cannot(e) }
+  if (isDir) {
+    const files = new Map<string, Uint8Array>()
+    for (const name of ['config.json', 'tokenizer.json', 'model.safetensors']) {
+      try { files.set(name, new Uint8Array(readFileSync(join(path, name)))) } catch { /* named by the reader */ }
+    }
+    if (!files.has('config.json')) {
+      const found = readdirSync(path).slice(0, 12).join(', ') || 'nothing'
+      throw new UsageError(`${field}: ${path} is a folder without config.json (found ${found}); allowed: a .safetensors checkpoint or a Hugging Face gpt2 folder`)
+    }
+    return { checkpoint: checkpointFromHfFiles(files) }
+  }
+  let bytes: Uint8Array = new Uint8Array()
+  try { bytes = new Uint8Array(readFileSync(path)) } catch (e) { cannot(e) }
+  return { checkpoint: isZip(bytes) ? checkpointFromHfFiles(filesFromZip(bytes)) : loadSafetensors(bytes) }
+}
+
+async function modelOf(flags: Flags, defaultBackend: 'cpu' | 'webgpu') {
+  if (!flags.model) throw new UsageError('--model: required; allowed: a .safetensors checkpoint, a Hugging Face gpt2 folder or a .zip of one')
+  // a shipped model's name, unless a file or folder of that name is here
+  const { checkpoint } = readCheckpoint(existsSync(flags.model) ? flags.model : baseModelPath(flags.model), '--model')
+  const be = await backendOf({ backend: defaultBackend, ...flags })
+  const model = new GPT(be, checkpoint.config)
+  loadInto(model, checkpoint)
+  return { checkpoint, be, model }
+}
+
+/** Prompts and texts must be in the alphabet and fit the context. */
+function encodeFor(ck: Checkpoint, text: string, field: string, room: number): number[] {
+  let ids: number[]
+  try { ids = ck.tokenizer.encode(text) } catch (e) { throw new UsageError(`${field}: ${(e as Error).message}`) }
+  if (ids.length < 1 || ids.length > ck.config.blockSize - room) {
+    throw new UsageError(`${field}: ${ids.length} tokens; allowed: 1 to ${ck.config.blockSize - room} (the context is ${ck.config.blockSize})`)
+  }
+  return ids
+}
+
+async function generateCommand(args: string[]): Promise<void> {
+  const { on, rest } = switches(args, ['greedy'])
+  const flags = parseFlags(rest, ['model', 'prompt', 'temperature', 'seed', 'max-new-tokens', 'n', 'backend'])
+  const prompts = repeated(rest, 'prompt')
+  if (prompts.length === 0) throw new UsageError('--prompt: required (may be repeated); allowed: text in the model\'s alphabet')
+  if (on.has('greedy') && flags.temperature !== undefined) throw new UsageError('--greedy, --temperature: give one of them, not both')
+  const temperature = on.has('greedy') ? 0 : flags.temperature === undefined ? 1 : Number(flags.temperature)
+  if (!(temperature >= 0 && temperature <= 3)) throw new UsageError(`--temperature: got ${JSON.stringify(flags.temperature)}; allowed: a number from 0 to 3`)
+  const { checkpoint, be, model } = await modelOf(flags, 'cpu')
+  prompts.forEach((p) => encodeFor(checkpoint, p, '--prompt', 1))
+  const completions = await generateText(model, checkpoint.tokenizer, prompts, {
+    temperature, seed: int(flags, 'seed', 0, 2 ** 31 - 1) ?? 0,
+    maxNewTokens: int(flags, 'max-new-tokens', 1, checkpoint.config.blockSize), n: int(flags, 'n', 1, 1024) ?? 1,
+  })
+  process.stdout.write(JSON.stringify({ model: flags.model, completions }) + '\n')
+  model.destroy()
+  be.destroy()
+}
+
+async function logitsCommand(args: string[]): Promise<void> {
+  const flags = parseFlags(args, ['model', 'text'])
+  const texts = repeated(args, 'text')
+  if (texts.length === 0) throw new UsageError('--text: required (may be repeated); allowed: text in the model\'s alphabet')
+  const { checkpoint, be, model } = await modelOf({ ...flags, backend: 'cpu' }, 'cpu')
+  const V = checkpoint.config.vocabSize
+  const results = []
+  for (const text of texts) {
+    const ids = encodeFor(checkpoint, text, '--text', 0)
+    const flat = await sequenceLogits(model, ids)
+    results.push({ text, token_ids: ids, logits: ids.map((_, t) => Array.from(flat.subarray(t * V, (t + 1) * V))) })
+  }
+  process.stdout.write(JSON.stringify({ model: flags.model, results }) + '\n')
+  model.destroy()
+  be.destroy()
 }
 
 /** A shipped model's name ('addition') is public/models/addition.safetensors; anything else is a path. */
@@ -222,22 +326,33 @@ async function pretrainCommand(args: string[]): Promise<void> {
 }
 
 async function evalCommand(args: string[]): Promise<void> {
-  const flags = parseFlags(args, ['task', 'model', 'n', 'k', 'temperature', 'seed', 'backend', 'max-new-tokens'])
+  const flags = parseFlags(args, ['task', 'model', 'n', 'k', 'temperature', 'seed', 'backend', 'max-new-tokens', 'completions-out'])
   if (!flags.task) throw new UsageError('--task: required; allowed: a task id such as addition or countdown')
-  if (!flags.model) throw new UsageError('--model: required; allowed: a .safetensors checkpoint')
   const task = getTask(flags.task)
-  const { checkpoint } = readCheckpoint(flags.model, '--model')
   const temperature = flags.temperature === undefined ? 1 : Number(flags.temperature)
   if (!(temperature >= 0 && temperature <= 3)) throw new UsageError(`--temperature: got ${JSON.stringify(flags.temperature)}; allowed: a number from 0 to 3`)
-  const be = await backendOf(flags)
-  const model = new GPT(be, checkpoint.config)
-  loadInto(model, checkpoint)
+  const { checkpoint, be, model } = await modelOf(flags, 'webgpu')
+  const weights = rewardWeights(task, [])
+  // one JSON line per held-out problem, so that another runtime can score the same completions
+  const onGreedy = flags['completions-out'] === undefined ? undefined
+    : (rows: { problem: Problem; text: string; tokens: number[] }[]) => {
+        const lines = rows.map(({ problem, text, tokens }) => {
+          const s = scoreCompletion(task, weights, problem, text, tokens.length)
+          return JSON.stringify({
+            prompt: problem.prompt, problem: problem.data, answer: problem.answer, completion: text, token_ids: tokens,
+            stopped: tokens[tokens.length - 1] === EOS_ID ? 'eos' : 'length', rewards: s.byFunction, reward: s.total, correct: s.correct,
+          })
+        })
+        mkdirSync(join(flags['completions-out'], '..'), { recursive: true })
+        writeFileSync(flags['completions-out'], lines.join('\n') + '\n')
+      }
   const m = await evaluateModel(model, checkpoint.tokenizer, task, {
     n: int(flags, 'n', 1, 100000) ?? 128, k: int(flags, 'k', 0, 64) ?? 8, temperature,
     maxNewTokens: int(flags, 'max-new-tokens', 1, 1024) ?? task.maxCompletionLength,
-    seed: int(flags, 'seed', 0, 2 ** 31 - 1) ?? 1,
+    seed: int(flags, 'seed', 0, 2 ** 31 - 1) ?? 1, onGreedy,
   })
   process.stdout.write(JSON.stringify(m) + '\n')
+  model.destroy()
   be.destroy()
 }
 
@@ -265,10 +380,11 @@ function score(args: string[]): void {
   process.stdout.write(JSON.stringify({ ...s.byFunction, total: s.total }) + '\n')
 }
 
-export const EXPORT_FORMATS = ['onnx'] as const
+export const EXPORT_FORMATS = ['onnx', 'hf'] as const
 
-/** A checkpoint in another format: ONNX (logits, optionally with a KV cache) for onnxruntime and friends. */
-function exportCommand(args: string[]): void {
+/** A checkpoint in another format: ONNX (logits, optionally with a KV cache) for onnxruntime and friends,
+ *  or a Hugging Face gpt2 folder (src/export/hf.ts). */
+async function exportCommand(args: string[]): Promise<void> {
   // --kv-cache is a switch; every other flag takes a value
   const kvCache = args.includes('--kv-cache')
   const flags = parseFlags(args.filter((a) => a !== '--kv-cache'), ['format', 'model', 'out', 'kv-cache'])
@@ -277,13 +393,50 @@ function exportCommand(args: string[]): void {
   if (!(EXPORT_FORMATS as readonly string[]).includes(format)) {
     throw new UsageError(`--format: got ${JSON.stringify(format)}; allowed: ${EXPORT_FORMATS.join(', ')}`)
   }
-  if (!flags.model) throw new UsageError('--model: required; allowed: a .safetensors checkpoint')
+  if (!flags.model) throw new UsageError('--model: required; allowed: a .safetensors checkpoint, a Hugging Face gpt2 folder or a .zip of one')
   const { checkpoint } = readCheckpoint(flags.model, '--model')
+  if (format === 'hf') {
+    if (!flags.out) throw new UsageError('--out: required with --format hf; allowed: a folder to write the model into')
+    if (kvCache) throw new UsageError('--kv-cache: only with --format onnx (the hf folder\'s onnx/model.onnx always has the cache)')
+    const files = hfFolderFiles(checkpoint, await modelCardInfo(flags.model, checkpoint))
+    for (const [path, bytes] of files) {
+      mkdirSync(join(flags.out, path, '..'), { recursive: true })
+      writeFileSync(join(flags.out, path), bytes)
+    }
+    process.stdout.write(JSON.stringify({ out: flags.out, format, files: [...files.keys()] }) + '\n')
+    return
+  }
   const out = flags.out ?? flags.model.replace(/\.safetensors$/, '') + '.onnx'
   const bytes = onnxFromCheckpoint(checkpoint, { kvCache })
   mkdirSync(join(out, '..'), { recursive: true })
   writeFileSync(out, bytes)
   process.stdout.write(JSON.stringify({ out, format, kv_cache: kvCache, bytes: bytes.length }) + '\n')
+}
+
+/** What the model card tells: the run's config (run.json beside a trained model.safetensors), and the
+ *  held-out pass@1, measured now on the CPU backend when the checkpoint names its task. */
+async function modelCardInfo(path: string, ck: Checkpoint): Promise<ModelCardInfo> {
+  const info: ModelCardInfo = {}
+  const runJson = join(path, '..', 'run.json')
+  if (path.endsWith('.safetensors') && existsSync(runJson)) {
+    const run = readJson(runJson, 'run.json') as { config?: Record<string, unknown> }
+    if (run.config) {
+      info.runConfig = run.config
+      if (typeof run.config.base_model === 'string') info.baseModel = run.config.base_model
+    }
+  }
+  if (ck.metadata.task) {
+    const task = getTask(ck.metadata.task)
+    const be = new CpuBackend('f32')
+    const model = new GPT(be, ck.config)
+    loadInto(model, ck)
+    const n = MANIFEST_EVAL.n
+    const m = await evaluateModel(model, ck.tokenizer, task, { n, k: 0, temperature: 0, maxNewTokens: task.maxCompletionLength, seed: 1 })
+    info.heldOut = { passAt1: m['eval/pass@1'], problems: n }
+    model.destroy()
+    be.destroy()
+  }
+  return info
 }
 
 /** Run a command; returns the exit status. */
@@ -296,14 +449,16 @@ export async function main(argv: string[]): Promise<number> {
       case 'pretrain': await pretrainCommand(rest); return 0
       case 'eval': await evalCommand(rest); return 0
       case 'score': score(rest); return 0
-      case 'export': exportCommand(rest); return 0
+      case 'export': await exportCommand(rest); return 0
+      case 'generate': await generateCommand(rest); return 0
+      case 'logits': await logitsCommand(rest); return 0
       case undefined: case '--help': case 'help': process.stdout.write(USAGE + '\n'); return cmd === undefined ? 2 : 0
-      default: throw new UsageError(`${cmd}: unknown command; allowed: train, pretrain, eval, worksheet, score, export`)
+      default: throw new UsageError(`${cmd}: unknown command; allowed: train, pretrain, eval, worksheet, score, export, generate, logits`)
     }
   } catch (e) {
     const err = e as Error & { field?: string; key?: string }
     const invalid = e instanceof UsageError || err.field !== undefined || err.key !== undefined ||
-      /^(checkpoint|tokenizer|reward_weights):/.test(err.message)
+      /^(checkpoint|tokenizer|reward_weights|hf folder):/.test(err.message)
     process.stderr.write(`grpo-lab ${cmd}: ${err.message.split('\n')[0]}\n`)
     return invalid ? 2 : 1
   }

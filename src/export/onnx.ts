@@ -4,17 +4,20 @@
 // against onnxruntime-web (WASM) in test/unit/onnx.test.ts.
 //
 // Graph contract (other code relies on these names):
-//   kvCache false: input_ids int64 [batch, seq] → logits float32 [batch, seq, vocab]; positions 0..seq-1.
-//   kvCache true:  input_ids int64 [batch, seq], past_key_l / past_value_l float32
-//                  [batch, nHead, past_seq, headDim] for every layer l →
-//                  logits [batch, seq, vocab], present_key_l / present_value_l
-//                  [batch, nHead, past_seq + seq, headDim]; positions past_seq..past_seq+seq-1
-//                  (past_seq is read from past_key_0's shape; 0 = a prefill with empty pasts).
+//   kvCache false: input_ids int64 [batch_size, sequence_length] → logits float32 [batch_size, sequence_length, vocab];
+//                  positions 0..seq-1.
+//   kvCache true:  the layout transformers.js and Optimum use for decoders with a cache (so a Hugging Face
+//                  runtime can run it as is): input_ids, attention_mask int64 [batch_size, past + seq],
+//                  position_ids int64 [batch_size, seq], past_key_values.{l}.key|value float32
+//                  [batch_size, nHead, past_sequence_length, headDim] for every layer l → logits,
+//                  present.{l}.key|value [batch_size, nHead, past + seq, headDim]. The wpe rows are
+//                  position_ids'; query t attends to cache entries 0..past+t whose attention_mask is 1
+//                  (past is read from past_key_values.0.key's shape; 0 = a prefill with empty pasts).
 //
 // The math is the engine's (src/model/gpt.ts, shaders/): pre-LayerNorm (eps 1e-5) blocks,
 // x·Wᵀ + b linear layers (Wᵀ is stored in the file, so every layer is one MatMul),
 // causal softmax attention scaled by 1/√headDim, GELU in its tanh form, untied LM head.
-// Ops used: Shape, Gather, Add, Range, Unsqueeze, Greater, LayerNormalization, MatMul, Split,
+// Ops used: Shape, Gather, Add, Range, Unsqueeze, Greater, Equal, Or, LayerNormalization, MatMul, Split,
 // Reshape, Transpose, Concat, Mul, Where, Softmax, Tanh — all in onnxruntime-web's WASM and
 // WebGPU execution providers (the int64 shape arithmetic runs on the CPU there).
 
@@ -29,8 +32,12 @@ import { ProtoWriter } from './protobuf'
 export const ONNX_IR_VERSION = 8
 export const ONNX_OPSET = 17
 
+/** The cache tensors' names in the KV-cache layout (Optimum's). */
+export const pastName = (l: number, kind: 'key' | 'value') => `past_key_values.${l}.${kind}`
+export const presentName = (l: number, kind: 'key' | 'value') => `present.${l}.${kind}`
+
 export interface OnnxExportOptions {
-  /** with past_key_l / past_value_l inputs and present_key_l / present_value_l outputs */
+  /** with attention_mask, position_ids and past_key_values.* inputs, present.* outputs (see the contract above) */
   kvCache: boolean
   /** stored in metadata_props as 'tokenizer' (the safetensors checkpoint's JSON) */
   tokenizer?: CharTokenizer
@@ -157,21 +164,26 @@ export function exportOnnx(config: GPTConfig, weights: WeightSource, options: On
   let past = zero
   let total = seq
   if (kv) {
-    past = g.op('Gather', [g.op('Shape', ['past_key_0'], 'past_key_0.shape'), g.i64([2], true)], 'past_seq', [{ name: 'axis', int: 0 }])
+    past = g.op('Gather', [g.op('Shape', [pastName(0, 'key')], 'past.shape'), g.i64([2], true)], 'past_seq', [{ name: 'axis', int: 0 }])
     total = g.op('Add', [past, seq], 'total_seq')
   }
-  const positions = g.op('Range', [past, total, one], 'positions')
-  const keyPositions = kv ? g.op('Range', [zero, total, one], 'key_positions') : positions
-  // future[t, s] = key position s comes after query position t (masked out)
-  const future = g.op('Greater', [
-    g.op('Unsqueeze', [keyPositions, g.i64([0])], 'key_positions.row'),
-    g.op('Unsqueeze', [positions, g.i64([1])], 'positions.column'),
+  // cache indices of the queries (past..past+seq-1) and of the keys (0..total-1)
+  const queryIndex = g.op('Range', [past, total, one], 'query_index')
+  const keyIndex = kv ? g.op('Range', [zero, total, one], 'key_index') : queryIndex
+  // masked[t, s] = key s comes after query t; with a cache, also keys whose attention_mask is 0
+  let masked = g.op('Greater', [
+    g.op('Unsqueeze', [keyIndex, g.i64([0])], 'key_index.row'),
+    g.op('Unsqueeze', [queryIndex, g.i64([1])], 'query_index.column'),
   ], 'future')
+  if (kv) {
+    const padding = g.op('Unsqueeze', [g.op('Equal', ['attention_mask', g.i64([0], true)], 'padding'), g.i64([1, 2])], 'padding.b11s')
+    masked = g.op('Or', [masked, padding], 'attention_masked')
+  }
 
   // ---- embedding ---------------------------------------------------------------------------------
   let x = g.op('Add', [
     g.op('Gather', [param('wte'), 'input_ids'], 'tok_emb', [{ name: 'axis', int: 0 }]),
-    g.op('Gather', [param('wpe'), positions], 'pos_emb', [{ name: 'axis', int: 0 }]),
+    g.op('Gather', [param('wpe'), kv ? 'position_ids' : queryIndex], 'pos_emb', [{ name: 'axis', int: 0 }]),
   ], 'encoded')
 
   // ---- blocks ------------------------------------------------------------------------------------
@@ -188,13 +200,13 @@ export function exportOnnx(config: GPTConfig, weights: WeightSource, options: On
     let kh = heads(k, kv ? `${p}.attn.k_heads` : `${p}.attn.keys`)
     let vh = heads(v, kv ? `${p}.attn.v_heads` : `${p}.attn.values`)
     if (kv) {
-      kh = g.op('Concat', [`past_key_${l}`, kh], `present_key_${l}`, [{ name: 'axis', int: 2 }])
-      vh = g.op('Concat', [`past_value_${l}`, vh], `present_value_${l}`, [{ name: 'axis', int: 2 }])
+      kh = g.op('Concat', [pastName(l, 'key'), kh], presentName(l, 'key'), [{ name: 'axis', int: 2 }])
+      vh = g.op('Concat', [pastName(l, 'value'), vh], presentName(l, 'value'), [{ name: 'axis', int: 2 }])
     }
     const kT = g.op('Transpose', [kh], `${p}.attn.keys_t`, [{ name: 'perm', ints: [0, 1, 3, 2] }])
     const scores = g.op('Mul', [g.op('MatMul', [qh, kT], `${p}.attn.qk`), g.f32(1 / Math.sqrt(hs))], `${p}.attn.scores`)
-    const masked = g.op('Where', [future, g.f32(-1e9), scores], `${p}.attn.masked`)
-    const att = g.op('Softmax', [masked], `${p}.attn.probs`, [{ name: 'axis', int: -1 }])
+    const maskedScores = g.op('Where', [masked, g.f32(-1e9), scores], `${p}.attn.masked`)
+    const att = g.op('Softmax', [maskedScores], `${p}.attn.probs`, [{ name: 'axis', int: -1 }])
     const yh = g.op('MatMul', [att, vh], `${p}.attn.y_heads`)
     const y = g.op('Reshape', [
       g.op('Transpose', [yh], `${p}.attn.y_merge`, [{ name: 'perm', ints: [0, 2, 1, 3] }]),
@@ -215,13 +227,15 @@ export function exportOnnx(config: GPTConfig, weights: WeightSource, options: On
   linear(lnf, 'lm_head.weight', null, 'logits')
 
   // ---- interface ---------------------------------------------------------------------------------
-  const inputs: ValueInfo[] = [{ name: 'input_ids', elemType: INT64, dims: ['batch', 'seq'] }]
-  const outputs: ValueInfo[] = [{ name: 'logits', elemType: FLOAT, dims: ['batch', 'seq', V] }]
+  const inputs: ValueInfo[] = [{ name: 'input_ids', elemType: INT64, dims: ['batch_size', 'sequence_length'] }]
+  const outputs: ValueInfo[] = [{ name: 'logits', elemType: FLOAT, dims: ['batch_size', 'sequence_length', V] }]
   if (kv) {
+    inputs.push({ name: 'attention_mask', elemType: INT64, dims: ['batch_size', 'past_sequence_length + sequence_length'] },
+      { name: 'position_ids', elemType: INT64, dims: ['batch_size', 'sequence_length'] })
     for (let l = 0; l < L; l++) {
-      for (const kind of ['key', 'value']) {
-        inputs.push({ name: `past_${kind}_${l}`, elemType: FLOAT, dims: ['batch', NH, 'past_seq', hs] })
-        outputs.push({ name: `present_${kind}_${l}`, elemType: FLOAT, dims: ['batch', NH, 'total_seq', hs] })
+      for (const kind of ['key', 'value'] as const) {
+        inputs.push({ name: pastName(l, kind), elemType: FLOAT, dims: ['batch_size', NH, 'past_sequence_length', hs] })
+        outputs.push({ name: presentName(l, kind), elemType: FLOAT, dims: ['batch_size', NH, 'past_sequence_length + sequence_length', hs] })
       }
     }
   }
@@ -239,8 +253,8 @@ export function exportOnnx(config: GPTConfig, weights: WeightSource, options: On
     metadata.tokenizer = JSON.stringify(options.tokenizer.toJSON())
   }
   const doc = kv
-    ? 'grpo-lab GPT with a KV cache: input_ids [batch, seq] and past_key_l/past_value_l [batch, nHead, past_seq, headDim] → ' +
-      'logits [batch, seq, vocab] and present_key_l/present_value_l; positions past_seq..past_seq+seq-1 (past_seq may be 0).'
+    ? 'grpo-lab GPT with a KV cache, in the Optimum / transformers.js layout: input_ids, attention_mask, position_ids and ' +
+      'past_key_values.{l}.key|value [batch_size, nHead, past_sequence_length, headDim] → logits and present.{l}.key|value.'
     : 'grpo-lab GPT: input_ids [batch, seq] → logits [batch, seq, vocab] for positions 0..seq-1.'
   return writeModel(g, inputs, outputs, metadata, doc)
 }

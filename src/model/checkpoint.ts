@@ -42,21 +42,28 @@ export function flatFromTensors(config: GPTConfig, alignment: number, tensors: M
 }
 
 export function saveSafetensors(ck: Checkpoint): Uint8Array {
-  const layout = paramLayout(ck.config, 1)
-  const header: Record<string, unknown> = {
-    __metadata__: {
-      ...ck.metadata,
-      format: CHECKPOINT_FORMAT,
-      config: JSON.stringify(ck.config),
-      tokenizer: JSON.stringify(ck.tokenizer.toJSON()),
-    },
-  }
-  let offset = 0
-  for (const s of layout.specs) {
+  const tensors = paramLayout(ck.config, 1).specs.map((s) => {
     const t = ck.tensors.get(s.name)
     if (!t || t.length !== s.length) throw new CheckpointError(`checkpoint: tensor '${s.name}' is missing or has the wrong size`)
-    header[s.name] = { dtype: 'F32', shape: s.shape, data_offsets: [offset, offset + s.length * 4] }
-    offset += s.length * 4
+    return { name: s.name, shape: s.shape, data: t }
+  })
+  return encodeSafetensors(tensors, {
+    ...ck.metadata,
+    format: CHECKPOINT_FORMAT,
+    config: JSON.stringify(ck.config),
+    tokenizer: JSON.stringify(ck.tokenizer.toJSON()),
+  })
+}
+
+export interface NamedTensor { name: string; shape: number[]; data: Float32Array }
+
+/** float32 tensors, in this order, as a safetensors file with the given __metadata__. */
+export function encodeSafetensors(tensors: NamedTensor[], metadata: Record<string, string>): Uint8Array {
+  const header: Record<string, unknown> = { __metadata__: metadata }
+  let offset = 0
+  for (const t of tensors) {
+    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.length * 4] }
+    offset += t.data.length * 4
   }
   let json = JSON.stringify(header)
   while ((8 + new TextEncoder().encode(json).length) % 8 !== 0) json += ' '
@@ -66,12 +73,10 @@ export function saveSafetensors(ck: Checkpoint): Uint8Array {
   dv.setBigUint64(0, BigInt(headerBytes.length), true)
   out.set(headerBytes, 8)
   let at = 8 + headerBytes.length
-  for (const s of layout.specs) {
-    const t = ck.tensors.get(s.name)!
-    const bytes = new Uint8Array(t.buffer, t.byteOffset, t.byteLength)
+  for (const t of tensors) {
     // safetensors is little-endian; so is every platform WebGPU runs on
-    out.set(bytes, at)
-    at += bytes.length
+    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at)
+    at += t.data.byteLength
   }
   return out
 }
@@ -208,8 +213,25 @@ function readMetadata(v: unknown): { config: GPTConfig; tokenizer: CharTokenizer
   return { config, tokenizer, metadata }
 }
 
+/** Any float32 safetensors file, checked whole (header against the file, every value finite):
+ *  its __metadata__ (unchecked) and tensors by name, in the header's order. */
+export function readSafetensors(bytes: Uint8Array): { metadata: unknown; tensors: Map<string, NamedTensor> } {
+  const { header, dataStart } = readHeader(bytes)
+  const dataLen = bytes.length - dataStart
+  const entries = Object.keys(header).filter((k) => k !== '__metadata__').map((k) => tensorEntry(k, header[k], dataLen))
+  checkCoverage(entries, dataLen)
+  const tensors = new Map<string, NamedTensor>()
+  for (const t of entries) {
+    const data = new Float32Array(bytes.slice(dataStart + t.begin, dataStart + t.end).buffer)
+    const bad = data.findIndex((x) => !Number.isFinite(x))
+    if (bad >= 0) fail(tensorAt(t.name), `holds ${data[bad]} at index ${bad}; allowed: finite numbers`)
+    tensors.set(t.name, { name: t.name, shape: t.shape, data })
+  }
+  return { metadata: header.__metadata__, tensors }
+}
+
 /** Read a checkpoint, all or nothing: the whole header is checked against the file and against the
- *  model config before any tensor is copied, and every value is checked finite before it is returned. */
+ *  model config before any tensor is returned, and every value is checked finite. */
 export function loadSafetensors(bytes: Uint8Array): Checkpoint {
   const { header, dataStart } = readHeader(bytes)
   const dataLen = bytes.length - dataStart
@@ -229,14 +251,8 @@ export function loadSafetensors(bytes: Uint8Array): Checkpoint {
     const extra = entries.find((t) => !specs.some((s) => s.name === t.name))!
     fail(tensorAt(extra.name), 'is not a parameter of this model; allowed: the tensors of paramLayout (wte, wpe, h.N.…, ln_f, lm_head)')
   }
-  const tensors = new Map<string, Float32Array>()
-  for (const s of specs) {
-    const t = byName.get(s.name)!
-    const values = new Float32Array(bytes.slice(dataStart + t.begin, dataStart + t.end).buffer)
-    const bad = values.findIndex((x) => !Number.isFinite(x))
-    if (bad >= 0) fail(tensorAt(s.name), `holds ${values[bad]} at index ${bad}; allowed: finite numbers`)
-    tensors.set(s.name, values)
-  }
+  const all = readSafetensors(bytes).tensors
+  const tensors = new Map<string, Float32Array>(specs.map((s) => [s.name, all.get(s.name)!.data]))
   return { config, tokenizer, tensors, metadata }
 }
 

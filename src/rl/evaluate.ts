@@ -18,6 +18,8 @@ export interface EvalOptions {
   temperature: number
   maxNewTokens: number
   seed: number
+  /** receives each problem's greedy completion (text, and tokens with the end token if produced) */
+  onGreedy?: (rows: { problem: Problem; text: string; tokens: number[] }[]) => void
 }
 
 export type EvalMetrics = Record<string, number>
@@ -37,6 +39,7 @@ export async function evaluateModel(model: GPT, tokenizer: CharTokenizer, task: 
   const maxNewTokens = Math.max(1, Math.min(o.maxNewTokens, model.config.blockSize - Math.max(...prompts.map((p) => p.length))))
   const greedy = await generate(model, { prompts, maxNewTokens, temperature: 0, seed: o.seed })
   const texts = greedy.completions.map((c) => tokenizer.decode(c))
+  o.onGreedy?.(problems.map((problem, i) => ({ problem, text: texts[i], tokens: greedy.completions[i] })))
   const format = task.rewardFunctions.find((f) => f.name === 'format')
   const out: EvalMetrics = {
     'eval/pass@1': texts.filter((t, i) => task.isCorrect(t, problems[i])).length / o.n,

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { main } from '../../src/cli/main'
 import { CpuBackend } from '../../src/engine/cpu/cpuBackend'
 import { uniform } from '../../src/engine/rng'
-import { exportGptOnnx, exportOnnx, onnxFromSafetensors } from '../../src/export/onnx'
+import { exportGptOnnx, exportOnnx, onnxFromSafetensors, pastName, presentName } from '../../src/export/onnx'
 import { loadInto, loadSafetensors, tensorsFromFlat } from '../../src/model/checkpoint'
 import type { GPTConfig } from '../../src/model/config'
 import { GPT } from '../../src/model/gpt'
@@ -84,21 +84,26 @@ async function kvDiff(s: ort.InferenceSession, config: GPTConfig, tokens: number
   expect(chunks.reduce((a, b) => a + b, 0)).toBe(T)
   const feeds: Record<string, ort.Tensor> = {}
   for (let l = 0; l < L; l++) {
-    feeds[`past_key_${l}`] = new ort.Tensor('float32', new Float32Array(0), [B, NH, 0, C / NH])
-    feeds[`past_value_${l}`] = new ort.Tensor('float32', new Float32Array(0), [B, NH, 0, C / NH])
+    feeds[pastName(l, 'key')] = new ort.Tensor('float32', new Float32Array(0), [B, NH, 0, C / NH])
+    feeds[pastName(l, 'value')] = new ort.Tensor('float32', new Float32Array(0), [B, NH, 0, C / NH])
   }
   let worst = 0
   let at = 0
   for (const n of chunks) {
-    const out = await s.run({ ...feeds, input_ids: ids(tokens.map((row) => row.slice(at, at + n))) })
+    const out = await s.run({
+      ...feeds,
+      input_ids: ids(tokens.map((row) => row.slice(at, at + n))),
+      attention_mask: ids(tokens.map(() => new Array(at + n).fill(1))),
+      position_ids: ids(tokens.map(() => Array.from({ length: n }, (_, i) => at + i))),
+    })
     expect(out.logits.dims).toEqual([B, n, V])
     worst = Math.max(worst, maxAbsDiff(out.logits.data as Float32Array, positions(expected, B, T, V, at, at + n)))
     at += n
     for (let l = 0; l < L; l++) {
-      expect(out[`present_key_${l}`].dims).toEqual([B, NH, at, C / NH])
-      expect(out[`present_value_${l}`].dims).toEqual([B, NH, at, C / NH])
-      feeds[`past_key_${l}`] = out[`present_key_${l}`]
-      feeds[`past_value_${l}`] = out[`present_value_${l}`]
+      for (const kind of ['key', 'value'] as const) {
+        expect(out[presentName(l, kind)].dims).toEqual([B, NH, at, C / NH])
+        feeds[pastName(l, kind)] = out[presentName(l, kind)]
+      }
     }
   }
   return worst
@@ -138,8 +143,9 @@ describe('ONNX export, run by onnxruntime-web (WASM)', () => {
     expect(maxAbsDiff(await ortLogits(plain, short), await engineLogits(model, short))).toBeLessThanOrEqual(TOL)
 
     const cached = await session(await exportGptOnnx(model, { kvCache: true }))
-    expect(cached.inputNames).toEqual(['input_ids', 'past_key_0', 'past_value_0', 'past_key_1', 'past_value_1'])
-    expect(cached.outputNames).toEqual(['logits', 'present_key_0', 'present_value_0', 'present_key_1', 'present_value_1'])
+    expect(cached.inputNames).toEqual(['input_ids', 'attention_mask', 'position_ids', 'past_key_values.0.key', 'past_key_values.0.value',
+      'past_key_values.1.key', 'past_key_values.1.value'])
+    expect(cached.outputNames).toEqual(['logits', 'present.0.key', 'present.0.value', 'present.1.key', 'present.1.value'])
     // prefill 5 positions, then one token at a time, then chunks of several (the mask's offset)
     measured['random, KV cache'] = Math.max(
       await kvDiff(cached, SMALL, tokens, [5, ...Array(10).fill(1), 3, 4, 10], expected),
@@ -210,7 +216,7 @@ describe('ONNX export, run by onnxruntime-web (WASM)', () => {
     const out = join(dir, 'addition.onnx')
     expect(await main(['export', '--format', 'onnx', '--model', model, '--out', out, '--kv-cache'])).toBe(0)
     const s = await session(new Uint8Array(readFileSync(out)))
-    expect(s.outputNames).toContain('present_value_1')
+    expect(s.outputNames).toContain('present.1.value')
     await s.release()
     expect(await main(['export', '--format', 'tflite', '--model', model])).toBe(2)
     expect(await main(['export', '--format', 'onnx'])).toBe(2)
