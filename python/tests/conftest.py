@@ -1,5 +1,7 @@
 # Shared by the Python tier: the grpo-lab command, and the Hugging Face folders it exports for
-# the shipped models (made once per session, in a temporary folder).
+# the shipped models (made once per session, in a temporary folder). The engine's answers always
+# come from the shipped .safetensors, never from the folder: read back by the lab, a folder with a
+# wrong weight would give the engine the same wrong model and agree with transformers.
 import json
 import os
 import subprocess
@@ -39,12 +41,12 @@ def folders(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def held_out(folders, tmp_path_factory) -> dict[str, list[dict]]:
-    """task id → rows of `grpo-lab eval --completions-out` for the exported folder: the task's real
+def held_out(tmp_path_factory) -> dict[str, list[dict]]:
+    """task id → rows of `grpo-lab eval --completions-out` for the shipped model: the task's real
     held-out prompts with the lab's greedy completions."""
     out = {}
-    for task, folder in folders.items():
+    for task, model in SHIPPED.items():
         path = tmp_path_factory.mktemp(f"{task}-eval") / "completions.jsonl"
-        grpo_lab("eval", "--task", task, "--model", str(folder), "--n", "6", "--k", "0", "--completions-out", str(path))
+        grpo_lab("eval", "--task", task, "--model", str(model), "--n", "6", "--k", "0", "--completions-out", str(path))
         out[task] = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     return out

@@ -11,7 +11,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from conftest import grpo_lab, grpo_lab_json
+from conftest import SHIPPED, grpo_lab_json
 
 TASKS = ["addition", "countdown"]
 TOLERANCE = 1e-4
@@ -32,12 +32,13 @@ def task_texts(held_out, task: str) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def engine(folders, held_out) -> dict[str, list[dict]]:
-    """task id → `grpo-lab logits` of task_texts: the engine's token ids and logits per position."""
+def engine(held_out) -> dict[str, list[dict]]:
+    """task id → `grpo-lab logits` of task_texts for the shipped model: the engine's token ids and
+    logits per position."""
     out = {}
     for task in TASKS:
         args = [a for s in task_texts(held_out, task) for a in ("--text", s)]
-        out[task] = grpo_lab_json("logits", "--model", str(folders[task]), *args)["results"]
+        out[task] = grpo_lab_json("logits", "--model", str(SHIPPED[task]), *args)["results"]
     return out
 
 
@@ -107,7 +108,7 @@ def test_greedy_generate_gives_the_labs_tokens(folders, held_out, task):
     model, tokenizer = load(folders[task])
     prompts = [r["prompt"] for r in held_out[task][:4]]
     max_new = 48
-    lab = grpo_lab_json("generate", "--model", str(folders[task]), *[a for p in prompts for a in ("--prompt", p)],
+    lab = grpo_lab_json("generate", "--model", str(SHIPPED[task]), *[a for p in prompts for a in ("--prompt", p)],
                         "--greedy", "--max-new-tokens", str(max_new))["completions"]
     for prompt, want in zip(prompts, lab):
         new = greedy(model, tokenizer, prompt, max_new)
