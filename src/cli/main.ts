@@ -13,7 +13,6 @@ import { mkdirSync, readFileSync, statSync, writeFileSync, appendFileSync } from
 import { join } from 'node:path'
 import { adapterLabel, type Backend } from '../engine/backend'
 import { CpuBackend } from '../engine/cpu/cpuBackend'
-import { loadSafetensors } from '../model/checkpoint'
 import { parseUntrustedJson } from '../model/untrustedJson'
 import { parseLink } from '../lab/link'
 import { configFromFile } from '../lab/runFile'
@@ -31,7 +30,7 @@ import { DEFAULT_PRETRAIN, pretrain, type PretrainOptions } from '../lab/pretrai
 import { evaluateModel } from '../rl/evaluate'
 import { onnxFromCheckpoint } from '../export/onnx'
 import { hfFolderFiles, type ModelCardInfo } from '../export/hf'
-import { checkpointFromHfFiles, filesFromZip, isZip } from '../model/hfFolder'
+import { checkpointFromBytes, checkpointFromHfFiles } from '../model/hfFolder'
 import { generateText, sequenceLogits } from '../model/inference'
 import type { Checkpoint } from '../model/checkpoint'
 import { EOS_ID } from '../model/tokenizer'
@@ -149,7 +148,7 @@ async function train(args: string[]): Promise<void> {
   const config = runConfigFromFlags(flags)
   const stopAfter = int(flags, 'stop-after', 1, config.max_steps) ?? config.max_steps
   const task = getTask(config.task)
-  const base = config.base_model ? readCheckpoint(baseModelPath(config.base_model), 'base_model').checkpoint : undefined
+  const base = config.base_model ? readCheckpoint(modelPath(config.base_model), 'base_model').checkpoint : undefined
   const be = await backendOf(flags)
   const out = flags.out ?? 'runs/latest'
   mkdirSync(out, { recursive: true })
@@ -202,13 +201,12 @@ export function readCheckpoint(path: string, field: string): { checkpoint: Check
   }
   let bytes: Uint8Array = new Uint8Array()
   try { bytes = new Uint8Array(readFileSync(path)) } catch (e) { cannot(e) }
-  return { checkpoint: isZip(bytes) ? checkpointFromHfFiles(filesFromZip(bytes)) : loadSafetensors(bytes) }
+  return { checkpoint: checkpointFromBytes(bytes) }
 }
 
 async function modelOf(flags: Flags, defaultBackend: 'cpu' | 'webgpu') {
   if (!flags.model) throw new UsageError('--model: required; allowed: a .safetensors checkpoint, a Hugging Face gpt2 folder or a .zip of one')
-  // a shipped model's name, unless a file or folder of that name is here
-  const { checkpoint } = readCheckpoint(existsSync(flags.model) ? flags.model : baseModelPath(flags.model), '--model')
+  const { checkpoint } = readCheckpoint(modelPath(flags.model), '--model')
   const be = await backendOf({ backend: defaultBackend, ...flags })
   const model = new GPT(be, checkpoint.config)
   loadInto(model, checkpoint)
@@ -265,6 +263,9 @@ async function logitsCommand(args: string[]): Promise<void> {
 export function baseModelPath(name: string): string {
   return /^[a-z][a-z0-9-]*$/.test(name) ? `public/models/${name}.safetensors` : name
 }
+
+/** A shipped model's name, unless a file or folder of that name is here. */
+const modelPath = (name: string) => existsSync(name) ? name : baseModelPath(name)
 
 /** Held-out problems and samples per problem used for every base model's manifest. */
 export const MANIFEST_EVAL = { n: 128, k: 8, temperature: 1.0 }

@@ -5,6 +5,7 @@ import type { RunConfig } from '../rl/config'
 import type { Metrics, TraceRecord, TrainerSnapshot } from '../rl/trainer'
 
 export type RunState = 'idle' | 'running' | 'paused' | 'done'
+export type ModelFormat = 'safetensors' | 'onnx' | 'hf'
 
 export type ToWorker =
   | { type: 'init'; backend: 'webgpu' | 'cpu' }
@@ -23,8 +24,9 @@ export type ToWorker =
   | { type: 'stop' }
   /** pause between steps, in milliseconds (the speed control) */
   | { type: 'speed'; delayMs: number }
-  /** the live model as safetensors (the default) or ONNX (with a KV cache, src/export/onnx.ts) */
-  | { type: 'export-model'; format?: 'safetensors' | 'onnx' }
+  /** the live model as safetensors (the default), ONNX (with a KV cache, src/export/onnx.ts) or a
+   *  Hugging Face folder in a .zip (src/export/hf.ts; heldOut: the run's last evaluation, for its card) */
+  | { type: 'export-model'; format?: ModelFormat; heldOut?: { passAt1: number; problems: number } }
   /** per-token log-probs of one group's completions under the current policy (the worksheet) */
   | { type: 'group-logp'; requestId: number; prompt: string; completions: string[] }
   /** tests: destroy the GPU device (GPUDevice.destroy(): a real loss, as a driver reset) */

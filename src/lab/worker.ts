@@ -6,8 +6,10 @@
 import { type Backend, DeviceLostError } from '../engine/backend'
 import { createBrowserBackend } from '../engine/browser'
 import type { WebGPUBackend } from '../engine/webgpu/webgpuBackend'
-import { type Checkpoint, checkpointOf, loadSafetensors, saveSafetensors } from '../model/checkpoint'
+import { type Checkpoint, checkpointOf, saveSafetensors } from '../model/checkpoint'
+import { checkpointFromBytes } from '../model/hfFolder'
 import { exportGptOnnx } from '../export/onnx'
+import { hfFolderZip } from '../export/hf'
 import { resolveRunConfig } from '../rl/config'
 import { GRPOTrainer } from '../rl/trainer'
 import { DEFAULT_PRETRAIN, pretrain } from './pretrain'
@@ -196,7 +198,7 @@ async function fetchBaseModel(url: string): Promise<Checkpoint> {
     const bytes = await readCapped(res, (fraction) => post({ type: 'progress', task: 'model', label, fraction }))
     // a dev server answers a missing file with the page itself: say so rather than "bad header"
     if (bytes.length > 0 && bytes[0] === 0x3c) throw new Error('the server answered with an HTML page, not a safetensors file')
-    return loadSafetensors(bytes)
+    return checkpointFromBytes(bytes)
   } catch (e) {
     throw Object.assign(new Error((e as Error).message), { file: url })
   } finally {
@@ -213,7 +215,7 @@ async function startRun(msg: Extract<ToWorker, { type: 'start-grpo' }>): Promise
   if (config.base_model) {
     try {
       if (!msg.baseBytes && !msg.modelUrl) throw new Error('the page did not clear this base model for download')
-      base = msg.baseBytes ? loadSafetensors(msg.baseBytes) : await fetchBaseModel(msg.modelUrl!)
+      base = msg.baseBytes ? checkpointFromBytes(msg.baseBytes) : await fetchBaseModel(msg.modelUrl!)
     } catch (e) {
       post({ type: 'base-model-error', file: (e as { file?: string }).file ?? config.base_model, message: (e as Error).message })
       setState('idle')
@@ -265,10 +267,16 @@ scope.onmessage = async (e: MessageEvent<ToWorker>) => {
           if (!grpo) throw new Error('there is no model to export yet: start a run first')
           const metadata = { task: grpo.config.task, step: String(grpo.step) }
           const name = `grpo-lab-${grpo.config.task}-step${grpo.step}`
+          const config = grpo.config
           const bytes = msg.format === 'onnx'
             ? await exportGptOnnx(grpo.model, { kvCache: true, tokenizer: grpo.tokenizer, metadata })
-            : saveSafetensors(await checkpointOf(grpo.model, grpo.tokenizer, metadata))
-          post({ type: 'model', bytes, name: `${name}.${msg.format === 'onnx' ? 'onnx' : 'safetensors'}` }, [bytes.buffer])
+            : msg.format === 'hf'
+              ? hfFolderZip(await checkpointOf(grpo.model, grpo.tokenizer, { ...metadata, seed: String(config.seed) }), name, {
+                runConfig: { ...config }, baseModel: config.base_model || undefined, heldOut: msg.heldOut,
+              })
+              : saveSafetensors(await checkpointOf(grpo.model, grpo.tokenizer, metadata))
+          const ext = msg.format === 'onnx' ? 'onnx' : msg.format === 'hf' ? 'zip' : 'safetensors'
+          post({ type: 'model', bytes, name: `${name}${msg.format === 'hf' ? '-hf' : ''}.${ext}` }, [bytes.buffer])
         })
         break
       case 'group-logp':

@@ -6,7 +6,7 @@
 // GPT-2's Conv1D stores its weights [in, out], the lab [out, in] (nn.Linear's order).
 
 import { unzipSync } from 'fflate'
-import { type Checkpoint, CheckpointError, type NamedTensor, readSafetensors } from './checkpoint'
+import { type Checkpoint, CheckpointError, loadSafetensors, type NamedTensor, readSafetensors } from './checkpoint'
 import { type GPTConfig, validateConfig } from './config'
 import { paramLayout } from './params'
 import { CharTokenizer, EOS_ID, EOS_TEXT } from './tokenizer'
@@ -191,3 +191,8 @@ export function filesFromZip(bytes: Uint8Array): Map<string, Uint8Array> {
 
 /** True for the first bytes of a .zip file (a local file header). */
 export const isZip = (bytes: Uint8Array) => bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 3 && bytes[3] === 4
+
+/** One file the lab can load: its own .safetensors checkpoint, or a .zip of a Hugging Face folder. */
+export function checkpointFromBytes(bytes: Uint8Array): Checkpoint {
+  return isZip(bytes) ? checkpointFromHfFiles(filesFromZip(bytes)) : loadSafetensors(bytes)
+}

@@ -9,7 +9,10 @@ import type { AdapterDescription } from '../engine/backend'
 import { encodeLink, type LinkProblem } from '../lab/link'
 import { presetById, presetOf } from '../lab/presets'
 import { modelSource, type ModelSource } from '../lab/modelSource'
-import type { Activity, FromWorker, RunState, ToWorker } from '../lab/protocol'
+import type { Activity, FromWorker, ModelFormat, RunState, ToWorker } from '../lab/protocol'
+import { checkpointFromBytes, checkpointFromHfFiles } from '../model/hfFolder'
+import { saveSafetensors } from '../model/checkpoint'
+import { shippedModel } from '../model/shipped'
 import { type EvalRecord, makeRunFile, metricsCsv, parseRunFile, type RunFile } from '../lab/runFile'
 import { type ConfigProblem, DEFAULT_RUN_CONFIG, resolvePartial, resolveRunConfig, type RunConfig } from '../rl/config'
 import type { Metrics, TraceRecord, TrainerSnapshot } from '../rl/trainer'
@@ -88,7 +91,10 @@ export interface LabState {
   /** a step's trace: from memory, else from IndexedDB (null when it is in neither) */
   traceAt(step: number): Promise<TraceRecord | null>
   exportCsv(): string
-  exportModel(format?: 'safetensors' | 'onnx'): void
+  exportModel(format?: ModelFormat): void
+  /** a model dropped or chosen on the page (a lab .safetensors, a Hugging Face folder's files, or a .zip
+   *  of one), kept in IndexedDB as a local base model; base_model is set to it */
+  importBaseModel(name: string, files: Map<string, Uint8Array>): Promise<void>
   importRun(text: string, as: 'open' | 'overlay'): void
   groupLogprobs(prompt: string, completions: string[]): Promise<number[][]>
   /** the visitor's consent to fetch base models from `origin`; starts the run when none is on */
@@ -475,7 +481,29 @@ export const useLab = create<LabState>((set, get) => {
     exportModel(format = 'safetensors') {
       const s = get()
       if (s.runState === 'idle' || s.runState === 'loading') { s.alert('There is no trained model here yet: start (or resume) a run first.'); return }
-      s.send({ type: 'export-model', format })
+      // the card's held-out pass@1: the run's last evaluation
+      const last = s.run?.evals.at(-1)?.metrics['eval/pass@1']
+      const heldOut = format === 'hf' && last !== undefined ? { passAt1: last, problems: s.config.eval_problems } : undefined
+      s.send({ type: 'export-model', format, heldOut })
+    },
+
+    async importBaseModel(name, files) {
+      let bytes: Uint8Array
+      try {
+        const only = files.size === 1 ? [...files.values()][0] : undefined
+        const ck = only ? checkpointFromBytes(only) : checkpointFromHfFiles(files)
+        bytes = saveSafetensors(ck)
+      } catch (e) {
+        get().alert(`${name} is not a model this lab can load — ${(e as Error).message}. Nothing was changed.`)
+        return
+      }
+      // a name base_model accepts, never a shipped model's
+      let id = name.replace(/\.(zip|safetensors)$/, '').replace(/[^\w.-]+/g, '-').slice(0, 60) || 'imported'
+      if (shippedModel(id)) id += '-imported'
+      const note = `Base model '${id}' loaded from ${name} and kept in this browser; base_model is set to it.`
+      set((s) => ({ localModels: s.localModels.includes(id) ? s.localModels : [...s.localModels, id], pretrainNote: note }))
+      for (const p of get().setConfig({ base_model: id })) get().alert(`base_model was not set to the imported model: ${p.message}`)
+      await persist(db.saveModel({ name: id, bytes, loss: NaN, steps: 0, createdAt: Date.now() }))
     },
 
     importRun(text, as) {

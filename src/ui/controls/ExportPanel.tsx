@@ -1,5 +1,5 @@
 // Export the run (JSON: config, metrics, traces), its metrics (CSV) and the trained model
-// (safetensors, or ONNX for onnxruntime); import a run file to show it, or to overlay it on the charts.
+// (safetensors, ONNX for onnxruntime, or a Hugging Face folder as a .zip); import a run file to show it, or to overlay it on the charts.
 import { useRef } from 'react'
 import { MAX_RUN_FILE_BYTES } from '../../lab/runFile'
 import { useLab } from '../../store/labStore'
@@ -27,6 +27,7 @@ export function ExportPanel() {
         <button onClick={() => lab.exportCsv()} disabled={!hasRun}>Export metrics CSV</button>
         <button onClick={() => lab.exportModel()}>Export model</button>
         <button onClick={() => lab.exportModel('onnx')} title="The policy as ONNX (opset 17, with a KV cache) for onnxruntime">Export ONNX</button>
+        <button onClick={() => lab.exportModel('hf')} title="A Hugging Face gpt2 folder in a .zip: safetensors, config, tokenizer, ONNX for transformers.js, model card">Export for Hugging Face</button>
       </div>
       <div className="buttons">
         <button onClick={() => openRef.current?.click()}>Import run</button>
