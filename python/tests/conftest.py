@@ -8,7 +8,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import torch
+
+# every folder here is local: Hugging Face's libraries never go to the network for it
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+import torch  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = {"addition": ROOT / "public/models/addition.safetensors", "countdown": ROOT / "public/models/countdown.safetensors"}
