@@ -8,3 +8,4 @@ export interface VitestReport {
 export interface PlaywrightReport { stats: { expected: number; unexpected: number }; errors?: unknown[] }
 export function tallyVitest(report: VitestReport): Tally
 export function tallyPlaywright(report: PlaywrightReport): Tally
+export function tallyPytest(junitXml: string): Tally

@@ -1,4 +1,5 @@
-// The closing count of `npm test`, from the JSON reports of Vitest and Playwright.
+// The closing count of `npm test`, from the JSON reports of Vitest and Playwright and the
+// JUnit XML report of pytest.
 
 /**
  * Vitest's JSON report → tests passed and failed. A file that fails outside its tests (in
@@ -23,4 +24,21 @@ export function tallyVitest(report) {
 /** Playwright's JSON report → tests passed and failed; errors outside tests (a web server that never started) count too. */
 export function tallyPlaywright(report) {
   return { passed: report.stats.expected, failed: report.stats.unexpected + (report.errors?.length ?? 0) }
+}
+
+/**
+ * pytest's JUnit XML report (--junitxml) → tests passed and failed. A skipped test counts as
+ * failed (the Python tier never skips), an error (in a fixture, or a module that did not import)
+ * as failed, and a report with no tests at all (pytest's exit 5) as one failure.
+ */
+export function tallyPytest(xml) {
+  let tests = 0
+  let failed = 0
+  for (const [suite] of xml.matchAll(/<testsuite\b[^>]*>/g)) {
+    const attr = (name) => Number(new RegExp(`\\s${name}="(\\d+)"`).exec(suite)?.[1] ?? 0)
+    tests += attr('tests')
+    failed += attr('failures') + attr('errors') + attr('skipped')
+  }
+  if (tests === 0) return { passed: 0, failed: 1 }
+  return { passed: tests - failed, failed }
 }

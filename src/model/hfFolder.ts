@@ -91,6 +91,15 @@ function configOf(j: Record<string, unknown>): GPTConfig {
   try { return validateConfig(config) } catch (e) { return refuse(`config.json: ${(e as Error).message} (vocab_size, n_positions, n_layer, n_head, n_embd)`) }
 }
 
+/** A TemplateProcessing that puts no token around a single sequence: what transformers'
+ *  save_pretrained writes for the lab's tokenizer (it adds neither BOS nor EOS). */
+function addsNothing(pp: unknown): boolean {
+  if (!isObject(pp) || pp.type !== 'TemplateProcessing') return false
+  const single = pp.single
+  const only = Array.isArray(single) && single.length === 1 && isObject(single[0]) ? single[0].Sequence : undefined
+  return isObject(only) && only.id === 'A' && isObject(pp.special_tokens) && Object.keys(pp.special_tokens).length === 0
+}
+
 /** tokenizer.json → the lab's character tokenizer: id 0 the end token, ids 1.. one character each. */
 function tokenizerOf(j: Record<string, unknown>, vocabSize: number): CharTokenizer {
   const model = j.model
@@ -98,6 +107,7 @@ function tokenizerOf(j: Record<string, unknown>, vocabSize: number): CharTokeniz
   if (model.type !== 'BPE') refuse(`tokenizer.json has a ${shown(model.type)} model`)
   if (!Array.isArray(model.merges) || model.merges.length > 0) refuse(`tokenizer.json has ${Array.isArray(model.merges) ? model.merges.length : 'no list of'} merges`)
   for (const key of ['pre_tokenizer', 'normalizer', 'post_processor'] as const) {
+    if (key === 'post_processor' && addsNothing(j[key])) continue
     if (j[key] !== null && j[key] !== undefined) {
       const type = isObject(j[key]) ? (j[key] as Record<string, unknown>).type : j[key]
       refuse(`tokenizer.json has a ${key} ${shown(type)}${type === 'ByteLevel' ? ' (a byte-level tokenizer)' : ''}`)

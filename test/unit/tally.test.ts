@@ -1,7 +1,8 @@
 // The closing line of `npm test` (scripts/test-tally.mjs) counts a file that failed outside
-// its tests as failures, where Vitest's own numFailedTests says 0.
+// its tests as failures, where Vitest's own numFailedTests says 0; and pytest's skips and errors.
 import { describe, expect, it } from 'vitest'
-import { tallyPlaywright, tallyVitest } from '../../scripts/test-tally.mjs'
+import { readFileSync } from 'node:fs'
+import { tallyPlaywright, tallyPytest, tallyVitest } from '../../scripts/test-tally.mjs'
 import { runProbe } from '../helpers'
 
 describe('tallyVitest', () => {
@@ -42,5 +43,30 @@ describe('tallyPlaywright', () => {
     expect(tallyPlaywright({ stats: { expected: 5, unexpected: 1 }, errors: [{ message: 'web server did not start' }] }))
       .toEqual({ passed: 5, failed: 2 })
     expect(tallyPlaywright({ stats: { expected: 5, unexpected: 0 }, errors: [] })).toEqual({ passed: 5, failed: 0 })
+  })
+})
+
+// Real pytest 9 reports (python -m pytest --junitxml): mixed.xml from a file with two passing
+// tests, a failing one, a skipped one and one whose fixture raises; import-error.xml from a
+// module that does not import; no-tests.xml from a folder with no tests (exit status 5).
+const pytestReport = (name: string) => readFileSync(`test/fixtures/pytest/${name}`, 'utf8')
+
+describe('tallyPytest', () => {
+  it('counts failures, fixture errors and skips as failed (a real pytest report)', () => {
+    expect(tallyPytest(pytestReport('mixed.xml'))).toEqual({ passed: 2, failed: 3 })
+  })
+
+  it('counts a module that failed to import as failed', () => {
+    expect(tallyPytest(pytestReport('import-error.xml'))).toEqual({ passed: 0, failed: 1 })
+  })
+
+  it('counts a run that found no tests as one failure', () => {
+    expect(tallyPytest(pytestReport('no-tests.xml'))).toEqual({ passed: 0, failed: 1 })
+  })
+
+  it('adds up every testsuite of the report', () => {
+    const suite = (tests: number, failures: number) => `<testsuite name="pytest" errors="0" failures="${failures}" skipped="0" tests="${tests}">`
+    expect(tallyPytest(`<testsuites name="pytest tests">${suite(4, 1)}</testsuite>${suite(3, 0)}</testsuite></testsuites>`))
+      .toEqual({ passed: 6, failed: 1 })
   })
 })
