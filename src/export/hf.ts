@@ -14,6 +14,7 @@ import { strToU8, zipSync } from 'fflate'
 import { type Checkpoint, encodeSafetensors } from '../model/checkpoint'
 import { HF_EOS_TEXT, hfTensorsOf, type HfGpt2Config } from '../model/hfFolder'
 import { EOS_ID } from '../model/tokenizer'
+import { getTask, TASKS } from '../tasks/registry'
 import { onnxFromCheckpoint } from './onnx'
 
 /** What the model card says about where the model comes from (all optional). */
@@ -85,7 +86,8 @@ function modelCard(ck: Checkpoint, info: ModelCardInfo): string {
   const heldOut = info.heldOut
     ? `${info.heldOut.passAt1.toFixed(3)} (greedy, ${info.heldOut.problems} held-out problems)`
     : 'not measured'
-  const prompt = task === 'addition' ? '12+34=' : 'the prompt'
+  // a real held-out prompt of the task, so the snippets run as written
+  const prompt = Object.hasOwn(TASKS, task) ? getTask(task).problem('test', 1, 0).prompt : 'the prompt'
   const yaml = ['---', 'library_name: transformers', 'pipeline_tag: text-generation', 'tags: [gpt2, grpo, grpo-lab]']
   if (info.baseModel) yaml.push(`base_model: ${info.baseModel}`)
   yaml.push('---')
@@ -94,7 +96,7 @@ function modelCard(ck: Checkpoint, info: ModelCardInfo): string {
 # grpo-lab ${task} model
 
 A tiny GPT-2 (${c.nLayer} layers, ${c.nHead} heads, width ${c.nEmbd}, context ${c.blockSize}, ${c.vocabSize} tokens) trained with
-GRPO in [grpo-lab](https://github.com/) on the task **${task}**, exported with \`grpo-lab export --format hf\`.
+GRPO in grpo-lab on the task **${task}**, exported with \`grpo-lab export --format hf\`.
 
 - Task: ${task}
 - Base model: ${info.baseModel || 'fresh weights or unknown'}
