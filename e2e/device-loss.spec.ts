@@ -69,3 +69,24 @@ test('a device lost during pretraining: the progress bar goes, a message says so
   await page.getByRole('button', { name: 'Pretrain base model' }).click()
   await expect(page.getByLabel('Starts from')).toHaveText('echo (pretrained in this browser)')
 })
+
+test('a device lost during pretraining beside a paused run: the run resumes on a new device from its last snapshot', async ({ page }) => {
+  await openLab(page, echoLink())
+  await page.getByLabel('Speed').selectOption({ label: '1 step / second' })
+  await page.getByRole('button', { name: 'Start', exact: true }).click()
+  await expect.poll(() => shownStep(page)).toBeGreaterThan(5)
+  await page.getByRole('button', { name: 'Pause' }).click()
+  await expect(page.getByLabel('Run state')).toHaveText('paused')
+  const paused = await shownStep(page)
+  await page.getByLabel('Pretrain steps').fill('5000')
+  await page.getByRole('button', { name: 'Pretrain base model' }).click()
+  await expect(page.getByRole('progressbar', { name: /Pretraining the echo base model: step [1-9]/ })).toBeVisible()
+  await loseDevice(page)
+  await expect(lostAlert(page)).toContainText('during pretraining (destroyed')
+  await expect(lostAlert(page)).toContainText('Pretrain again')
+  expect(await shownStep(page)).toBe(paused) // every step shown stays
+  await lostAlert(page).getByRole('button', { name: 'Resume on a new device' }).click()
+  await expect.poll(() => shownStep(page)).toBeGreaterThan(paused)
+  const after = (await runInStore(page)).metrics
+  expect(after.map((m) => m.step)).toEqual(Array.from({ length: after.length }, (_, i) => i + 1))
+})

@@ -304,10 +304,16 @@ test('export a run, then import it: the same metrics and traces are shown, and i
   const ids = (rows: number[][]) => new ort.Tensor('int64', BigInt64Array.from(rows.flat(), BigInt), [rows.length, rows[0].length])
   const headDim = ck.config.nEmbd / ck.config.nHead
   const empty = new ort.Tensor('float32', new Float32Array(0), [2, ck.config.nHead, 0, headDim])
-  // a prefill of T - 1 positions from empty pasts, then the last token from the cache
-  const prefill = await session.run({ input_ids: ids(tokens.map((r) => r.slice(0, T - 1))), past_key_0: empty, past_value_0: empty })
+  // Optimum's decoder layout: a prefill of T - 1 positions from empty pasts, then the last token from the cache
+  const feeds = (at: number, n: number, key: unknown, value: unknown) => ({
+    input_ids: ids(tokens.map((r) => r.slice(at, at + n))),
+    attention_mask: ids(tokens.map(() => new Array(at + n).fill(1))),
+    position_ids: ids(tokens.map(() => Array.from({ length: n }, (_, i) => at + i))),
+    'past_key_values.0.key': key as InstanceType<typeof ort.Tensor>, 'past_key_values.0.value': value as InstanceType<typeof ort.Tensor>,
+  })
+  const prefill = await session.run(feeds(0, T - 1, empty, empty))
   expect(prefill.logits.dims).toEqual([2, T - 1, vocab])
-  const next = await session.run({ input_ids: ids(tokens.map((r) => r.slice(T - 1))), past_key_0: prefill.present_key_0, past_value_0: prefill.present_value_0 })
+  const next = await session.run(feeds(T - 1, 1, prefill['present.0.key'], prefill['present.0.value']))
   expect(next.logits.dims).toEqual([2, 1, vocab])
   const got = new Float32Array(2 * T * vocab)
   for (let b = 0; b < 2; b++) {

@@ -13,7 +13,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 export const VENV = join(ROOT, '.venv-python')
 export const REQUIREMENTS = join(ROOT, 'python', 'requirements.txt')
 const STAMP = join(VENV, 'requirements.sha256')
-const MIN_PYTHON = [3, 10]
+const MIN_PYTHON = [3, 11]
 
 export class PythonEnvError extends Error {}
 

@@ -5,7 +5,7 @@ export interface VitestReport {
   numFailedTests?: number
   testResults?: { name?: string; status: string; message?: string; assertionResults?: { title?: string; status: string; failureMessages?: string[] }[] }[]
 }
-export interface PlaywrightReport { stats: { expected: number; unexpected: number }; errors?: unknown[] }
+export interface PlaywrightReport { stats: { expected: number; unexpected: number; skipped?: number }; errors?: unknown[] }
 export function tallyVitest(report: VitestReport): Tally
 export function tallyPlaywright(report: PlaywrightReport): Tally
 export function tallyPytest(junitXml: string): Tally

@@ -6,6 +6,7 @@
  * beforeAll, on import) lists its tests as skipped, and Vitest's numFailedTests leaves them
  * out: in a failed file every test that did not pass counts as failed, and a failed file with
  * no tests counts as one. A run that failed outside any file (an unhandled error) counts one.
+ * A skipped or todo test counts as failed in any file: this suite never skips (a skip hides breakage).
  */
 export function tallyVitest(report) {
   let passed = 0
@@ -15,15 +16,16 @@ export function tallyVitest(report) {
     const ok = tests.filter((t) => t.status === 'passed').length
     passed += ok
     if (file.status === 'failed') failed += Math.max(1, tests.length - ok)
-    else failed += tests.filter((t) => t.status === 'failed').length
+    else failed += tests.filter((t) => t.status !== 'passed').length
   }
   if (report.success === false && failed === 0) failed = 1
   return { passed, failed }
 }
 
-/** Playwright's JSON report → tests passed and failed; errors outside tests (a web server that never started) count too. */
+/** Playwright's JSON report → tests passed and failed; errors outside tests (a web server that never
+ *  started) count too, and so do skipped tests (this suite never skips). */
 export function tallyPlaywright(report) {
-  return { passed: report.stats.expected, failed: report.stats.unexpected + (report.errors?.length ?? 0) }
+  return { passed: report.stats.expected, failed: report.stats.unexpected + (report.stats.skipped ?? 0) + (report.errors?.length ?? 0) }
 }
 
 /**

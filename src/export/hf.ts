@@ -8,7 +8,7 @@
 //   tokenizer_config.json  PreTrainedTokenizerFast
 //   onnx/model.onnx        src/export/onnx.ts with a KV cache (the Optimum layout transformers.js runs)
 //   README.md              a model card
-// src/model/hfFolder.ts reads such a folder back; the name mapping lives there (HF_NAMES).
+// src/model/hfFolder.ts reads such a folder back; the name mapping lives there (hfName).
 
 import { strToU8, zipSync } from 'fflate'
 import { type Checkpoint, encodeSafetensors } from '../model/checkpoint'
@@ -89,7 +89,7 @@ function modelCard(ck: Checkpoint, info: ModelCardInfo): string {
   // a real held-out prompt of the task, so the snippets run as written
   const prompt = Object.hasOwn(TASKS, task) ? getTask(task).problem('test', 1, 0).prompt : 'the prompt'
   const yaml = ['---', 'library_name: transformers', 'pipeline_tag: text-generation', 'tags: [gpt2, grpo, grpo-lab]']
-  if (info.baseModel) yaml.push(`base_model: ${info.baseModel}`)
+  // no base_model key: the Hub reads it as a Hub model id, and the lab's bases are files (named below)
   yaml.push('---')
   return `${yaml.join('\n')}
 

@@ -58,6 +58,20 @@ async function runQueued(): Promise<void> {
   }
 }
 
+/** Run `work` as `what`: a device lost meanwhile is reported as lost during `what`, even when the
+ *  failing op's error reaches the message loop before device.lost resolves. */
+async function during<T>(what: Activity, work: () => Promise<T>): Promise<T> {
+  activity = what
+  try {
+    const result = await work()
+    activity = 'training'
+    return result
+  } catch (e) {
+    if (!(e instanceof DeviceLostError)) activity = 'training'
+    throw e
+  }
+}
+
 async function sendSnapshot(t: GRPOTrainer): Promise<void> {
   const snapshot = await t.snapshot()
   post({ type: 'snapshot', snapshot }, [snapshot.params.buffer, snapshot.adamM.buffer, snapshot.adamV.buffer])
@@ -65,11 +79,9 @@ async function sendSnapshot(t: GRPOTrainer): Promise<void> {
 
 async function evaluate(t: GRPOTrainer): Promise<void> {
   post({ type: 'progress', task: 'eval', label: `Evaluating on ${t.config.eval_problems} held-out problems`, fraction: null })
-  activity = 'evaluation'
   try {
-    post({ type: 'eval', step: t.step, metrics: await t.evaluate() })
+    post({ type: 'eval', step: t.step, metrics: await during('evaluation', () => t.evaluate()) })
   } finally {
-    activity = 'training'
     post({ type: 'progress', task: 'eval', label: '', fraction: 1, done: true })
   }
 }
@@ -123,8 +135,15 @@ async function loop(): Promise<void> {
 }
 
 /** The backend, or a new one after a lost device (the page is told its adapter again). */
+let acquiring: Promise<Backend> | null = null
 async function acquireBackend(): Promise<Backend> {
   if (backend) return backend
+  // two messages right after a loss (Resume, then Pretrain) must share one new device
+  acquiring ??= newBackend().finally(() => { acquiring = null })
+  return acquiring
+}
+
+async function newBackend(): Promise<Backend> {
   const choice = await createBrowserBackend(wantedBackend)
   backend = choice.backend
   if (backend.kind === 'webgpu') {
@@ -145,6 +164,7 @@ function deviceLost(err: DeviceLostError): void {
   stopAll()
   setState('idle')
   post({ type: 'device-lost', message: err.message, during: activity })
+  activity = 'training'
 }
 
 let pretrainCancelled = false
@@ -158,21 +178,19 @@ async function runPretrain(msg: Extract<ToWorker, { type: 'pretrain' }>): Promis
   pretrainCancelled = false
   const label = (s: number, loss?: number) => `Pretraining the ${config.task} base model: step ${s} of ${steps}${loss === undefined ? '' : `, loss ${loss.toFixed(3)}`}`
   post({ type: 'progress', task: 'pretrain', label: label(0), fraction: 0 })
-  activity = 'pretraining'
   try {
-    const r = await pretrain(be, getTask(config.task), {
+    const r = await during('pretraining', () => pretrain(be, getTask(config.task), {
       ...DEFAULT_PRETRAIN, seed: config.seed, steps, nLayer: config.n_layer, nHead: config.n_head, nEmbd: config.n_embd, blockSize: config.block_size,
     }, async (p) => {
       if (pretrainCancelled) throw new Error('pretraining cancelled')
       if (p.step % 5 === 0 || p.step === p.steps) post({ type: 'progress', task: 'pretrain', label: label(p.step, p.loss), fraction: p.step / p.steps })
       // let Cancel come in: the worker's message loop runs between awaits
       if (p.step % 5 === 0) await new Promise((res) => setTimeout(res, 0))
-    })
+    }))
     const bytes = saveSafetensors(await checkpointOf(r.model, r.tokenizer, { task: config.task, pretrain_steps: String(steps), seed: String(config.seed) }))
     r.model.destroy()
     post({ type: 'pretrained', name: config.task, bytes, loss: r.finalLoss, steps }, [bytes.buffer])
   } finally {
-    activity = 'training'
     post({ type: 'progress', task: 'pretrain', label: '', fraction: 1, done: true })
   }
 }

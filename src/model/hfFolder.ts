@@ -179,10 +179,24 @@ export function checkpointFromHfFiles(files: Map<string, Uint8Array>): Checkpoin
   return { config, tokenizer, tensors, metadata }
 }
 
+/** The files of a folder the lab reads; anything else in it is ignored. */
+export const HF_FOLDER_FILES: readonly string[] = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'model.safetensors']
+/** The largest file a .zip may unpack to (a model's weights; the lab's models are far smaller). */
+export const MAX_UNZIPPED_BYTES = 64 * 2 ** 20
+
 /** The files of a .zip of a folder: the folder's own files (a single top folder is stripped). */
 export function filesFromZip(bytes: Uint8Array): Map<string, Uint8Array> {
   let entries: Record<string, Uint8Array>
-  try { entries = unzipSync(bytes) } catch (e) { return refuse(`the .zip cannot be read (${(e as Error).message})`) }
+  // a .zip can promise gigabytes in a few kB: unpack only the files the lab reads, none larger than
+  // MAX_UNZIPPED_BYTES (fflate sizes each output from the entry's declared size, checked here first)
+  const tooBig: string[] = []
+  const wanted = (f: { name: string; originalSize: number }) => {
+    if (!HF_FOLDER_FILES.includes(f.name.split('/').at(-1) ?? '')) return false
+    if (f.originalSize > MAX_UNZIPPED_BYTES) { tooBig.push(f.name); return false }
+    return true
+  }
+  try { entries = unzipSync(bytes, { filter: wanted }) } catch (e) { return refuse(`the .zip cannot be read (${(e as Error).message})`) }
+  if (tooBig.length) refuse(`${tooBig[0]} in the .zip unpacks to more than ${MAX_UNZIPPED_BYTES / 2 ** 20} MiB; allowed: at most that`)
   const paths = Object.keys(entries).filter((p) => !p.endsWith('/'))
   const tops = new Set(paths.map((p) => p.split('/')[0]))
   const strip = tops.size === 1 && paths.every((p) => p.includes('/')) ? [...tops][0].length + 1 : 0

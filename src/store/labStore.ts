@@ -179,10 +179,11 @@ function windowed(traces: TraceRecord[]): TraceRecord[] {
 const deviceLostText = (message: string, during: Activity, resumeFrom: number | null) => {
   // message: DeviceLostError's "the GPU device was lost (reason: detail)"
   const what = `The GPU device was lost during ${during} ${message.replace(/^the GPU device was lost /, '')}.`
-  if (during === 'pretraining') return `${what} Pretrain again to retry on a new device.`
+  if (during === 'pretraining' && resumeFrom === null) return `${what} Pretrain again to retry on a new device.`
   if (resumeFrom === null) return `${what} Start a new run to go on (a new device is acquired).`
+  const retry = during === 'pretraining' ? ' Pretrain again to retry on a new device. The paused run:' : ' Every step shown is kept.'
   const from = resumeFrom ? `from step ${resumeFrom} (the last snapshot)` : 'from the start (no snapshot yet; same seed, same steps)'
-  return `${what} Every step shown is kept. Resume continues on a new device ${from}; ` +
+  return `${what}${retry} Resume continues on a new device ${from}; ` +
     'the steps after it are recomputed. Or add ?backend=cpu to the address to train on the CPU.'
 }
 
@@ -282,7 +283,9 @@ export const useLab = create<LabState>((set, get) => {
       case 'device-lost': {
         flush() // every step that arrived stays on screen
         const run = get().run
-        const from = m.during === 'pretraining' || !run ? null : latestSnapshot?.step ?? 0
+        // a run paused beside the pretraining lost its trainer too: it resumes like any other
+        const unfinished = run && run.source !== 'imported' && (run.metrics.at(-1)?.step ?? 0) < run.config.max_steps
+        const from = unfinished ? latestSnapshot?.step ?? 0 : null
         if (from !== null) set({ resumable: { step: from } })
         get().alert(deviceLostText(m.message, m.during, from), from === null ? undefined : 'resume')
         break
@@ -415,7 +418,8 @@ export const useLab = create<LabState>((set, get) => {
       forgetPending()
       latestSnapshot = null
       storedThrough = 0
-      runWrites = Promise.resolve(true) // a new run tries storage again
+      runWrites = Promise.resolve(true) // a new run tries storage again (and tells again if it fails)
+      storageFailed = false
       const previous = get().run
       const run: RunView = { id: newRunId(), name: `${config.task} ${config.loss_type} seed ${config.seed}`, config, metrics: [], traces: [], evals: [], source: 'live' }
       // the run that was on screen stays visible as the overlay: compare two runs at a glance
@@ -426,7 +430,7 @@ export const useLab = create<LabState>((set, get) => {
       void writeInOrder(() => db.saveHeader({ id: run.id, name: run.name, config, createdAt: Date.now() }))
       // the address names the run on screen: a reload finds it again (the saved run is restored only
       // when the link asks for its configuration), and the address bar is a share link. No hashchange.
-      if (location.hash.length > 1) history.replaceState(history.state, '', encodeLink(config, get().hidden, get().autostart))
+      if (location.hash.length > 1) history.replaceState(history.state, '', encodeLink(config, get().hidden)) // no autostart: a reload must not start a second run
       const send = (baseBytes?: Uint8Array) => get().send({ type: 'start-grpo', config, paused: opts.paused, stepOnce: opts.stepOnce, baseBytes, modelUrl: source.modelUrl })
       // a base model pretrained in this browser goes along; any other is fetched by the worker
       if (source.local) {

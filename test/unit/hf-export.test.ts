@@ -11,7 +11,7 @@ import { strFromU8, strToU8, zipSync } from 'fflate'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { hfFolderFiles, hfFolderZip } from '../../src/export/hf'
 import { type Checkpoint, encodeSafetensors, loadSafetensors, readSafetensors } from '../../src/model/checkpoint'
-import { checkpointFromHfFiles, filesFromZip } from '../../src/model/hfFolder'
+import { checkpointFromHfFiles, filesFromZip, MAX_UNZIPPED_BYTES } from '../../src/model/hfFolder'
 import { EOS_ID } from '../../src/model/tokenizer'
 import { rewardWeights, scoreCompletion } from '../../src/rl/rewards'
 import { getTask } from '../../src/tasks/registry'
@@ -47,6 +47,15 @@ describe('Hugging Face folder export', () => {
     expectSameCheckpoint(ck, back)
     expect(back.metadata.task).toBe('addition')
     expectSameCheckpoint(ck, checkpointFromHfFiles(filesFromZip(hfFolderZip(ck, 'addition-hf'))))
+  })
+
+  it('a .zip that would unpack past the cap is refused before it is unpacked; files the lab does not read are left packed', () => {
+    const huge = new Uint8Array(MAX_UNZIPPED_BYTES + 1) // zeros: 64 MiB that pack into ~64 kB
+    const bomb = zipSync({ 'm/config.json': strToU8('{}'), 'm/model.safetensors': huge }, { level: 1 })
+    expect(bomb.length).toBeLessThan(1e6)
+    expect(() => filesFromZip(bomb)).toThrow(/model\.safetensors in the \.zip unpacks to more than 64 MiB/)
+    const files = filesFromZip(zipSync({ 'm/config.json': strToU8('{}'), 'm/padding.bin': huge }, { level: 1 }))
+    expect([...files.keys()]).toEqual(['config.json'])
   })
 
   it("holds GPT-2's tensor names, Conv1D weights as [in, out], an untied head, and {format: pt}", () => {

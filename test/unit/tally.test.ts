@@ -36,6 +36,11 @@ describe('tallyVitest', () => {
     expect(tallyVitest({ success: true, testResults: [{ status: 'passed', assertionResults: [{ status: 'passed' }] }] }))
       .toEqual({ passed: 1, failed: 0 })
   })
+
+  it('counts a skipped or todo test in a passing file as failed: the suite never skips', () => {
+    const report = { success: true, testResults: [{ status: 'passed', assertionResults: [{ status: 'passed' }, { status: 'skipped' }, { status: 'todo' }] }] }
+    expect(tallyVitest(report)).toEqual({ passed: 1, failed: 2 })
+  })
 })
 
 describe('tallyPlaywright', () => {
@@ -43,6 +48,7 @@ describe('tallyPlaywright', () => {
     expect(tallyPlaywright({ stats: { expected: 5, unexpected: 1 }, errors: [{ message: 'web server did not start' }] }))
       .toEqual({ passed: 5, failed: 2 })
     expect(tallyPlaywright({ stats: { expected: 5, unexpected: 0 }, errors: [] })).toEqual({ passed: 5, failed: 0 })
+    expect(tallyPlaywright({ stats: { expected: 5, unexpected: 0, skipped: 2 }, errors: [] })).toEqual({ passed: 5, failed: 2 })
   })
 })
 

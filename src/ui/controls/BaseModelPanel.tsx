@@ -4,9 +4,8 @@
 // gpt2 folder (chosen or dropped), or a .zip of one.
 import { useRef, useState } from 'react'
 import { pageModelSource, useLab } from '../../store/labStore'
+import { HF_FOLDER_FILES } from '../../model/hfFolder'
 
-/** The files of a folder the lab reads (the ONNX and the card are not needed). */
-const FOLDER_FILES = ['config.json', 'tokenizer.json', 'model.safetensors']
 
 async function readFiles(files: File[]): Promise<Map<string, Uint8Array>> {
   const out = new Map<string, Uint8Array>()
@@ -18,8 +17,15 @@ async function readFiles(files: File[]): Promise<Map<string, Uint8Array>> {
 async function droppedFiles(e: React.DragEvent): Promise<{ name: string; files: File[] } | null> {
   const entry = e.dataTransfer.items[0]?.webkitGetAsEntry?.()
   if (entry?.isDirectory) {
-    const entries = await new Promise<FileSystemEntry[]>((resolve, reject) => (entry as FileSystemDirectoryEntry).createReader().readEntries(resolve, reject))
-    const wanted = entries.filter((x) => x.isFile && FOLDER_FILES.includes(x.name)) as FileSystemFileEntry[]
+    // readEntries gives a folder's entries in batches (about 100 in Chromium) until an empty one
+    const reader = (entry as FileSystemDirectoryEntry).createReader()
+    const entries: FileSystemEntry[] = []
+    for (;;) {
+      const batch = await new Promise<FileSystemEntry[]>((resolve, reject) => reader.readEntries(resolve, reject))
+      if (!batch.length) break
+      entries.push(...batch)
+    }
+    const wanted = entries.filter((x) => x.isFile && HF_FOLDER_FILES.includes(x.name)) as FileSystemFileEntry[]
     return { name: entry.name, files: await Promise.all(wanted.map((x) => new Promise<File>((resolve, reject) => x.file(resolve, reject)))) }
   }
   const file = e.dataTransfer.files[0]
@@ -47,19 +53,20 @@ export function BaseModelPanel() {
     : local.includes(base) ? `${base} (pretrained in this browser)`
     : source.kind === 'other-origin' ? `${base} (from ${source.host}, only with your consent)`
     : /^[\w-]+$/.test(base) ? `${base} (models/${base}.safetensors)` : base
-  const load = (name: string, files: File[]) => { void readFiles(files).then((m) => lab.importBaseModel(name, m)) }
+  const unreadable = (e: unknown) => lab.alert(`The model could not be read from this computer (${(e as Error).message}).`)
+  const load = (name: string, files: File[]) => { readFiles(files).then((m) => lab.importBaseModel(name, m), unreadable) }
   const chosen = (folder: boolean) => (e: React.ChangeEvent<HTMLInputElement>) => {
     const list = Array.from(e.target.files ?? [])
     e.target.value = ''
     if (list.length === 0) return
     if (!folder) { load(list[0].name, [list[0]]); return }
     // a folder: its top-level files, by name
-    const top = list.filter((f) => f.webkitRelativePath.split('/').length === 2 && FOLDER_FILES.includes(f.name))
+    const top = list.filter((f) => f.webkitRelativePath.split('/').length === 2 && HF_FOLDER_FILES.includes(f.name))
     load(list[0].webkitRelativePath.split('/')[0], top)
   }
   const drop = (e: React.DragEvent) => {
     e.preventDefault()
-    void droppedFiles(e).then((d) => { if (d) load(d.name, d.files) })
+    droppedFiles(e).then((d) => { if (d) load(d.name, d.files) }, unreadable)
   }
   return (
     <section aria-label="Base model" className="panel base-model" onDragOver={(e) => e.preventDefault()} onDrop={drop}>
