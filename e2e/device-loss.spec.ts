@@ -7,6 +7,16 @@ import { echoLink, loseDevice, openLab, runInStore, shownStep, withoutTiming } f
 
 const lostAlert = (page: Page) => page.getByRole('alert').filter({ hasText: 'The GPU device was lost' })
 
+/** Start a long pretraining, destroy the device while it runs, and see the message say so. */
+async function loseDeviceWhilePretraining(page: Page): Promise<void> {
+  await page.getByLabel('Pretrain steps').fill('5000')
+  await page.getByRole('button', { name: 'Pretrain base model' }).click()
+  await expect(page.getByRole('progressbar', { name: /Pretraining the echo base model: step [1-9]/ })).toBeVisible()
+  await loseDevice(page)
+  await expect(lostAlert(page)).toContainText('during pretraining (destroyed')
+  await expect(lostAlert(page)).toContainText('Pretrain again')
+}
+
 test('a device lost mid-run: the steps stay, Resume continues on a new device without a reload, identically', async ({ page }) => {
   await openLab(page, echoLink())
   await expect(page.getByRole('status', { name: 'Adapter' })).toContainText('WebGPU')
@@ -58,12 +68,7 @@ test('a device lost during an evaluation: the same message and Resume', async ({
 
 test('a device lost during pretraining: the progress bar goes, a message says so, and pretraining again works', async ({ page }) => {
   await openLab(page, echoLink())
-  await page.getByLabel('Pretrain steps').fill('5000')
-  await page.getByRole('button', { name: 'Pretrain base model' }).click()
-  await expect(page.getByRole('progressbar', { name: /Pretraining the echo base model: step [1-9]/ })).toBeVisible()
-  await loseDevice(page)
-  await expect(lostAlert(page)).toContainText('during pretraining (destroyed')
-  await expect(lostAlert(page)).toContainText('Pretrain again')
+  await loseDeviceWhilePretraining(page)
   await expect(page.getByRole('progressbar', { name: /Pretraining/ })).toHaveCount(0)
   await page.getByLabel('Pretrain steps').fill('20')
   await page.getByRole('button', { name: 'Pretrain base model' }).click()
@@ -78,12 +83,7 @@ test('a device lost during pretraining beside a paused run: the run resumes on a
   await page.getByRole('button', { name: 'Pause' }).click()
   await expect(page.getByLabel('Run state')).toHaveText('paused')
   const paused = await shownStep(page)
-  await page.getByLabel('Pretrain steps').fill('5000')
-  await page.getByRole('button', { name: 'Pretrain base model' }).click()
-  await expect(page.getByRole('progressbar', { name: /Pretraining the echo base model: step [1-9]/ })).toBeVisible()
-  await loseDevice(page)
-  await expect(lostAlert(page)).toContainText('during pretraining (destroyed')
-  await expect(lostAlert(page)).toContainText('Pretrain again')
+  await loseDeviceWhilePretraining(page)
   expect(await shownStep(page)).toBe(paused) // every step shown stays
   await lostAlert(page).getByRole('button', { name: 'Resume on a new device' }).click()
   await expect.poll(() => shownStep(page)).toBeGreaterThan(paused)
