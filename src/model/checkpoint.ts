@@ -215,28 +215,34 @@ function readMetadata(v: unknown): { config: GPTConfig; tokenizer: CharTokenizer
 
 /** Any float32 safetensors file, checked whole (header against the file, every value finite):
  *  its __metadata__ (unchecked) and tensors by name, in the header's order. */
-export function readSafetensors(bytes: Uint8Array): { metadata: unknown; tensors: Map<string, NamedTensor> } {
+/** The header checked against the file: its tensors' places, covering the data section exactly. */
+function readEntries(bytes: Uint8Array) {
   const { header, dataStart } = readHeader(bytes)
   const dataLen = bytes.length - dataStart
   const entries = Object.keys(header).filter((k) => k !== '__metadata__').map((k) => tensorEntry(k, header[k], dataLen))
   checkCoverage(entries, dataLen)
+  return { header, dataStart, entries }
+}
+
+/** One tensor's values, refused unless every one is finite. */
+function tensorData(bytes: Uint8Array, dataStart: number, t: TensorEntry): Float32Array {
+  const data = new Float32Array(bytes.slice(dataStart + t.begin, dataStart + t.end).buffer)
+  const bad = data.findIndex((x) => !Number.isFinite(x))
+  if (bad >= 0) fail(tensorAt(t.name), `holds ${data[bad]} at index ${bad}; allowed: finite numbers`)
+  return data
+}
+
+export function readSafetensors(bytes: Uint8Array): { metadata: unknown; tensors: Map<string, NamedTensor> } {
+  const { header, dataStart, entries } = readEntries(bytes)
   const tensors = new Map<string, NamedTensor>()
-  for (const t of entries) {
-    const data = new Float32Array(bytes.slice(dataStart + t.begin, dataStart + t.end).buffer)
-    const bad = data.findIndex((x) => !Number.isFinite(x))
-    if (bad >= 0) fail(tensorAt(t.name), `holds ${data[bad]} at index ${bad}; allowed: finite numbers`)
-    tensors.set(t.name, { name: t.name, shape: t.shape, data })
-  }
+  for (const t of entries) tensors.set(t.name, { name: t.name, shape: t.shape, data: tensorData(bytes, dataStart, t) })
   return { metadata: header.__metadata__, tensors }
 }
 
 /** Read a checkpoint, all or nothing: the whole header is checked against the file and against the
  *  model config before any tensor is returned, and every value is checked finite. */
 export function loadSafetensors(bytes: Uint8Array): Checkpoint {
-  const { header, dataStart } = readHeader(bytes)
-  const dataLen = bytes.length - dataStart
-  const entries = Object.keys(header).filter((k) => k !== '__metadata__').map((k) => tensorEntry(k, header[k], dataLen))
-  checkCoverage(entries, dataLen)
+  const { header, dataStart, entries } = readEntries(bytes)
   const { config, tokenizer, metadata } = readMetadata(header.__metadata__)
   const specs = paramLayout(config, 1).specs
   const byName = new Map(entries.map((t) => [t.name, t]))
@@ -251,8 +257,7 @@ export function loadSafetensors(bytes: Uint8Array): Checkpoint {
     const extra = entries.find((t) => !specs.some((s) => s.name === t.name))!
     fail(tensorAt(extra.name), 'is not a parameter of this model; allowed: the tensors of paramLayout (wte, wpe, h.N.…, ln_f, lm_head)')
   }
-  const all = readSafetensors(bytes).tensors
-  const tensors = new Map<string, Float32Array>(specs.map((s) => [s.name, all.get(s.name)!.data]))
+  const tensors = new Map<string, Float32Array>(specs.map((s) => [s.name, tensorData(bytes, dataStart, byName.get(s.name)!)]))
   return { config, tokenizer, tensors, metadata }
 }
 
