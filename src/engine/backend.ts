@@ -130,6 +130,8 @@ export interface AdamWArgs {
 
 export type ScaleRewards = 'group' | 'batch' | 'none'
 export const SCALE_REWARDS: readonly ScaleRewards[] = ['group', 'batch', 'none']
+export type MultiObjectiveAggregation = 'sum_then_normalize' | 'normalize_then_sum'
+export const MULTI_OBJECTIVE_AGGREGATIONS: readonly MultiObjectiveAggregation[] = ['sum_then_normalize', 'normalize_then_sum']
 
 /** GRPO advantages (TRL): A = r − mean_group, divided by (std + 1e-4) unless scale is 'none';
  *  std is the sample (n − 1) standard deviation of the group ('group', 'none') or batch ('batch'). */

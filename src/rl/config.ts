@@ -3,11 +3,11 @@
 // keys are the lab's own. Every value is checked against its allowed range, and a bad value
 // gets a message naming the key and what is allowed.
 
-import { SCALE_REWARDS, type ScaleRewards } from '../engine/backend'
+import { MULTI_OBJECTIVE_AGGREGATIONS, type MultiObjectiveAggregation, SCALE_REWARDS, type ScaleRewards } from '../engine/backend'
 import { SHIPPED_MODELS, shippedModel } from '../model/shipped'
 import { TASK_IDS, TASKS } from '../tasks/registry'
 import type { Task } from '../tasks/types'
-import { LOSS_TYPES, type LossType } from './loss'
+import { IMPORTANCE_SAMPLING_LEVELS, type ImportanceSamplingLevel, LOSS_TYPES, type LossType } from './loss'
 import { LR_SCHEDULER_TYPES, type LrSchedulerType } from './schedule'
 
 export interface RunConfig {
@@ -30,10 +30,26 @@ export interface RunConfig {
   max_completion_length: number
   // GRPO loss
   loss_type: LossType
+  /** token: one ratio per token; sequence: GSPO, the exp of the sequence's mean log-ratio */
+  importance_sampling_level: ImportanceSamplingLevel
   scale_rewards: ScaleRewards
+  /** how several reward functions become one advantage: sum then normalize, or GDPO's normalize then sum */
+  multi_objective_aggregation: MultiObjectiveAggregation
   beta: number
   epsilon: number
   epsilon_high: number
+  /** two-sided clipping: the unclipped ratio is capped at delta; 0 = off (TRL's None) */
+  delta: number
+  sapo_temperature_pos: number
+  sapo_temperature_neg: number
+  vespo_k_pos: number
+  vespo_lambda_pos: number
+  vespo_k_neg: number
+  vespo_lambda_neg: number
+  /** keep only the top ρ of completion tokens by entropy in the policy loss; 1 = all */
+  top_entropy_quantile: number
+  /** static entropy bonus: loss − entropy_coef · mean token entropy */
+  entropy_coef: number
   num_iterations: number
   steps_per_generation: number
   gradient_accumulation_steps: number
@@ -70,7 +86,11 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
   base_model: 'addition',
   n_layer: 2, n_head: 4, n_embd: 64, block_size: 128,
   num_generations: 8, prompts_per_step: 8, temperature: 1.0, top_k: 0, max_completion_length: 80,
-  loss_type: 'grpo', scale_rewards: 'group', beta: 0.0, epsilon: 0.2, epsilon_high: 0.2,
+  loss_type: 'grpo', importance_sampling_level: 'token', scale_rewards: 'group', multi_objective_aggregation: 'sum_then_normalize',
+  beta: 0.0, epsilon: 0.2, epsilon_high: 0.2, delta: 0,
+  sapo_temperature_pos: 1.0, sapo_temperature_neg: 1.05,
+  vespo_k_pos: 2.0, vespo_lambda_pos: 3.0, vespo_k_neg: 3.0, vespo_lambda_neg: 2.0,
+  top_entropy_quantile: 1.0, entropy_coef: 0.0,
   num_iterations: 1, steps_per_generation: 1, gradient_accumulation_steps: 1, mask_truncated_completions: false,
   dynamic_sampling: false, max_resample_rounds: 3, overlong_buffer_length: 0, overlong_penalty_factor: 1.0,
   reward_weights: [],
@@ -101,11 +121,22 @@ export const RUN_CONFIG_SPEC: Record<keyof RunConfig, Spec> = {
   temperature: { kind: 'float', min: 0, max: 3, help: 'sampling temperature of the rollout (usual 0.7–1.2)' },
   top_k: { kind: 'int', min: 0, max: 1000, help: 'sample among the k likeliest tokens; 0 = all' },
   max_completion_length: { kind: 'int', min: 1, max: 512, help: 'tokens a completion may have before it is cut (truncated)' },
-  loss_type: { kind: 'enum', values: LOSS_TYPES, help: 'aggregation: grpo (per-sequence mean), bnpo (token mean), dr_grpo (÷ max length), dapo (token mean over the accumulated batch)' },
+  loss_type: { kind: 'enum', values: LOSS_TYPES, help: 'the objective and its aggregation: grpo (per-sequence mean), bnpo (token mean), dr_grpo (÷ max length), dapo (token mean over the accumulated batch), luspo (per-sequence sum), cispo (clipped IS weight × log-prob), sapo (soft sigmoid gate), vespo (gamma-weighted sequence)' },
+  importance_sampling_level: { kind: 'enum', values: IMPORTANCE_SAMPLING_LEVELS, help: 'token: a ratio per token (GRPO); sequence: one ratio per completion, exp of the mean log-ratio (GSPO)' },
+  multi_objective_aggregation: { kind: 'enum', values: MULTI_OBJECTIVE_AGGREGATIONS, help: 'several reward functions: sum the weighted rewards then normalize, or normalize each per group then sum (GDPO)' },
   scale_rewards: { kind: 'enum', values: SCALE_REWARDS, help: 'divide advantages by the std of the group, the batch, or not at all (Dr. GRPO)' },
   beta: { kind: 'float', min: 0, max: 10, help: 'weight of the KL penalty against the reference model (usual 0–0.1)' },
   epsilon: { kind: 'float', min: 0, max: 1, help: 'lower clip range of the ratio: 1 − ε (usual 0.2)' },
-  epsilon_high: { kind: 'float', min: 0, max: 10, help: 'upper clip range: 1 + ε_high (DAPO’s clip-higher uses 0.28)' },
+  epsilon_high: { kind: 'float', min: 0, max: 10, help: 'upper clip range: 1 + ε_high (DAPO’s clip-higher uses 0.28); for cispo the cap of the IS weight itself (usual 4–5)' },
+  delta: { kind: 'float', min: 0, max: 100, help: 'two-sided clipping: cap the unclipped ratio at δ (use > 1 + ε); 0 = off' },
+  sapo_temperature_pos: { kind: 'float', min: 0.01, max: 100, help: 'sapo: temperature of the soft gate for positive advantages' },
+  sapo_temperature_neg: { kind: 'float', min: 0.01, max: 100, help: 'sapo: temperature of the soft gate for negative advantages' },
+  vespo_k_pos: { kind: 'float', min: 0, max: 100, help: 'vespo: gamma shape k for non-negative advantages' },
+  vespo_lambda_pos: { kind: 'float', min: 0, max: 100, help: 'vespo: gamma rate λ for non-negative advantages' },
+  vespo_k_neg: { kind: 'float', min: 0, max: 100, help: 'vespo: gamma shape k for negative advantages' },
+  vespo_lambda_neg: { kind: 'float', min: 0, max: 100, help: 'vespo: gamma rate λ for negative advantages' },
+  top_entropy_quantile: { kind: 'float', min: 0, max: 1, help: 'train only on the top ρ of tokens by entropy (the “forking” tokens; 0.2 in the 80/20 paper); 1 = all' },
+  entropy_coef: { kind: 'float', min: 0, max: 10, help: 'entropy bonus: subtract entropy_coef × the mean token entropy from the loss; 0 = off' },
   num_iterations: { kind: 'int', min: 1, max: 16, help: 'μ: optimisation passes over each rollout (usual 1–4)' },
   steps_per_generation: { kind: 'int', min: 1, max: 64, help: 'optimizer steps (minibatches) per pass over a rollout' },
   gradient_accumulation_steps: { kind: 'int', min: 1, max: 64, help: 'microbatches accumulated into one optimizer step' },

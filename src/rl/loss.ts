@@ -7,8 +7,10 @@
 //   dapo     token sum / token count of the whole accumulated batch   w_i = 1 / num_items_in_batch
 // grpo, bnpo and dr_grpo are also divided by gradient_accumulation_steps, as TRL does.
 
-export type LossType = 'grpo' | 'bnpo' | 'dr_grpo' | 'dapo'
-export const LOSS_TYPES: readonly LossType[] = ['grpo', 'bnpo', 'dr_grpo', 'dapo']
+export type LossType = 'grpo' | 'bnpo' | 'dr_grpo' | 'dapo' | 'luspo' | 'cispo' | 'sapo' | 'vespo'
+export const LOSS_TYPES: readonly LossType[] = ['grpo', 'bnpo', 'dr_grpo', 'dapo', 'luspo', 'cispo', 'sapo', 'vespo']
+export type ImportanceSamplingLevel = 'token' | 'sequence'
+export const IMPORTANCE_SAMPLING_LEVELS: readonly ImportanceSamplingLevel[] = ['token', 'sequence']
 
 export interface AggregationOptions {
   maxCompletionLength: number

@@ -31,4 +31,8 @@ export const AGGREGATION_TEX: Record<LossType, string> = {
   bnpo: '\\mathcal{L} = \\frac{\\sum_{i}\\sum_{t} \\ell_{i,t}}{\\sum_i |o_i|}',
   dr_grpo: '\\mathcal{L} = \\frac{\\sum_{i}\\sum_{t} \\ell_{i,t}}{N \\cdot L_{\\max}}',
   dapo: '\\mathcal{L} = \\frac{\\sum_{i}\\sum_{t} \\ell_{i,t}}{\\sum_i |o_i| \\text{ (whole accumulated batch)}}',
+  luspo: '\\mathcal{L} = \\frac{1}{N}\\sum_{i=1}^{N} \\sum_{t=1}^{|o_i|} \\ell_{i,t}',
+  cispo: '\\mathcal{L} = \\frac{\\sum_{i}\\sum_{t} \\ell_{i,t}}{\\sum_i |o_i| \\text{ (whole accumulated batch)}}',
+  sapo: '\\mathcal{L} = \\frac{1}{N}\\sum_{i=1}^{N} \\frac{1}{|o_i|} \\sum_{t=1}^{|o_i|} \\ell_{i,t}',
+  vespo: '\\mathcal{L} = \\frac{\\sum_{i}\\sum_{t} \\ell_{i,t}}{\\sum_i |o_i| \\text{ (whole accumulated batch)}}',
 }
