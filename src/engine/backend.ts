@@ -147,12 +147,48 @@ export interface AdvantageArgs {
   numGroups: number
   G: number
   scale: ScaleRewards
+  /** GDPO (normalize_then_sum): each function's rewards normalised per group, weighted and summed,
+   *  then normalised over the batch; `scale` is not used. Default sum_then_normalize (on `rewards`). */
+  aggregation?: MultiObjectiveAggregation
+  /** normalize_then_sum: [numGroups · G · K] each completion's K reward-function scores */
+  rewardsPerFunc?: Tensor
+  /** normalize_then_sum: [K] the functions' weights */
+  rewardWeights?: Tensor
+  K?: number
 }
 
-/** The GRPO token loss over [N, T] positions (TRL's definitions, token-level importance ratio):
- *  ρ = exp(logp − logp_old); objective = min(ρA, clip(ρ, 1 − ε_low, 1 + ε_high)·A);
- *  kl = exp(ref − logp) − (ref − logp) − 1; token loss = −objective + β·kl;
- *  loss = Σ_i Σ_t mask·weight_i·token_loss (the loss_type lives in the per-sequence weights). */
+/** The per-token policy objective (TRL's loss_type families; aggregation lives in the weights):
+ *  clip   −min(c₁A, clip(ρ, 1 − ε_low, 1 + ε_high)·A), c₁ = min(ρ, δ) when δ > 0 (grpo, bnpo, dr_grpo, dapo, luspo)
+ *  cispo  −sg[min(ρ, ε_high)]·A·logp
+ *  sapo   −σ(τ(ρ − 1))·(4/τ)·A, τ = τ_pos when A > 0, else τ_neg
+ *  vespo  −sg[φ(w)]·A·logp, φ(w) = e^{λ + k·log w − λw}, w = exp Σ_t clamp(logp − logp_old, ±20) */
+export type GrpoObjectiveKind = 'clip' | 'cispo' | 'sapo' | 'vespo'
+
+export interface GrpoObjective {
+  kind: GrpoObjectiveKind
+  /** token: ρ per token; sequence: ρ = exp(mean of the sequence's masked log-ratios) (GSPO) */
+  sequenceLevel: boolean
+  /** two-sided clipping of the clip family's unclipped branch; 0 = off */
+  delta: number
+  sapoTemperaturePos: number; sapoTemperatureNeg: number
+  vespoKPos: number; vespoLambdaPos: number; vespoKNeg: number; vespoLambdaNeg: number
+  /** keep the tokens whose entropy is ≥ the (1 − q) quantile of this call's masked entropies; 1 = all */
+  topEntropyQuantile: number
+  /** loss −= entropyCoef · (masked mean entropy over the kept tokens) / gradientAccumulationSteps */
+  entropyCoef: number
+  gradientAccumulationSteps: number
+}
+
+export const DEFAULT_GRPO_OBJECTIVE: GrpoObjective = {
+  kind: 'clip', sequenceLevel: false, delta: 0, sapoTemperaturePos: 1.0, sapoTemperatureNeg: 1.05,
+  vespoKPos: 2.0, vespoLambdaPos: 3.0, vespoKNeg: 3.0, vespoLambdaNeg: 2.0,
+  topEntropyQuantile: 1, entropyCoef: 0, gradientAccumulationSteps: 1,
+}
+
+/** The GRPO token loss over [N, T] positions (TRL's _compute_loss):
+ *  ρ = exp(logp − logp_old) (per token, or per sequence); the objective's per-token loss ℓ;
+ *  kl = exp(ref − logp) − (ref − logp) − 1;
+ *  loss = Σ_i Σ_t mask·weight_i·(entropy_mask·ℓ + β·kl) − entropy bonus. */
 export interface GrpoLossArgs {
   logp: Tensor; oldLogp: Tensor; refLogp: Tensor; entropy: Tensor
   /** [N·T] 1 for completion tokens that count, else 0 */
@@ -164,19 +200,36 @@ export interface GrpoLossArgs {
   weights: Tensor
   /** [N·T] out: dL/dlogp */
   dlogp: Tensor
-  /** [3·N·T] out: per token objective, kl, clip code (−1 low-clipped, +1 high-clipped, 0 none) */
+  /** [N·T] out: dL/dentropy (the entropy bonus' gradient); needed when objective.entropyCoef ≠ 0 */
+  dentropy?: Tensor
+  /** [3·N·T] out: per token objective, kl, clip code (−1 low-clipped, +1 high-clipped, 0 none;
+   *  cispo: +1 where its cap bit; top_entropy_quantile: tokens left out have objective 0) */
   tokenTerms: Tensor
   /** [GRPO_STATS] out, see GrpoStat */
   stats: Tensor
   N: number; T: number
   epsilonLow: number; epsilonHigh: number; beta: number
+  /** the objective beyond GRPO's clipped one; DEFAULT_GRPO_OBJECTIVE when left out */
+  objective?: Partial<GrpoObjective>
 }
 
-/** Slots of GrpoLossArgs.stats: sums over masked tokens (divide by count for means). */
+/** Slots of GrpoLossArgs.stats. Sums over masked tokens unless said; TRL's metric = sum / its count.
+ *  clipLow, clipHigh, clipRegion count tokens (token level) or sequences (sequence level) and are
+ *  divided by clipCount; clipLowMin / clipHighMax are the min / max over sequences with tokens of
+ *  each sequence's clipped fraction (TRL's clip_ratio/low_min, high_max; NaN when none). */
 export const GrpoStat = {
   loss: 0, count: 1, kl: 2, clipLow: 3, clipHigh: 4, clipRegion: 5, entropy: 6, ratioMin: 7, ratioMax: 8,
+  clipCount: 9, clipLowMin: 10, clipHighMax: 11,
+  /** cispo: tokens with ρ > ε_high and A > 0 (cispo_clip_ratio = cispoClip / count) */
+  cispoClip: 12,
+  /** vespo: Σ over sequences of φ (vespo/phi_seq_mean = phiSum / sequences) */
+  phiSum: 13, sequences: 14,
+  /** the loss without the entropy bonus (TRL logs it as policy_loss when the bonus is on) */
+  policyLoss: 15,
+  /** the entropy bonus' mean entropy (before entropyCoef and the accumulation division) */
+  bonusEntropy: 16,
 } as const
-export const GRPO_STATS = 9
+export const GRPO_STATS = 17
 
 /** The GPU device is gone (driver reset, GPUDevice.destroy(), a tab in the background too long):
  *  every op after it fails. The device's buffers are lost with it; a run continues on a new
@@ -247,10 +300,12 @@ export interface Backend {
   attentionDecode(out: Tensor, qkv: Tensor, kCache: Tensor, vCache: Tensor,
     N: number, C: number, NH: number, maxLen: number, pos: number): void
 
-  /** Fused log-softmax + gather: logp[r] = log softmax(logits[r])[targets[r]], entropy[r] = H(softmax). */
-  logprobForward(logp: Tensor, entropy: Tensor, logits: Tensor, targets: Tensor, rows: number, V: number): void
-  /** dlogits[r,v] = dlogp[r] · (1[v = target] − softmax(logits[r])[v]) */
-  logprobBackward(dlogits: Tensor, logits: Tensor, targets: Tensor, dlogp: Tensor, rows: number, V: number): void
+  /** Fused log-softmax + gather at a temperature (TRL divides training logits by it):
+   *  z = logits · invTemperature, logp[r] = log softmax(z[r])[targets[r]], entropy[r] = H(softmax(z[r])). */
+  logprobForward(logp: Tensor, entropy: Tensor, logits: Tensor, targets: Tensor, rows: number, V: number, invTemperature?: number): void
+  /** dlogits[r,v] = invT · (dlogp[r] · (1[v = target] − p_v) − dentropy[r] · p_v · (log p_v + H_r)), p = softmax(z[r]) */
+  logprobBackward(dlogits: Tensor, logits: Tensor, targets: Tensor, dlogp: Tensor, rows: number, V: number,
+    invTemperature?: number, dentropy?: Tensor): void
 
   // ---- GRPO --------------------------------------------------------------------------------
   advantages(args: AdvantageArgs): void
