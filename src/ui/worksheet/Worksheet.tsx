@@ -4,7 +4,7 @@
 import 'katex/dist/katex.min.css'
 import { useEffect, useMemo, useState } from 'react'
 import { CpuBackend } from '../../engine/cpu/cpuBackend'
-import { computeWorksheet, parseWorksheetInput, type WorksheetConfig, type WorksheetInput, type WorksheetOutput } from '../../rl/worksheet'
+import { computeWorksheet, type ParsedWorksheetInput, parseWorksheetInput, weightedRewards, type WorksheetOutput } from '../../rl/worksheet'
 import { useLab } from '../../store/labStore'
 import { ADVANTAGE_TEX, AGGREGATION_TEX, num, paren, renderTex, vec } from './tex'
 
@@ -39,7 +39,7 @@ export function Worksheet() {
   const trace = followed ?? null
   const [source, setSource] = useState<Source>({ kind: 'group', index: 0 })
   const [typed, setTyped] = useState(JSON.stringify(EXAMPLE, null, 1))
-  const [result, setResult] = useState<{ input: WorksheetInput & { config: WorksheetConfig }; out: WorksheetOutput; note: string } | null>(null)
+  const [result, setResult] = useState<{ input: ParsedWorksheetInput; out: WorksheetOutput; note: string } | null>(null)
   const [problem, setProblem] = useState<string | null>(null)
   const live = runState === 'running' || runState === 'paused' || runState === 'done'
 
@@ -55,7 +55,7 @@ export function Worksheet() {
   useEffect(() => {
     let cancelled = false
     const compute = async () => {
-      let input: WorksheetInput & { config: WorksheetConfig }
+      let input: ParsedWorksheetInput
       let note = ''
       if (effective.kind === 'typed') {
         if (!typedInput?.input) { setProblem(typedInput?.error ?? null); setResult(null); return }
@@ -118,11 +118,11 @@ export function Worksheet() {
 /** Fixed decimals without a "-0.000" for what rounds to zero. */
 const fix3 = (x: number, digits = 3) => { const t = x.toFixed(digits); return /^-0\.0+$/.test(t) ? t.slice(1) : t }
 
-function WorksheetBody({ input, out, note }: { input: WorksheetInput & { config: WorksheetConfig }; out: WorksheetOutput; note: string }) {
+function WorksheetBody({ input, out, note }: { input: ParsedWorksheetInput; out: WorksheetOutput; note: string }) {
   const c = out.config
-  const rewards = input.groups.flatMap((g) => g.rewards)
-  const G = input.groups[0].rewards.length
-  const g0 = input.groups[0].rewards
+  const rewards = weightedRewards(input)
+  const G = input.groups[0].completions.length
+  const g0 = rewards.slice(0, G)
   const mean = g0.reduce((a, b) => a + b, 0) / G
   const std = Math.sqrt(g0.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, G - 1))
   const comps = input.groups.flatMap((g) => g.completions)
