@@ -179,6 +179,26 @@ describe('backward passes match central finite differences (float64)', () => {
     model.backward()
     await checkGradient('model', model.params, await readAll(model.grads), loss)
   })
+
+  it('the whole GPT at temperature 0.7 with an entropy term: every parameter', async () => {
+    const model = new GPT(be, { vocabSize: 7, blockSize: 5, nLayer: 1, nHead: 2, nEmbd: 4 })
+    model.initialize(5)
+    const flat = await model.readFlat()
+    const noise = randomArray(flat.length, 26, 0.5)
+    model.loadFlat(flat.map((v, i) => v + noise[i]))
+    const B = 2; const T = 3
+    const acts = model.activations(B, T)
+    be.write(acts.tokens, randomInts(B * T, 27, 7))
+    be.write(acts.targets, randomInts(B * T, 28, 7))
+    const c = randomArray(B * T, 29); const e = randomArray(B * T, 30)
+    be.write(acts.dlogp, c)
+    be.write(acts.dentropy, e)
+    // L = Σ c·logp + Σ e·entropy, both at T = 0.7
+    const loss = async () => { model.forward(B, T, undefined, { temperature: 0.7 }); return await dot(acts.logp, c) + await dot(acts.entropy, e) }
+    await loss()
+    model.backward(false, true)
+    await checkGradient('model', model.params, await readAll(model.grads), loss)
+  })
 })
 
 // A sanity check of the checker itself: a wrong gradient must be caught.
