@@ -266,6 +266,9 @@ export class GRPOTrainer {
   async update(rb: UpdateRollout): Promise<UpdateResult> {
     const be = this.backend
     const c = this.config
+    if (c.multi_objective_aggregation === 'normalize_then_sum' && !rb.rewardsPerFunc) {
+      throw new Error('update: multi_objective_aggregation normalize_then_sum needs each reward function\'s scores (rewardsPerFunc)')
+    }
     const batch = this.batchOf(rb)
     const made: Tensor[] = []
     const t = (n: number, label: string, dtype: 'f32' | 'u32' = 'f32'): Tensor => {
@@ -333,9 +336,8 @@ export class GRPOTrainer {
     if (c.multi_objective_aggregation === 'normalize_then_sum') {
       const weights = this.rewardFunctionWeights()
       const K = weights.length
-      if (!rb.rewardsPerFunc) throw new Error('update: multi_objective_aggregation normalize_then_sum needs each reward function\'s scores (rewardsPerFunc)')
       args.rewardsPerFunc = t(N * K, 'grpo.rewards_per_func')
-      this.backend.write(args.rewardsPerFunc, rb.rewardsPerFunc.flat())
+      this.backend.write(args.rewardsPerFunc, rb.rewardsPerFunc!.flat())
       args.rewardWeights = t(K, 'grpo.reward_weights')
       this.backend.write(args.rewardWeights, weights)
       args.K = K
