@@ -5,7 +5,7 @@
 //     cispo  −sg[min(c1, ε_high)]·A·logp
 //     sapo   −σ(τ(c1 − 1))·(4/τ)·A,  τ = τ_pos if A > 0 else τ_neg
 //     vespo  −sg[φ]·A·logp,  φ = e^{λ + k·log w − λw},  log w = clamp(Σ_t clamp(log-ratio, ±20))
-//   kl = exp(ref − logp) − (ref − logp) − 1                               (k3 estimator)
+//   kl = exp(ref − logp) − (ref − logp) − 1 (k3), times c1 with use_bias_correction_kl
 //   loss = Σ mask·weight_i·(kept·ℓ + β·kl) − entropy_coef·H̄_kept / ga
 // kept: the token's entropy is ≥ the (1 − top_entropy_quantile) quantile of the masked entropies.
 // The loss_type's aggregation (grpo, bnpo, dr_grpo, dapo, luspo, …) is in the per-sequence weights.
@@ -23,6 +23,7 @@ struct Params {
   quantile: f32,      // 1 − top_entropy_quantile; unused when the mask is off
   top_entropy: u32,   // 1 when top_entropy_quantile < 1
   entropy_coef: f32, ga: f32,
+  kl_correction: u32, // use_bias_correction_kl
 }
 
 @group(0) @binding(0) var<storage, read> logp: array<f32>;
@@ -53,6 +54,7 @@ fn sapo_tau(A: f32) -> f32 { if (A > 0.0) { return p.sapo_pos; } return p.sapo_n
 fn capped(c1: f32) -> f32 { if (p.delta > 0.0) { return min(c1, p.delta); } return c1; }
 fn clipped(c1: f32) -> f32 { return clamp(c1, 1.0 - p.epsilon_low, 1.0 + p.epsilon_high); }
 fn log_ratio(i: u32) -> f32 { return logp[i] - old_logp[i]; }
+fn k3(d: f32) -> f32 { return exp(d) - d - 1.0; }
 fn kept(i: u32, threshold: f32) -> f32 {
   if (mask[i] != 0.0 && entropy[i] * mask[i] >= threshold) { return 1.0; }
   return 0.0;
@@ -167,7 +169,7 @@ fn sequence_terms(@builtin(local_invocation_index) lid: u32) {
   for (var s = lid; s < p.N; s = s + WG) {
     let A = advantages[p.seq_offset + s];
     let w = weights[s];
-    var count = 0.0; var lr_sum = 0.0; var clamped_sum = 0.0; var kept_count = 0.0;
+    var count = 0.0; var lr_sum = 0.0; var clamped_sum = 0.0; var kept_count = 0.0; var kl_sum = 0.0;
     for (var t = 0u; t < p.T; t = t + 1u) {
       let i = s * p.T + t;
       let m = mask[i];
@@ -177,12 +179,19 @@ fn sequence_terms(@builtin(local_invocation_index) lid: u32) {
       lr_sum = lr_sum + lr * m;
       clamped_sum = clamped_sum + clamp(lr, -20.0, 20.0) * m;
       kept_count = kept_count + m * k;
+      kl_sum = kl_sum + m * k3(ref_logp[i] - logp[i]);
       kept_sums = kept_sums + vec2<f32>(m * k, m * k * entropy[i]);
     }
     let log_c1 = lr_sum / max(1.0, count);
     var gseq = 0.0;
-    // sequence level: c1_i = exp(mean log-ratio), so ∂c1_i/∂logp_t = c1_i · mask_t / |o_i|
-    if (p.sequence_level == 1u) { gseq = w * kept_count * ratio_grad(exp(log_c1), A) / max(1.0, count); }
+    // sequence level: c1_i = exp(mean log-ratio), so ∂c1_i/∂logp_t = c1_i · mask_t / |o_i|; the
+    // bias-corrected KL (β·kl·c1_i on each token) reaches every token of the sequence through c1_i
+    if (p.sequence_level == 1u) {
+      let c1 = exp(log_c1);
+      var through_ratio = kept_count * ratio_grad(c1, A);
+      if (p.kl_correction == 1u) { through_ratio = through_ratio + p.beta * kl_sum * c1; }
+      gseq = w * through_ratio / max(1.0, count);
+    }
     scratch[seq_at(s, 0u)] = A;
     scratch[seq_at(s, 1u)] = w;
     scratch[seq_at(s, 2u)] = count;
@@ -215,10 +224,21 @@ fn token_terms_main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
   if (p.sequence_level == 1u) { c1 = exp(scratch[seq_at(s, 3u)]); }
   let k = kept(i, scratch[0]);
   let d = ref_logp[i] - logp[i];
-  let kl = exp(d) - d - 1.0;
+  let raw_kl = k3(d);
+  var kl = raw_kl;
+  if (p.kl_correction == 1u) { kl = raw_kl * c1; }
   var grad = k * direct_grad(c1, A, phi);
   if (p.sequence_level == 0u) { grad = grad + k * ratio_grad(c1, A); }
-  if (p.beta != 0.0) { grad = grad + p.beta * (1.0 - exp(d)); }
+  if (p.beta != 0.0) {
+    let dkl = 1.0 - exp(d);
+    if (p.kl_correction == 0u) { grad = grad + p.beta * dkl; }
+    else {
+      // ∂(kl·c1)/∂logp = c1·∂kl/∂logp + kl·c1 at token level (sequence level: c1's part is in gseq)
+      var through_ratio = 0.0;
+      if (p.sequence_level == 0u) { through_ratio = raw_kl * c1; }
+      grad = grad + p.beta * (c1 * dkl + through_ratio);
+    }
+  }
   dlogp[i] = mask[i] * (w * grad + scratch[seq_at(s, 4u)]);
   // shown for every token, masked or not; only the entropy mask (when on) zeroes a token's objective
   token_terms[i] = -select(1.0, k, p.top_entropy == 1u) * per_token_loss(c1, A, logp[i], phi);

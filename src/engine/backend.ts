@@ -179,17 +179,19 @@ export interface GrpoObjective {
   /** loss −= entropyCoef · (masked mean entropy over the kept tokens) / gradientAccumulationSteps */
   entropyCoef: number
   gradientAccumulationSteps: number
+  /** TRL's use_bias_correction_kl: the KL term times the (token or sequence) importance ratio */
+  klBiasCorrection: boolean
 }
 
 export const DEFAULT_GRPO_OBJECTIVE: GrpoObjective = {
   kind: 'clip', sequenceLevel: false, delta: 0, sapoTemperaturePos: 1.0, sapoTemperatureNeg: 1.05,
   vespoKPos: 2.0, vespoLambdaPos: 3.0, vespoKNeg: 3.0, vespoLambdaNeg: 2.0,
-  topEntropyQuantile: 1, entropyCoef: 0, gradientAccumulationSteps: 1,
+  topEntropyQuantile: 1, entropyCoef: 0, gradientAccumulationSteps: 1, klBiasCorrection: false,
 }
 
 /** The GRPO token loss over [N, T] positions (TRL's _compute_loss):
  *  ρ = exp(logp − logp_old) (per token, or per sequence); the objective's per-token loss ℓ;
- *  kl = exp(ref − logp) − (ref − logp) − 1;
+ *  kl = exp(ref − logp) − (ref − logp) − 1, times ρ with the bias correction;
  *  loss = Σ_i Σ_t mask·weight_i·(entropy_mask·ℓ + β·kl) − entropy bonus. */
 export interface GrpoLossArgs {
   logp: Tensor; oldLogp: Tensor; refLogp: Tensor; entropy: Tensor

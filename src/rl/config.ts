@@ -50,6 +50,8 @@ export interface RunConfig {
   top_entropy_quantile: number
   /** static entropy bonus: loss − entropy_coef · mean token entropy */
   entropy_coef: number
+  /** the KL term times the importance ratio (TRL 1.13's default: true) */
+  use_bias_correction_kl: boolean
   num_iterations: number
   steps_per_generation: number
   gradient_accumulation_steps: number
@@ -90,7 +92,7 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
   beta: 0.0, epsilon: 0.2, epsilon_high: 0.2, delta: 0,
   sapo_temperature_pos: 1.0, sapo_temperature_neg: 1.05,
   vespo_k_pos: 2.0, vespo_lambda_pos: 3.0, vespo_k_neg: 3.0, vespo_lambda_neg: 2.0,
-  top_entropy_quantile: 1.0, entropy_coef: 0.0,
+  top_entropy_quantile: 1.0, entropy_coef: 0.0, use_bias_correction_kl: true,
   num_iterations: 1, steps_per_generation: 1, gradient_accumulation_steps: 1, mask_truncated_completions: false,
   dynamic_sampling: false, max_resample_rounds: 3, overlong_buffer_length: 0, overlong_penalty_factor: 1.0,
   reward_weights: [],
@@ -136,6 +138,7 @@ export const RUN_CONFIG_SPEC: Record<keyof RunConfig, Spec> = {
   vespo_k_neg: { kind: 'float', min: 0, max: 100, help: 'vespo: gamma shape k for negative advantages' },
   vespo_lambda_neg: { kind: 'float', min: 0, max: 100, help: 'vespo: gamma rate λ for negative advantages' },
   top_entropy_quantile: { kind: 'float', min: 0, max: 1, help: 'train only on the top ρ of tokens by entropy (the “forking” tokens; 0.2 in the 80/20 paper); 1 = all' },
+  use_bias_correction_kl: { kind: 'bool', help: 'β > 0: multiply each token’s KL by its importance ratio, an unbiased estimate once the policy has moved from the sampler (TRL’s default)' },
   entropy_coef: { kind: 'float', min: 0, max: 10, help: 'entropy bonus: subtract entropy_coef × the mean token entropy from the loss; 0 = off' },
   num_iterations: { kind: 'int', min: 1, max: 16, help: 'μ: optimisation passes over each rollout (usual 1–4)' },
   steps_per_generation: { kind: 'int', min: 1, max: 64, help: 'optimizer steps (minibatches) per pass over a rollout' },

@@ -15,11 +15,35 @@ export const LOSS_TYPES: readonly LossType[] = ['grpo', 'bnpo', 'dr_grpo', 'dapo
 export type ImportanceSamplingLevel = 'token' | 'sequence'
 export const IMPORTANCE_SAMPLING_LEVELS: readonly ImportanceSamplingLevel[] = ['token', 'sequence']
 
-import type { GrpoObjectiveKind } from '../engine/backend'
+import type { GrpoObjective, GrpoObjectiveKind } from '../engine/backend'
 
 /** The kernel's objective for a loss type. */
 export function objectiveKind(lossType: LossType): GrpoObjectiveKind {
   return lossType === 'cispo' || lossType === 'sapo' || lossType === 'vespo' ? lossType : 'clip'
+}
+
+/** The GRPOConfig keys (TRL's names) that choose the loss kernel's objective: a run's
+ *  configuration and the worksheet's both have them. */
+export interface ObjectiveKeys {
+  loss_type: LossType
+  importance_sampling_level: ImportanceSamplingLevel
+  delta: number
+  sapo_temperature_pos: number; sapo_temperature_neg: number
+  vespo_k_pos: number; vespo_lambda_pos: number; vespo_k_neg: number; vespo_lambda_neg: number
+  top_entropy_quantile: number
+  entropy_coef: number
+  use_bias_correction_kl: boolean
+}
+
+/** The loss kernel's objective for TRL's keys, with the accumulation the entropy bonus divides by. */
+export function grpoObjective(c: ObjectiveKeys, gradientAccumulationSteps: number): GrpoObjective {
+  return {
+    kind: objectiveKind(c.loss_type), sequenceLevel: c.importance_sampling_level === 'sequence', delta: c.delta,
+    sapoTemperaturePos: c.sapo_temperature_pos, sapoTemperatureNeg: c.sapo_temperature_neg,
+    vespoKPos: c.vespo_k_pos, vespoLambdaPos: c.vespo_lambda_pos, vespoKNeg: c.vespo_k_neg, vespoLambdaNeg: c.vespo_lambda_neg,
+    topEntropyQuantile: c.top_entropy_quantile, entropyCoef: c.entropy_coef, gradientAccumulationSteps,
+    klBiasCorrection: c.use_bias_correction_kl,
+  }
 }
 
 export interface AggregationOptions {

@@ -10,7 +10,7 @@
 //     gradient norms) → metrics.
 // It imports nothing from the UI and runs unchanged in Node and in a Web Worker.
 
-import type { AdvantageArgs, Backend, GrpoObjective, GrpoObjectiveKind, Tensor } from '../engine/backend'
+import type { AdvantageArgs, Backend, GrpoObjective, Tensor } from '../engine/backend'
 import { GRPO_STATS, GrpoStat, view, whole } from '../engine/backend'
 import { type Counters, countersSince } from '../engine/counters'
 import { hash32, Stream } from '../engine/rng'
@@ -24,7 +24,7 @@ import { documentBatch, nextTokenStep } from '../model/train'
 import type { Problem, Task } from '../tasks/types'
 import { contextOverflow, missingChars, type RunConfig, RunConfigError } from './config'
 import { evaluateModel } from './evaluate'
-import { sequenceWeights } from './loss'
+import { grpoObjective as objectiveOf, sequenceWeights } from './loss'
 import { hasReflection, rewardWeights, type ScoredCompletion, scoreCompletion } from './rewards'
 import { scheduledLearningRate } from './schedule'
 
@@ -641,13 +641,7 @@ function reportLayout(N: number, numGroups: number, c: RunConfig): ReportLayout 
 
 /** The loss kernel's objective for a config: TRL's loss_type families and their knobs. */
 export function grpoObjective(c: RunConfig): GrpoObjective {
-  const kind: GrpoObjectiveKind = c.loss_type === 'cispo' || c.loss_type === 'sapo' || c.loss_type === 'vespo' ? c.loss_type : 'clip'
-  return {
-    kind, sequenceLevel: c.importance_sampling_level === 'sequence', delta: c.delta,
-    sapoTemperaturePos: c.sapo_temperature_pos, sapoTemperatureNeg: c.sapo_temperature_neg,
-    vespoKPos: c.vespo_k_pos, vespoLambdaPos: c.vespo_lambda_pos, vespoKNeg: c.vespo_k_neg, vespoLambdaNeg: c.vespo_lambda_neg,
-    topEntropyQuantile: c.top_entropy_quantile, entropyCoef: c.entropy_coef, gradientAccumulationSteps: c.gradient_accumulation_steps,
-  }
+  return objectiveOf(c, c.gradient_accumulation_steps)
 }
 
 function mean(xs: readonly number[]): number {

@@ -6,7 +6,7 @@
 import type { Backend, MultiObjectiveAggregation, ScaleRewards, Tensor } from '../engine/backend'
 import { GRPO_STATS, GrpoStat, MULTI_OBJECTIVE_AGGREGATIONS, SCALE_REWARDS, whole } from '../engine/backend'
 import {
-  IMPORTANCE_SAMPLING_LEVELS, type ImportanceSamplingLevel, LOSS_TYPES, type LossType, objectiveKind, sequenceWeights,
+  grpoObjective, IMPORTANCE_SAMPLING_LEVELS, type ImportanceSamplingLevel, LOSS_TYPES, type LossType, sequenceWeights,
 } from './loss'
 
 /** The GRPOConfig keys the worksheet takes, by TRL's names. */
@@ -32,6 +32,8 @@ export interface WorksheetConfig {
   multi_objective_aggregation: MultiObjectiveAggregation
   /** one weight per reward function; null = all 1 (TRL's None) */
   reward_weights: number[] | null
+  /** the KL term times the importance ratio (TRL 1.13's default) */
+  use_bias_correction_kl: boolean
 }
 
 export interface WorksheetCompletion {
@@ -81,7 +83,7 @@ export const WORKSHEET_DEFAULTS: WorksheetConfig = {
   max_completion_length: 512, mask_truncated_completions: false, importance_sampling_level: 'token', delta: 0,
   top_entropy_quantile: 1.0, entropy_coef: 0.0, sapo_temperature_pos: 1.0, sapo_temperature_neg: 1.05,
   vespo_k_pos: 2.0, vespo_lambda_pos: 3.0, vespo_k_neg: 3.0, vespo_lambda_neg: 2.0,
-  multi_objective_aggregation: 'sum_then_normalize', reward_weights: null,
+  multi_objective_aggregation: 'sum_then_normalize', reward_weights: null, use_bias_correction_kl: true,
 }
 
 /** The loss types TRL logs clip_ratio/* for. */
@@ -129,8 +131,11 @@ export function parseWorksheetConfig(c: unknown): WorksheetConfig {
   const num = (k: keyof WorksheetConfig, lo: number, hi: number, dflt = D[k] as number, integer = false) =>
     number(c[k], `config.${k}`, lo, hi, dflt, integer)
   const epsilon = num('epsilon', 0, 1)
-  const mtc = c.mask_truncated_completions
-  if (mtc !== undefined && typeof mtc !== 'boolean') throw new InputError('config.mask_truncated_completions', `got ${shown(mtc)}; allowed: true, false`)
+  const flag = (k: 'mask_truncated_completions' | 'use_bias_correction_kl') => {
+    const v = c[k]
+    if (v !== undefined && typeof v !== 'boolean') throw new InputError(`config.${k}`, `got ${shown(v)}; allowed: true, false`)
+    return (v as boolean | undefined) ?? D[k]
+  }
   let weights: number[] | null = null
   if (c.reward_weights !== undefined && c.reward_weights !== null) {
     weights = finiteNumbers(c.reward_weights, 'config.reward_weights', { minLength: 1 })
@@ -142,7 +147,7 @@ export function parseWorksheetConfig(c: unknown): WorksheetConfig {
     epsilon_high: num('epsilon_high', 0, 10, epsilon), // TRL: defaults to epsilon
     beta: num('beta', 0, 100),
     max_completion_length: num('max_completion_length', 1, 100000, D.max_completion_length, true),
-    mask_truncated_completions: mtc ?? false,
+    mask_truncated_completions: flag('mask_truncated_completions'),
     importance_sampling_level: oneOf(c.importance_sampling_level, 'config.importance_sampling_level', IMPORTANCE_SAMPLING_LEVELS, D.importance_sampling_level),
     delta: c.delta === null ? 0 : num('delta', 0, 100),
     top_entropy_quantile: num('top_entropy_quantile', 0, 1),
@@ -156,6 +161,7 @@ export function parseWorksheetConfig(c: unknown): WorksheetConfig {
     multi_objective_aggregation: oneOf(c.multi_objective_aggregation, 'config.multi_objective_aggregation',
       MULTI_OBJECTIVE_AGGREGATIONS, D.multi_objective_aggregation),
     reward_weights: weights,
+    use_bias_correction_kl: flag('use_bias_correction_kl'),
   }
 }
 
@@ -258,12 +264,7 @@ export async function computeWorksheet(be: Backend, input: ParsedWorksheetInput)
     refLogp: t(N * T, fill((c, i) => (c.logp_ref ?? c.logp)[i])), entropy: t(N * T, fill((c, i) => c.entropy?.[i] ?? 0)),
     mask: t(N * T, fill((c) => (masked(c) ? 0 : 1))), advantages, weights: t(N, weights), dlogp, dentropy, tokenTerms, stats,
     N, T, epsilonLow: config.epsilon, epsilonHigh: config.epsilon_high, beta: config.beta,
-    objective: {
-      kind: objectiveKind(config.loss_type), sequenceLevel: config.importance_sampling_level === 'sequence', delta: config.delta,
-      sapoTemperaturePos: config.sapo_temperature_pos, sapoTemperatureNeg: config.sapo_temperature_neg,
-      vespoKPos: config.vespo_k_pos, vespoLambdaPos: config.vespo_lambda_pos, vespoKNeg: config.vespo_k_neg, vespoLambdaNeg: config.vespo_lambda_neg,
-      topEntropyQuantile: config.top_entropy_quantile, entropyCoef: config.entropy_coef, gradientAccumulationSteps: 1,
-    },
+    objective: grpoObjective(config, 1),
   })
   const adv = Array.from(await be.read(advantages))
   const stdv = Array.from(await be.read(std))

@@ -25,6 +25,8 @@ const CASES: [string, Partial<GrpoObjective>][] = [
   ['sapo, sequence level', { kind: 'sapo', sequenceLevel: true }],
   ['vespo', { kind: 'vespo' }],
   ['clip, top 20 % entropy, entropy bonus', { kind: 'clip', topEntropyQuantile: 0.2, entropyCoef: 0.1, gradientAccumulationSteps: 2 }],
+  ['clip, KL times the ratio', { kind: 'clip', klBiasCorrection: true }],
+  ['sapo, sequence level, KL times the ratio', { kind: 'sapo', sequenceLevel: true, klBiasCorrection: true }],
 ]
 
 describe('GRPO objectives: WGSL kernels match their CPU twins', () => {

@@ -78,6 +78,9 @@ const CASES: [string, Partial<GrpoObjective>, number][] = [
   ['clip, top 40 % entropy tokens', { kind: 'clip', topEntropyQuantile: 0.4 }, 0.04],
   ['sapo, sequence level, top 50 % entropy tokens', { kind: 'sapo', sequenceLevel: true, topEntropyQuantile: 0.5 }, 0],
   ['clip with an entropy bonus, accumulated over 2', { kind: 'clip', entropyCoef: 0.3, gradientAccumulationSteps: 2 }, 0],
+  ['clip, KL times the ratio (use_bias_correction_kl)', { kind: 'clip', klBiasCorrection: true }, 0.3],
+  ['sapo, sequence level, KL times the ratio', { kind: 'sapo', sequenceLevel: true, klBiasCorrection: true }, 0.3],
+  ['clip, sequence level, KL times the ratio', { kind: 'clip', sequenceLevel: true, klBiasCorrection: true }, 0.3],
 ]
 
 describe('GRPO objectives: dL/dlogp against finite differences (float64)', () => {

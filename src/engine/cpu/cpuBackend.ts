@@ -9,7 +9,7 @@ import {
   DECODE_GLOBAL_PARAMS, DECODE_LAYER_PARAMS, decodeScratchLayout, DEFAULT_GRPO_OBJECTIVE, GRPO_STATS, type GrpoObjective, GrpoStat,
   grpoLossDispatches, view,
 } from '../backend'
-import { BIG, clipCode, directGrad, perTokenLoss, ratioGrad, torchQuantile, vespoPhi } from './grpoObjective'
+import { BIG, clipCode, directGrad, k3, perTokenLoss, ratioGrad, torchQuantile, vespoPhi } from './grpoObjective'
 import { countAllocation, newCounters } from '../counters'
 import { uniform } from '../rng'
 
@@ -491,16 +491,20 @@ export class CpuBackend implements Backend {
 
     // ---- per sequence: token count, importance log-weight, VESPO's φ, the sequence-level gradient ----
     const seq = Array.from({ length: N }, (_, i) => {
-      let cnt = 0; let lrSum = 0; let clampedSum = 0; let keptCnt = 0
+      let cnt = 0; let lrSum = 0; let clampedSum = 0; let keptCnt = 0; let klSum = 0
       for (let t = 0; t < T; t++) {
         const k = i * T + t; const mk = m[mo + k]
         const lr = lp[lpo + k] - old[oldo + k]
         cnt += mk; lrSum += lr * mk; clampedSum += Math.min(Math.max(lr, -20), 20) * mk; keptCnt += mk * kept(k)
+        klSum += mk * k3(ref[refo + k] - lp[lpo + k])
       }
       const logIW = lrSum / Math.max(1, cnt)
       const phi = vespoPhi(A(i), clampedSum, o)
-      // sequence level: ρ_i = exp(mean log-ratio), so ∂ρ_i/∂logp_t = ρ_i · mask_t / |o_i|
-      const gseq = o.sequenceLevel ? w[wo + i] * keptCnt * ratioGrad(Math.exp(logIW), A(i), eL, eH, o) / Math.max(1, cnt) : 0
+      // sequence level: ρ_i = exp(mean log-ratio), so ∂ρ_i/∂logp_t = ρ_i · mask_t / |o_i|; the
+      // bias-corrected KL (β·kl·ρ_i on each token) reaches every token of the sequence through ρ_i
+      const c1 = Math.exp(logIW)
+      const throughRatio = keptCnt * ratioGrad(c1, A(i), eL, eH, o) + (o.klBiasCorrection ? beta * klSum * c1 : 0)
+      const gseq = o.sequenceLevel ? w[wo + i] * throughRatio / Math.max(1, cnt) : 0
       return { cnt, logIW, phi, gseq }
     })
 
@@ -510,10 +514,15 @@ export class CpuBackend implements Backend {
       const lr = lp[lpo + i] - old[oldo + i]
       const c1 = Math.exp(o.sequenceLevel ? seq[sq].logIW : lr)
       const diff = ref[refo + i] - lp[lpo + i]
-      const kl = Math.exp(diff) - diff - 1
+      const rawKl = k3(diff)
+      const kl = o.klBiasCorrection ? rawKl * c1 : rawKl
       const tokenLoss = perTokenLoss(c1, Ai, lp[lpo + i], seq[sq].phi, eL, eH, o)
       let grad = em * directGrad(c1, Ai, seq[sq].phi, eH, o) + (o.sequenceLevel ? 0 : em * ratioGrad(c1, Ai, eL, eH, o))
-      if (beta !== 0) grad += beta * (1 - Math.exp(diff))
+      if (beta !== 0) {
+        const dkl = 1 - Math.exp(diff)
+        // ∂(kl·ρ)/∂logp = ρ·∂kl/∂logp + kl·ρ at token level (sequence level: ρ's part is in gseq)
+        grad += beta * (o.klBiasCorrection ? c1 * dkl + (o.sequenceLevel ? 0 : rawKl * c1) : dkl)
+      }
       d[dof + i] = mi * (wi * grad + seq[sq].gseq)
       // shown for every token, masked or not; only the entropy mask (when on) zeroes a token's objective
       tt[tto + i] = -(o.topEntropyQuantile < 1 ? em : 1) * tokenLoss; tt[tto + n + i] = kl; tt[tto + 2 * n + i] = clipCode(c1, Ai, eL, eH, o)

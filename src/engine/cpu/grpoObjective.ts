@@ -6,6 +6,9 @@ import type { GrpoObjective } from '../backend'
 /** The sentinel of an empty min / max (a float32 that is still finite). */
 export const BIG = Math.fround(3e38)
 
+/** The k3 estimator of KL(π_θ ‖ π_ref) from d = log π_ref − log π_θ. */
+export const k3 = (d: number) => Math.exp(d) - d - 1
+
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x))
 const sapoTemperature = (A: number, o: GrpoObjective) => (A > 0 ? o.sapoTemperaturePos : o.sapoTemperatureNeg)
 /** Two-sided clipping (delta) of the clip family's unclipped branch. */

@@ -413,10 +413,11 @@ export class WebGPUBackend implements Backend {
       ['u', GRPO_OBJECTIVE_KINDS.indexOf(o.kind)], ['u', o.sequenceLevel ? 1 : 0], ['f', o.delta],
       ['f', o.sapoTemperaturePos], ['f', o.sapoTemperatureNeg],
       ['f', o.vespoKPos], ['f', o.vespoLambdaPos], ['f', o.vespoKNeg], ['f', o.vespoLambdaNeg],
-      ['f', 1 - o.topEntropyQuantile], ['u', o.topEntropyQuantile < 1 ? 1 : 0], ['f', o.entropyCoef], ['f', o.gradientAccumulationSteps]]
+      ['f', 1 - o.topEntropyQuantile], ['u', o.topEntropyQuantile < 1 ? 1 : 0], ['f', o.entropyCoef], ['f', o.gradientAccumulationSteps],
+      ['u', o.klBiasCorrection ? 1 : 0]]
     const S: Binding = [11, scratch]
     if (o.topEntropyQuantile < 1) this.dispatch('grpo_loss', 'entropy_rank', [[3, a.mask], [8, a.entropy], S], params, this.grid(n), 10)
-    this.dispatch('grpo_loss', 'sequence_terms', [[0, a.logp], [1, a.oldLogp], [3, a.mask], [4, a.advantages], [5, a.weights],
+    this.dispatch('grpo_loss', 'sequence_terms', [[0, a.logp], [1, a.oldLogp], [2, a.refLogp], [3, a.mask], [4, a.advantages], [5, a.weights],
       [8, a.entropy], S], params, [1], 10)
     this.dispatch('grpo_loss', 'token_terms_main', [[0, a.logp], [1, a.oldLogp], [2, a.refLogp], [3, a.mask],
       [6, a.dlogp], [7, a.tokenTerms], [8, a.entropy], S], params, this.grid(n), 10)
