@@ -164,20 +164,26 @@ def make_cases() -> list[dict]:
 
 # --- the lab's side -----------------------------------------------------------------------------
 
-def start_worksheets(backend: str, path) -> subprocess.Popen:
-    """Every case's worksheet on one backend, in one Node process (python/tests/worksheets.ts), which
-    scripts/node-gpu.mjs starts with the Vulkan environment WebGPU needs."""
-    return subprocess.Popen(["node", "scripts/node-gpu.mjs", "python/tests/worksheets.ts", backend, str(path)],
+def start_lab(backend: str, cases_path, cli_inputs: list) -> subprocess.Popen:
+    """One Node process per backend (python/tests/cli_batch.ts, started by scripts/node-gpu.mjs with
+    the Vulkan environment WebGPU needs): every case's worksheet on one backend, then the first case
+    of each loss type again through the `grpo-lab worksheet` command itself."""
+    entries = [{"worksheets": str(cases_path), "backend": backend}]
+    entries += [["worksheet", "--backend", backend, "--input", str(p)] for p in cli_inputs]
+    path = cases_path.with_name(f"entries-{backend}.json")
+    path.write_text(json.dumps(entries))
+    return subprocess.Popen(["node", "scripts/node-gpu.mjs", "python/tests/cli_batch.ts", str(path)],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "NO_COLOR": "1"})
 
 
-def finish_worksheets(backend: str, proc: subprocess.Popen, n: int) -> list[dict]:
+def finish_lab(backend: str, proc: subprocess.Popen, n: int) -> tuple[list[dict], list[dict]]:
+    """The worksheets of every case, and the commands' results."""
     out, err = proc.communicate(timeout=300)
     if proc.returncode != 0:
-        pytest.fail(f"worksheets on {backend} exited {proc.returncode}:\n{err[-3000:]}")
+        pytest.fail(f"cli_batch.ts on {backend} exited {proc.returncode}:\n{err[-3000:]}")
     results = json.loads(out.strip().splitlines()[-1])
-    assert len(results) == n, f"{backend}: {len(results)} worksheets for {n} cases"
-    return results
+    assert len(results[0]) == n, f"{backend}: {len(results[0])} worksheets for {n} cases"
+    return results[0], results[1:]
 
 
 # --- TRL's side ---------------------------------------------------------------------------------
@@ -312,20 +318,27 @@ def trl_case(case: dict, model_folder, out_dir) -> dict:
 
 @pytest.fixture(scope="module")
 def sides(tmp_path_factory):
-    """cases, TRL's answer for each, and each backend's worksheets."""
+    """cases, TRL's answer for each, each backend's worksheets, and the command's own output for
+    the first case of each loss type (index → output)."""
     work = tmp_path_factory.mktemp("trl-loss")
     cases = make_cases()
     path = work / "cases.json"
     path.write_text(json.dumps(cases))
+    firsts = [next(i for i, c in enumerate(cases) if c["config"]["loss_type"] == t) for t in LOSS_TYPES]
+    for i in firsts:
+        (work / f"case-{i}.json").write_text(json.dumps(cases[i]))
     # the lab's two Node processes start first and run while TRL is imported and computes
-    procs = {b: start_worksheets(b, path) for b in BACKENDS}
+    procs = {b: start_lab(b, path, [work / f"case-{i}.json" for i in firsts]) for b in BACKENDS}
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # rollout_func is marked experimental
     from transformers.utils import logging as transformers_logging
     transformers_logging.disable_progress_bar()  # a bar per model loaded, twice a case
     folder = tiny_model_folder(work / "tiny")
     trl = [trl_case(case, folder, work / "trainer") for case in cases]
-    lab = {b: finish_worksheets(b, p, len(cases)) for b, p in procs.items()}
-    return cases, trl, lab
+    lab, cli = {}, {}
+    for b, p in procs.items():
+        lab[b], commands = finish_lab(b, p, len(cases))
+        cli[b] = dict(zip(firsts, commands))
+    return cases, trl, lab, cli
 
 
 def relative_difference(lab, trl) -> float:
@@ -390,13 +403,12 @@ def describe(case: dict) -> str:
     return f"{cfg['scale_rewards']}/{cfg['importance_sampling_level']}/{cfg['multi_objective_aggregation']} with {', '.join(on) or 'nothing else'}"
 
 
-WORST: dict[tuple[str, str], float] = defaultdict(float)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("loss_type", LOSS_TYPES)
 def test_the_worksheet_gives_trls_loss_advantages_metrics_and_gradients(sides, loss_type, backend):
-    cases, trl, lab = sides
+    cases, trl, lab, _ = sides
     failures = []
     worst = 0.0
     mine = [i for i, c in enumerate(cases) if c["config"]["loss_type"] == loss_type]
@@ -405,7 +417,6 @@ def test_the_worksheet_gives_trls_loss_advantages_metrics_and_gradients(sides, l
         worst = max(worst, cmp.worst)
         if cmp.over:
             failures.append(f"case {i} ({describe(cases[i])}):\n    " + "\n    ".join(cmp.over[:12]))
-    WORST[(loss_type, backend)] = worst
     print(f"{loss_type} on {backend}: {len(mine)} cases, largest relative difference {worst:.2e}")
     assert not failures, f"{len(failures)} of {len(mine)} {loss_type} cases differ from TRL on {backend}:\n" + "\n".join(failures)
 
@@ -413,7 +424,7 @@ def test_the_worksheet_gives_trls_loss_advantages_metrics_and_gradients(sides, l
 def test_the_cases_meet_every_part_of_trls_loss(sides):
     """The random cases do reach what they are meant to: clipping on both sides, masked truncated
     completions, groups of equal rewards, tokens left out by the entropy quantile."""
-    cases, trl, _ = sides
+    cases, trl, _, _ = sides
     metrics = defaultdict(float)
     for case, t in zip(cases, trl):
         for k, v in t["metrics"].items():
@@ -430,3 +441,13 @@ def test_the_cases_meet_every_part_of_trls_loss(sides):
              and case["config"]["entropy_coef"] == 0 and not case["config"]["mask_truncated_completions"]]
     left_out = sum(1 for i in quiet for g in trl[i]["grad"] for x in g if x == 0)
     assert left_out > 0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_worksheet_command_gives_what_the_batch_gives(sides, backend):
+    """The cases run many to a Node process (cli_batch.ts); `grpo-lab worksheet` itself gives the same
+    output for the first case of each loss type, to the bit."""
+    _, _, lab, cli = sides
+    for i, r in cli[backend].items():
+        assert r["status"] == 0, f"grpo-lab worksheet --backend {backend} on case {i} exited {r['status']}: {r['stderr'][-2000:]}"
+        assert json.loads(r["stdout"]) == lab[backend][i], f"case {i}: the command and the batch differ"
