@@ -6,6 +6,7 @@
 //   grpo-lab export --format hf --model MODEL --out DIR                 (a Hugging Face gpt2 folder)
 //   grpo-lab generate --model MODEL --prompt P [--prompt P2 …] [--greedy | --temperature T --seed S] [--max-new-tokens N] [--n K]
 //   grpo-lab logits --model MODEL --text S [--text S2 …]                (full forward, CPU backend)
+//   grpo-lab update --config C.json --model MODEL --rollout R.json [--backend cpu|webgpu]  (one update on a given rollout)
 // MODEL: a lab .safetensors checkpoint, a Hugging Face gpt2 folder, or a .zip of one.
 // Invalid input: one line naming the field and what is allowed, exit status 2.
 
@@ -36,6 +37,7 @@ import type { Checkpoint } from '../model/checkpoint'
 import { EOS_ID } from '../model/tokenizer'
 import type { Problem } from '../tasks/types'
 import { existsSync, readdirSync } from 'node:fs'
+import { parseUpdateRollout } from './updateInput'
 
 export class UsageError extends Error {}
 
@@ -53,6 +55,9 @@ const USAGE = `usage:
   grpo-lab generate --model MODEL --prompt P [--prompt P2 ...] [--greedy | --temperature T --seed S] [--max-new-tokens N]
                     [--n K] [--backend cpu|webgpu]   (JSON; the default backend is cpu)
   grpo-lab logits --model MODEL --text S [--text S2 ...]   (JSON: every position's logits, CPU backend)
+  grpo-lab update --config FILE --model MODEL --rollout FILE [--backend cpu|webgpu]
+                  (the trainer's update phase on a given rollout: advantages, reference and old log-probs, μ passes of
+                   minibatch AdamW steps; JSON: advantages, each optimizer step's loss and grad_norm, metrics; default cpu)
 MODEL: a lab .safetensors checkpoint, a Hugging Face gpt2 folder (as export --format hf writes), or a .zip of one`
 
 type Flags = Record<string, string>
@@ -171,8 +176,10 @@ async function train(args: string[]): Promise<void> {
     appendFileSync(metricsPath, JSON.stringify(metrics) + '\n')
     appendFileSync(tracesPath, JSON.stringify(trace) + '\n')
     const acc = metrics.accuracy.toFixed(3)
+    // kl is logged only when beta > 0, as TRL does
+    const kl = metrics.kl === undefined ? '' : `kl ${metrics.kl.toFixed(4)}  `
     process.stderr.write(`step ${trainer.step}/${config.max_steps}  reward ${metrics.reward.toFixed(3)}  accuracy ${acc}  ` +
-      `length ${metrics['completions/mean_length'].toFixed(1)}  kl ${metrics.kl.toFixed(4)}  ${(metrics.step_time * 1000).toFixed(0)} ms\n`)
+      `length ${metrics['completions/mean_length'].toFixed(1)}  ${kl}${(metrics.step_time * 1000).toFixed(0)} ms\n`)
   }
   // the trained policy, for `grpo-lab eval` and `grpo-lab export`
   const meta = { task: task.id, step: String(trainer.step), seed: String(config.seed) }
@@ -257,6 +264,37 @@ async function logitsCommand(args: string[]): Promise<void> {
   process.stdout.write(JSON.stringify({ model: flags.model, results }) + '\n')
   model.destroy()
   be.destroy()
+}
+
+/** One update of the GRPO trainer on a rollout from a file, with the model from --model as the
+ *  policy, the reference (β > 0) and the old policy: what TRL's trainer does with the same
+ *  rollout, for comparing the two. The config's base_model is not loaded; cold start does not run. */
+async function updateCommand(args: string[]): Promise<void> {
+  const flags = parseFlags(args, ['config', 'model', 'rollout', 'backend'])
+  if (!flags.config) throw new UsageError('--config: required; allowed: a JSON file of run settings')
+  if (!flags.rollout) throw new UsageError('--rollout: required; allowed: a JSON file with prompt_ids, completion_ids, truncated, rewards and optionally rewards_per_func')
+  if (!flags.model) throw new UsageError('--model: required; allowed: a .safetensors checkpoint, a Hugging Face gpt2 folder or a .zip of one')
+  const config = runConfigFromFlags({ config: flags.config })
+  const task = getTask(config.task)
+  const { checkpoint } = readCheckpoint(modelPath(flags.model), '--model')
+  const raw = readJson(flags.rollout, '--rollout')
+  const be = await backendOf({ backend: 'cpu', ...flags })
+  const trainer = GRPOTrainer.create(be, config, task, checkpoint)
+  try {
+    const rollout = parseUpdateRollout(raw, {
+      config, vocabSize: checkpoint.config.vocabSize, blockSize: checkpoint.config.blockSize, eosId: EOS_ID,
+      rewardFunctions: trainer.rewardFunctionNames(),
+    })
+    const r = await trainer.update(rollout)
+    process.stdout.write(JSON.stringify({
+      advantages: r.advantages,
+      optimizer_steps: r.optimizerSteps.map((o) => ({ loss: o.loss, grad_norm: o.gradNorm, learning_rate: o.learningRate })),
+      metrics: r.metrics,
+    }) + '\n')
+  } finally {
+    trainer.destroy()
+    be.destroy()
+  }
 }
 
 /** A shipped model's name ('addition') is public/models/addition.safetensors; anything else is a path. */
@@ -453,8 +491,9 @@ export async function main(argv: string[]): Promise<number> {
       case 'export': await exportCommand(rest); return 0
       case 'generate': await generateCommand(rest); return 0
       case 'logits': await logitsCommand(rest); return 0
+      case 'update': await updateCommand(rest); return 0
       case undefined: case '--help': case 'help': process.stdout.write(USAGE + '\n'); return cmd === undefined ? 2 : 0
-      default: throw new UsageError(`${cmd}: unknown command; allowed: train, pretrain, eval, worksheet, score, export, generate, logits`)
+      default: throw new UsageError(`${cmd}: unknown command; allowed: train, pretrain, eval, worksheet, score, export, generate, logits, update`)
     }
   } catch (e) {
     const err = e as Error & { field?: string; key?: string }

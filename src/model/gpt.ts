@@ -28,10 +28,25 @@ interface Activations {
   layers: LayerActs[]
   lnf: Tensor; lnfMean: Tensor; lnfRstd: Tensor
   logits: Tensor; logp: Tensor; entropy: Tensor
-  // gradients of activations, shared by all layers
-  dlogp: Tensor; dlogits: Tensor; dresidual: Tensor; dln: Tensor
+  /** 1 / the temperature the last forward ran at (backward uses the same) */
+  invTemperature: number
+  // gradients of activations, shared by all layers; dentropy is read by backward only when asked
+  dlogp: Tensor; dentropy: Tensor; dlogits: Tensor; dresidual: Tensor; dln: Tensor
   dfchGelu: Tensor; dfch: Tensor; datty: Tensor; dqkv: Tensor; datt: Tensor
   buffers: Buffer[]
+}
+
+export interface ForwardOptions {
+  /** the logits are divided by it before log-softmax and entropy; 0 (greedy sampling) trains at 1 */
+  temperature?: number
+}
+
+/** 1 / T for the training logits. TRL divides them by the sampling temperature, which for T = 0
+ *  (greedy sampling, which the config allows) would divide by zero: the lab trains such a run's
+ *  logits at temperature 1, the distribution greedy decoding takes its argmax of. */
+export function trainingInvTemperature(temperature: number): number {
+  if (!(temperature >= 0) || !Number.isFinite(temperature)) throw new RangeError(`temperature ${temperature}: allowed a finite number ≥ 0`)
+  return temperature === 0 ? 1 : 1 / temperature
 }
 
 export class GPT {
@@ -108,8 +123,8 @@ export class GPT {
     this.acts = {
       B, T, tokens: t(BT, 'tokens', 'u32'), targets: t(BT, 'targets', 'u32'), encoded: t(BT * C, 'encoded'), layers,
       lnf: t(BT * C, 'lnf'), lnfMean: t(BT, 'lnf_mean'), lnfRstd: t(BT, 'lnf_rstd'),
-      logits: t(BT * V, 'logits'), logp: t(BT, 'logp'), entropy: t(BT, 'entropy'),
-      dlogp: t(BT, 'dlogp'), dlogits: t(BT * V, 'dlogits'), dresidual: t(BT * C, 'dresidual'), dln: t(BT * C, 'dln'),
+      logits: t(BT * V, 'logits'), logp: t(BT, 'logp'), entropy: t(BT, 'entropy'), invTemperature: 1,
+      dlogp: t(BT, 'dlogp'), dentropy: t(BT, 'dentropy'), dlogits: t(BT * V, 'dlogits'), dresidual: t(BT * C, 'dresidual'), dln: t(BT * C, 'dln'),
       dfchGelu: t(BT * 4 * C, 'dfch_gelu'), dfch: t(BT * 4 * C, 'dfch'), datty: t(BT * C, 'datty'),
       dqkv: t(BT * 3 * C, 'dqkv'), datt: t(B * NH * T * T, 'datt'),
       buffers,
@@ -119,9 +134,11 @@ export class GPT {
 
   /**
    * Forward over `acts.tokens` [B, T]: acts.logp[b, t] = log p(targets[b, t] | tokens[b, ≤t]),
-   * acts.entropy[b, t] = entropy of that next-token distribution. Nothing is read back.
+   * acts.entropy[b, t] = entropy of that next-token distribution, both of softmax(logits / T) at
+   * `options.temperature` (default 1; GRPO trains at the sampling temperature, as TRL does).
+   * Nothing is read back.
    */
-  forward(B: number, T: number, io?: { tokens: Tensor; targets: Tensor }): Activations {
+  forward(B: number, T: number, io?: { tokens: Tensor; targets: Tensor }, options: ForwardOptions = {}): Activations {
     const be = this.backend
     const a = this.activations(B, T)
     // inputs may live in the caller's buffers (e.g. one per microbatch); backward uses the same
@@ -151,15 +168,17 @@ export class GPT {
     }
     be.layernormForward(a.lnf, a.lnfMean, a.lnfRstd, residual, this.param('ln_f.weight'), this.param('ln_f.bias'), BT, C)
     be.matmul({ out: a.logits, a: a.lnf, b: this.param('lm_head.weight'), M: BT, N: V, K: C, transB: true })
-    be.logprobForward(a.logp, a.entropy, a.logits, targets, BT, V)
+    a.invTemperature = trainingInvTemperature(options.temperature ?? 1)
+    be.logprobForward(a.logp, a.entropy, a.logits, targets, BT, V, a.invTemperature)
     return a
   }
 
   /**
-   * Backward from acts.dlogp (dL/dlogp per token) after `forward` with the same shape.
+   * Backward from acts.dlogp (dL/dlogp per token) after `forward` with the same shape, at its
+   * temperature; with `entropyGrad`, also from acts.dentropy (dL/dentropy: an entropy bonus).
    * Writes the parameter gradients, or adds to them when `accumulate` (gradient accumulation).
    */
-  backward(accumulate = false): void {
+  backward(accumulate = false, entropyGrad = false): void {
     const be = this.backend
     const a = this.acts
     const io = this.io
@@ -171,7 +190,7 @@ export class GPT {
     const G = this.grads
     const acc = accumulate
 
-    be.logprobBackward(a.dlogits, a.logits, io.targets, a.dlogp, BT, V)
+    be.logprobBackward(a.dlogits, a.logits, io.targets, a.dlogp, BT, V, a.invTemperature, entropyGrad ? a.dentropy : undefined)
     be.matmul({ out: this.param('lm_head.weight', G), a: a.dlogits, b: a.lnf, M: V, N: C, K: BT, transA: true, accumulate: acc })
     be.matmul({ out: a.dln, a: a.dlogits, b: this.param('lm_head.weight'), M: BT, N: C, K: V })
     be.fill(a.dresidual, 0)

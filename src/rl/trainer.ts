@@ -1,13 +1,16 @@
-// The GRPO trainer. One step:
+// The GRPO trainer. One step (trainStep) is a rollout and an update on it (update, which also
+// trains on a rollout given from outside, as `grpo-lab update` does):
 //   rollout: P prompts × G completions, sampled on the device (one readback of the tokens)
 //   → decode, rule rewards (each function logged), DAPO dynamic sampling / overlong punishment
-//   → advantages (kernel) → reference log-probs (β > 0) and old-policy log-probs (μ > 1)
-//   → μ passes × steps_per_generation minibatches × gradient_accumulation_steps microbatches of
-//     forward, GRPO loss (kernel), backward, and AdamW per minibatch
-//   → one readback of the step's report (advantages, loss statistics, gradient norms).
+//   update: the batch → advantages (kernel) → reference log-probs (β > 0) and old-policy log-probs
+//     (when an optimizer step can come between sampling and a minibatch), all at the sampling
+//     temperature, as TRL computes them → μ passes × steps_per_generation minibatches ×
+//     gradient_accumulation_steps microbatches of forward, GRPO loss (kernel), backward, and
+//     AdamW per minibatch → one readback of the step's report (advantages, loss statistics,
+//     gradient norms) → metrics.
 // It imports nothing from the UI and runs unchanged in Node and in a Web Worker.
 
-import type { Backend, Tensor } from '../engine/backend'
+import type { AdvantageArgs, Backend, GrpoObjective, GrpoObjectiveKind, Tensor } from '../engine/backend'
 import { GRPO_STATS, GrpoStat, view, whole } from '../engine/backend'
 import { type Counters, countersSince } from '../engine/counters'
 import { hash32, Stream } from '../engine/rng'
@@ -62,6 +65,8 @@ const SLOT = 64
 
 export class GRPOTrainer {
   step = 0
+  /** prompt and completion tokens of every rollout trained on (TRL's state.num_input_tokens_seen) */
+  numInputTokensSeen = 0
   readonly weights: number[]
   private readonly ref: GPT | null
   private readonly opt: AdamW
@@ -187,7 +192,18 @@ export class GRPOTrainer {
     }
   }
 
-  /** One GRPO step. Resolves with DESIGN.md's metrics and the step's trace record. */
+  /** The reward functions the update sees, in order: the task's, then DAPO's soft overlong
+   *  punishment as one more function of weight 1 when it is on (TRL implements it as one). */
+  rewardFunctionNames(): string[] {
+    return this.task.rewardFunctions.map((f) => f.name).concat(this.config.overlong_buffer_length > 0 ? ['overlong'] : [])
+  }
+
+  private rewardFunctionWeights(): number[] {
+    return this.weights.concat(this.config.overlong_buffer_length > 0 ? [1] : [])
+  }
+
+  /** One GRPO step: a rollout (sampled and scored) and the update on it. Resolves with
+   *  DESIGN.md's metrics and the step's trace record. */
   async trainStep(): Promise<StepResult> {
     const be = this.backend
     const c = this.config
@@ -197,155 +213,23 @@ export class GRPOTrainer {
     const before: Counters = { ...be.counters }
     const G = c.num_generations
     const ro = await this.rollout()
-    const N = ro.texts.length
-    const numGroups = N / G
-
-    // ---- the batch: prompt + completion, inputs/targets shifted by one, completion mask ----
-    const seqs = ro.promptIds.map((p, i) => p.concat(ro.completionIds[i]))
-    const T = Math.max(...seqs.map((s) => s.length)) - 1
-    const masked = (i: number) => c.mask_truncated_completions && ro.truncated[i]
-    const counts = ro.completionIds.map((ids, i) => (masked(i) ? 0 : ids.length))
-    const parts = c.steps_per_generation * c.gradient_accumulation_steps
-    const Bm = N / parts
-    const micro = Array.from({ length: parts }, (_, m) => {
-      const inputs = new Uint32Array(Bm * T).fill(EOS_ID)
-      const targets = new Uint32Array(Bm * T).fill(EOS_ID)
-      const mask = new Float32Array(Bm * T)
-      for (let b = 0; b < Bm; b++) {
-        const i = m * Bm + b
-        const s = seqs[i]
-        for (let t = 0; t < s.length - 1; t++) { inputs[b * T + t] = s[t]; targets[b * T + t] = s[t + 1] }
-        if (!masked(i)) {
-          const p = ro.promptIds[i].length
-          for (let t = p - 1; t < p - 1 + ro.completionIds[i].length; t++) mask[b * T + t] = 1
-        }
-      }
-      return { inputs, targets, mask, counts: counts.slice(m * Bm, (m + 1) * Bm) }
+    const names = this.rewardFunctionNames()
+    const up = await this.update({
+      promptIds: ro.promptIds, completionIds: ro.completionIds, truncated: ro.truncated,
+      rewards: ro.scores.map((s) => s.total),
+      rewardsPerFunc: ro.scores.map((s) => names.map((n) => (n === 'overlong' ? s.overlong : s.byFunction[n]))),
     })
+    const metrics: Metrics = { step: this.step, ...up.metrics }
+    if (this.step === 1 && this.coldStartLoss !== null) metrics['cold_start/loss'] = this.coldStartLoss
 
-    const made: Tensor[] = []
-    const t = (n: number, label: string, dtype: 'f32' | 'u32' = 'f32'): Tensor => {
-      const x = whole(be.createBuffer(n, dtype, label)); made.push(x); return x
-    }
-    // per-step report: advantages | std | zero-std flags | loss stats per microbatch pass | grad norms
-    const aligned = (n: number) => Math.ceil(n / SLOT) * SLOT
-    const passes = c.num_iterations * parts
-    const optSteps = c.num_iterations * c.steps_per_generation
-    const offAdv = 0; const offStd = aligned(N); const offZero = offStd + aligned(N)
-    const offStats = offZero + aligned(numGroups); const offNorm = offStats + passes * SLOT
-    const report = t(offNorm + optSteps * SLOT, 'grpo.report')
-    be.fill(report, 0)
-
-    // ---- advantages on the device ----
-    const rewards = t(N, 'grpo.rewards')
-    be.write(rewards, ro.scores.map((s) => s.total))
-    const advantages = view(report.buffer, offAdv, N)
-    be.advantages({ rewards, advantages, std: view(report.buffer, offStd, N), zeroStdGroups: view(report.buffer, offZero, numGroups),
-      numGroups, G, scale: c.scale_rewards })
-
-    // ---- per-microbatch inputs (uploaded once), then reference and old-policy log-probs ----
-    const io = micro.map((mb, m) => {
-      const x = {
-        tokens: t(Bm * T, `grpo.tokens.${m}`, 'u32'), targets: t(Bm * T, `grpo.targets.${m}`, 'u32'),
-        mask: t(Bm * T, `grpo.mask.${m}`), weights: t(Bm, `grpo.weights.${m}`),
-        ref: null as Tensor | null, old: null as Tensor | null,
-      }
-      be.write(x.tokens, mb.inputs); be.write(x.targets, mb.targets); be.write(x.mask, mb.mask)
-      const s = Math.floor(m / c.gradient_accumulation_steps)
-      const minibatch = micro.slice(s * c.gradient_accumulation_steps, (s + 1) * c.gradient_accumulation_steps)
-      const numItems = minibatch.reduce((a, b) => a + b.counts.reduce((x2, y) => x2 + y, 0), 0)
-      be.write(x.weights, sequenceWeights(c.loss_type, mb.counts, {
-        maxCompletionLength: c.max_completion_length, gradientAccumulationSteps: c.gradient_accumulation_steps, numItemsInBatch: numItems,
-      }))
-      return x
-    })
-    for (let m = 0; m < parts; m++) {
-      const x = io[m]
-      if (this.ref) {
-        const a = this.ref.forward(Bm, T, x)
-        x.ref = t(Bm * T, `grpo.ref.${m}`); be.copy(x.ref, a.logp)
-      }
-      if (c.num_iterations > 1) {
-        const a = this.model.forward(Bm, T, x)
-        x.old = t(Bm * T, `grpo.old.${m}`); be.copy(x.old, a.logp)
-      }
-    }
-
-    // ---- μ passes of minibatch optimizer steps ----
-    const tokenTerms = t(3 * Bm * T, 'grpo.token_terms')
-    // the schedule counts optimizer updates over the whole run, so a resumed run continues it
-    const lrAt = (o: number) => scheduledLearningRate(c.lr_scheduler_type, c.learning_rate, this.step * optSteps + o, c.max_steps * optSteps)
-    const stepLearningRate = lrAt(0)
-    let pass = 0; let opt = 0
-    for (let it = 0; it < c.num_iterations; it++) {
-      for (let s = 0; s < c.steps_per_generation; s++) {
-        for (let g = 0; g < c.gradient_accumulation_steps; g++) {
-          const m = s * c.gradient_accumulation_steps + g
-          const x = io[m]
-          const a = this.model.forward(Bm, T, x)
-          be.grpoLoss({
-            logp: a.logp, oldLogp: x.old ?? a.logp, refLogp: x.ref ?? a.logp, entropy: a.entropy, mask: x.mask,
-            advantages, seqOffset: m * Bm, weights: x.weights, dlogp: a.dlogp, tokenTerms,
-            stats: view(report.buffer, offStats + pass * SLOT, GRPO_STATS), N: Bm, T,
-            epsilonLow: c.epsilon, epsilonHigh: c.epsilon_high, beta: c.beta,
-          })
-          this.model.backward(g > 0)
-          pass++
-        }
-        this.opt.update(lrAt(opt))
-        be.copy(view(report.buffer, offNorm + opt * SLOT, 1), this.opt.gradNorm)
-        opt++
-      }
-    }
-    const rep = await be.read(report)
-    made.forEach((x) => be.destroyBuffer(x.buffer))
-    this.step++
-
-    // ---- metrics (TRL's names where TRL has one) and the trace ----
-    const adv = Array.from(rep.slice(offAdv, offAdv + N))
-    const std = Array.from(rep.slice(offStd, offStd + N))
-    const sum = (k: number) => { let v = 0; for (let p = 0; p < passes; p++) v += rep[offStats + p * SLOT + k]; return v }
-    const count = Math.max(1, sum(GrpoStat.count))
-    const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0)
+    // ---- the lab's own metrics ----
     const lengths = ro.completionIds.map((x) => x.length)
     const correct = ro.scores.map((s) => s.correct)
-    const metrics: Metrics = {
-      step: this.step,
-      reward: mean(ro.scores.map((s) => s.total)),
-      reward_std: mean(std),
-    }
-    for (const f of this.task.rewardFunctions) {
-      const v = ro.scores.map((s) => s.byFunction[f.name])
-      metrics[`rewards/${f.name}/mean`] = mean(v)
-      metrics[`rewards/${f.name}/std`] = Math.sqrt(mean(v.map((x) => (x - mean(v)) ** 2)))
-    }
-    if (c.overlong_buffer_length > 0) metrics['rewards/overlong/mean'] = mean(ro.scores.map((s) => s.overlong))
-    if (this.step === 1 && this.coldStartLoss !== null) metrics['cold_start/loss'] = this.coldStartLoss
-    const lossSum = Array.from({ length: optSteps }, (_, o) => {
-      let v = 0
-      for (let k = 0; k < c.gradient_accumulation_steps; k++) v += rep[offStats + (o * c.gradient_accumulation_steps + k) * SLOT + GrpoStat.loss]
-      return v
-    })
     Object.assign(metrics, {
-      'completions/mean_length': mean(lengths),
-      'completions/min_length': Math.min(...lengths),
-      'completions/max_length': Math.max(...lengths),
-      'completions/clipped_ratio': mean(ro.truncated.map(Number)),
-      kl: sum(GrpoStat.kl) / count,
-      entropy: sum(GrpoStat.entropy) / count,
-      'clip_ratio/low_mean': sum(GrpoStat.clipLow) / count,
-      'clip_ratio/high_mean': sum(GrpoStat.clipHigh) / count,
-      'clip_ratio/region_mean': sum(GrpoStat.clipRegion) / count,
-      frac_reward_zero_std: std.filter((x) => x <= 1e-8).length / N,
-      grad_norm: mean(Array.from({ length: optSteps }, (_, o) => rep[offNorm + o * SLOT])),
-      loss: mean(lossSum),
-      learning_rate: stepLearningRate,
       accuracy: mean(correct.map(Number)),
       length_correct: mean(lengths.filter((_, i) => correct[i])),
       length_incorrect: mean(lengths.filter((_, i) => !correct[i])),
       reflection_rate: mean(ro.texts.map((x) => Number(hasReflection(x)))),
-      'ratio/min': minOverPasses(rep, offStats, passes, GrpoStat.ratioMin, Math.min),
-      'ratio/max': minOverPasses(rep, offStats, passes, GrpoStat.ratioMax, Math.max),
       'dynamic_sampling/rounds': ro.rounds,
     })
     if (this.task.rewardFunctions.some((f) => f.name === 'format')) {
@@ -364,13 +248,265 @@ export class GRPOTrainer {
         completions: Array.from({ length: G }, (_, j) => {
           const i = gi * G + j
           return {
-            text: ro.texts[i], rewards: ro.scores[i].byFunction, reward: ro.scores[i].total, advantage: adv[i],
+            text: ro.texts[i], rewards: ro.scores[i].byFunction, reward: ro.scores[i].total, advantage: up.advantages[i],
             length: lengths[i], truncated: ro.truncated[i], correct: correct[i],
           }
         }),
       })),
     }
     return { metrics, trace }
+  }
+
+  /**
+   * The update phase of one GRPO step on a given rollout, as TRL's trainer runs it after
+   * generation: the batch → advantages → reference and old-policy log-probs (with the policy as
+   * it was when the rollout was sampled, before any optimizer step) → μ passes of minibatch
+   * optimizer steps → metrics. One readback. Counts as one step of the run (the schedule moves on).
+   */
+  async update(rb: UpdateRollout): Promise<UpdateResult> {
+    const be = this.backend
+    const c = this.config
+    if (c.multi_objective_aggregation === 'normalize_then_sum' && !rb.rewardsPerFunc) {
+      throw new Error('update: multi_objective_aggregation normalize_then_sum needs each reward function\'s scores (rewardsPerFunc)')
+    }
+    const batch = this.batchOf(rb)
+    const made: Tensor[] = []
+    const t = (n: number, label: string, dtype: 'f32' | 'u32' = 'f32'): Tensor => {
+      const x = whole(be.createBuffer(n, dtype, label)); made.push(x); return x
+    }
+    const L = reportLayout(batch.N, batch.N / c.num_generations, c)
+    const report = t(L.total, 'grpo.report')
+    be.fill(report, 0)
+    this.advantagesOf(rb, report, L, t)
+    const io = this.uploadBatch(batch, t)
+    this.referenceAndOldLogprobs(batch, io, t)
+    const lrs = this.passes(batch, io, report, L, t)
+    const rep = await be.read(report)
+    made.forEach((x) => be.destroyBuffer(x.buffer))
+    this.step++
+    // TRL's state.num_input_tokens_seen: prompt and completion tokens of every rollout so far
+    this.numInputTokensSeen += rb.promptIds.reduce((s, p) => s + p.length, 0) + rb.completionIds.reduce((s, x) => s + x.length, 0)
+    return this.updateMetrics(rb, batch, rep, L, lrs)
+  }
+
+  // ---- the phases of update(), in order ----
+
+  /** The batch: prompt + completion, inputs/targets shifted by one, the completion mask, cut into
+   *  steps_per_generation × gradient_accumulation_steps microbatches (in order, group-major). */
+  private batchOf(rb: UpdateRollout): Batch {
+    const c = this.config
+    const N = rb.completionIds.length
+    const seqs = rb.promptIds.map((p, i) => p.concat(rb.completionIds[i]))
+    const T = Math.max(...seqs.map((s) => s.length)) - 1
+    const masked = (i: number) => c.mask_truncated_completions && rb.truncated[i]
+    const counts = rb.completionIds.map((ids, i) => (masked(i) ? 0 : ids.length))
+    const parts = c.steps_per_generation * c.gradient_accumulation_steps
+    const Bm = N / parts
+    const micro = Array.from({ length: parts }, (_, m) => {
+      const inputs = new Uint32Array(Bm * T).fill(EOS_ID)
+      const targets = new Uint32Array(Bm * T).fill(EOS_ID)
+      const mask = new Float32Array(Bm * T)
+      for (let b = 0; b < Bm; b++) {
+        const i = m * Bm + b
+        const s = seqs[i]
+        for (let t = 0; t < s.length - 1; t++) { inputs[b * T + t] = s[t]; targets[b * T + t] = s[t + 1] }
+        if (!masked(i)) {
+          const p = rb.promptIds[i].length
+          for (let t = p - 1; t < p - 1 + rb.completionIds[i].length; t++) mask[b * T + t] = 1
+        }
+      }
+      return { inputs, targets, mask, counts: counts.slice(m * Bm, (m + 1) * Bm) }
+    })
+    // TRL's num_items_in_batch: the masked tokens of the whole rollout
+    return { N, T, Bm, parts, micro, maskedTokens: counts.reduce((a, b) => a + b, 0) }
+  }
+
+  /** Advantages, their std and the zero-std groups on the device, into the report. */
+  private advantagesOf(rb: UpdateRollout, report: Tensor, L: ReportLayout, t: TensorMaker): void {
+    const c = this.config
+    const N = rb.rewards.length
+    const G = c.num_generations
+    const rewards = t(N, 'grpo.rewards')
+    this.backend.write(rewards, rb.rewards)
+    const args: AdvantageArgs = {
+      rewards, advantages: view(report.buffer, L.adv, N), std: view(report.buffer, L.std, N),
+      zeroStdGroups: view(report.buffer, L.zero, N / G), numGroups: N / G, G, scale: c.scale_rewards,
+      aggregation: c.multi_objective_aggregation,
+    }
+    if (c.multi_objective_aggregation === 'normalize_then_sum') {
+      const weights = this.rewardFunctionWeights()
+      const K = weights.length
+      args.rewardsPerFunc = t(N * K, 'grpo.rewards_per_func')
+      this.backend.write(args.rewardsPerFunc, rb.rewardsPerFunc!.flat())
+      args.rewardWeights = t(K, 'grpo.reward_weights')
+      this.backend.write(args.rewardWeights, weights)
+      args.K = K
+    }
+    this.backend.advantages(args)
+  }
+
+  /** Each microbatch's inputs, mask and aggregation weights, uploaded once. */
+  private uploadBatch(batch: Batch, t: TensorMaker): MicrobatchTensors[] {
+    const be = this.backend
+    const c = this.config
+    const { Bm, T } = batch
+    // dapo, cispo, vespo: TRL divides by num_items_in_batch × gradient_accumulation_steps /
+    // its steps_per_generation (which counts microbatches: ours × gradient_accumulation_steps),
+    // i.e. by the rollout's masked tokens / our steps_per_generation, the same for every minibatch
+    const numItemsInBatch = Math.max(1, batch.maskedTokens) / c.steps_per_generation
+    return batch.micro.map((mb, m) => {
+      const x: MicrobatchTensors = {
+        tokens: t(Bm * T, `grpo.tokens.${m}`, 'u32'), targets: t(Bm * T, `grpo.targets.${m}`, 'u32'),
+        mask: t(Bm * T, `grpo.mask.${m}`), weights: t(Bm, `grpo.weights.${m}`), ref: null, old: null,
+      }
+      be.write(x.tokens, mb.inputs); be.write(x.targets, mb.targets); be.write(x.mask, mb.mask)
+      be.write(x.weights, sequenceWeights(c.loss_type, mb.counts, {
+        maxCompletionLength: c.max_completion_length, gradientAccumulationSteps: c.gradient_accumulation_steps, numItemsInBatch,
+      }))
+      return x
+    })
+  }
+
+  /** The policy's old log-probs are needed whenever an optimizer step can come between sampling and a
+   *  minibatch: TRL computes them when gradient_accumulation_steps % (its steps_per_generation × μ) ≠ 0,
+   *  its steps_per_generation being ours × gradient_accumulation_steps, i.e. when ours × μ > 1. */
+  needsOldLogprobs(): boolean {
+    return this.config.steps_per_generation * this.config.num_iterations > 1
+  }
+
+  /** Reference (β > 0) and old-policy log-probs of every microbatch, at the sampling temperature
+   *  (TRL uses it for all three), before any optimizer step of this rollout. */
+  private referenceAndOldLogprobs(batch: Batch, io: MicrobatchTensors[], t: TensorMaker): void {
+    const be = this.backend
+    const { Bm, T } = batch
+    const temperature = this.config.temperature
+    io.forEach((x, m) => {
+      if (this.ref) {
+        const a = this.ref.forward(Bm, T, x, { temperature })
+        x.ref = t(Bm * T, `grpo.ref.${m}`); be.copy(x.ref, a.logp)
+      }
+      if (this.needsOldLogprobs()) {
+        const a = this.model.forward(Bm, T, x, { temperature })
+        x.old = t(Bm * T, `grpo.old.${m}`); be.copy(x.old, a.logp)
+      }
+    })
+  }
+
+  /** μ passes over the minibatches: forward, GRPO loss (kernel), backward per microbatch, AdamW per
+   *  minibatch. Each call's loss statistics and each step's gradient norm go into the report.
+   *  Returns the learning rate of each optimizer step. */
+  private passes(batch: Batch, io: MicrobatchTensors[], report: Tensor, L: ReportLayout, t: TensorMaker): number[] {
+    const be = this.backend
+    const c = this.config
+    const { Bm, T } = batch
+    const ga = c.gradient_accumulation_steps
+    const objective = grpoObjective(c)
+    const entropyGrad = c.entropy_coef !== 0
+    const tokenTerms = t(3 * Bm * T, 'grpo.token_terms')
+    const advantages = view(report.buffer, L.adv, batch.N)
+    // the schedule counts optimizer updates over the whole run, so a resumed run continues it
+    const optSteps = c.num_iterations * c.steps_per_generation
+    const lrAt = (o: number) => scheduledLearningRate(c.lr_scheduler_type, c.learning_rate, this.step * optSteps + o, c.max_steps * optSteps)
+    const lrs: number[] = []
+    let pass = 0
+    for (let it = 0; it < c.num_iterations; it++) {
+      for (let s = 0; s < c.steps_per_generation; s++) {
+        for (let g = 0; g < ga; g++) {
+          const m = s * ga + g
+          const x = io[m]
+          const a = this.model.forward(Bm, T, x, { temperature: c.temperature })
+          be.grpoLoss({
+            logp: a.logp, oldLogp: x.old ?? a.logp, refLogp: x.ref ?? a.logp, entropy: a.entropy, mask: x.mask,
+            advantages, seqOffset: m * Bm, weights: x.weights, dlogp: a.dlogp, dentropy: a.dentropy, tokenTerms,
+            stats: view(report.buffer, L.stats + pass * SLOT, GRPO_STATS), N: Bm, T,
+            epsilonLow: c.epsilon, epsilonHigh: c.epsilon_high, beta: c.beta, objective,
+          })
+          this.model.backward(g > 0, entropyGrad)
+          pass++
+        }
+        const o = lrs.length
+        lrs.push(lrAt(o))
+        this.opt.update(lrs[o])
+        be.copy(view(report.buffer, L.norms + o * SLOT, 1), this.opt.gradNorm)
+      }
+    }
+    return lrs
+  }
+
+  /** TRL's metrics of the rollout and of the update (its names), plus the lab's ratio range. Values
+   *  TRL appends once per _compute_loss call are averaged over the calls, as its log() does. */
+  private updateMetrics(rb: UpdateRollout, batch: Batch, rep: ArrayLike<number>, L: ReportLayout, lrs: number[]): UpdateResult {
+    const c = this.config
+    const N = batch.N
+    const ga = c.gradient_accumulation_steps
+    const advantages = Array.from({ length: N }, (_, i) => rep[L.adv + i])
+    const std = Array.from({ length: N }, (_, i) => rep[L.std + i])
+    const calls = Array.from({ length: L.passes }, (_, p) => Array.from({ length: GRPO_STATS }, (_, k) => rep[L.stats + p * SLOT + k]))
+    const optimizerSteps = lrs.map((learningRate, o) => ({
+      // the optimizer step's microbatch losses, summed (what Trainer adds up into its logged loss)
+      loss: calls.slice(o * ga, (o + 1) * ga).reduce((s, st) => s + st[GrpoStat.loss], 0),
+      gradNorm: rep[L.norms + o * SLOT],
+      learningRate,
+    }))
+    const perCall = (f: (st: number[]) => number) => nanMean(calls.map(f))
+    const ratio = (num: number, den: number) => (st: number[]) => st[num] / Math.max(1, st[den])
+    const lengths = rb.completionIds.map((x) => x.length)
+    const terminated = lengths.filter((_, i) => !rb.truncated[i])
+    const term = terminated.length ? terminated : [0] // TRL: 0 when no completion terminated
+    const metrics: Metrics = {
+      num_tokens: this.numInputTokensSeen,
+      'completions/mean_length': mean(lengths),
+      'completions/min_length': Math.min(...lengths),
+      'completions/max_length': Math.max(...lengths),
+      'completions/clipped_ratio': mean(rb.truncated.map(Number)),
+      'completions/mean_terminated_length': mean(term),
+      'completions/min_terminated_length': Math.min(...term),
+      'completions/max_terminated_length': Math.max(...term),
+    }
+    if (rb.rewardsPerFunc) {
+      this.rewardFunctionNames().forEach((name, k) => {
+        const v = rb.rewardsPerFunc!.map((r) => r[k])
+        metrics[`rewards/${name}/mean`] = mean(v)
+        metrics[`rewards/${name}/std`] = sampleStd(v)
+      })
+    }
+    Object.assign(metrics, {
+      reward: mean(rb.rewards),
+      reward_std: sampleStd(rb.rewards),
+      frac_reward_zero_std: std.filter((x) => Math.abs(x) <= 1e-8).length / N, // torch.isclose(std, 0)
+    })
+    if (c.beta > 0) metrics.kl = perCall(ratio(GrpoStat.kl, GrpoStat.count))
+    metrics.entropy = perCall(ratio(GrpoStat.entropy, GrpoStat.count))
+    if (grpoObjective(c).kind === 'clip') {
+      Object.assign(metrics, {
+        'clip_ratio/low_mean': perCall(ratio(GrpoStat.clipLow, GrpoStat.clipCount)),
+        'clip_ratio/high_mean': perCall(ratio(GrpoStat.clipHigh, GrpoStat.clipCount)),
+        'clip_ratio/region_mean': perCall(ratio(GrpoStat.clipRegion, GrpoStat.clipCount)),
+      })
+      // NaN when no sequence of a call had tokens; TRL's log() leaves NaN out, and the metric when all are
+      const lowMin = perCall((st) => st[GrpoStat.clipLowMin]); const highMax = perCall((st) => st[GrpoStat.clipHighMax])
+      if (!Number.isNaN(lowMin)) metrics['clip_ratio/low_min'] = lowMin
+      if (!Number.isNaN(highMax)) metrics['clip_ratio/high_max'] = highMax
+    } else if (c.loss_type === 'cispo') {
+      metrics.cispo_clip_ratio = perCall(ratio(GrpoStat.cispoClip, GrpoStat.count))
+    } else if (c.loss_type === 'vespo') {
+      metrics['vespo/phi_seq_mean'] = perCall(ratio(GrpoStat.phiSum, GrpoStat.sequences))
+    }
+    if (c.entropy_coef > 0) {
+      // TRL's policy_loss is taken before its division by gradient_accumulation_steps, except for
+      // the types normalised by num_items_in_batch (dapo, cispo, vespo), whose weights carry it
+      const undivide = ['dapo', 'cispo', 'vespo'].includes(c.loss_type) ? 1 : ga
+      metrics.policy_loss = perCall((st) => st[GrpoStat.policyLoss] * undivide)
+      metrics.entropy_coef = c.entropy_coef
+    }
+    Object.assign(metrics, {
+      grad_norm: mean(optimizerSteps.map((o) => o.gradNorm)),
+      loss: mean(optimizerSteps.map((o) => o.loss)),
+      learning_rate: lrs[0],
+      'ratio/min': Math.min(...calls.map((st) => st[GrpoStat.ratioMin])),
+      'ratio/max': Math.max(...calls.map((st) => st[GrpoStat.ratioMax])),
+    })
+    return { advantages, std, optimizerSteps, calls, metrics }
   }
 
   /** Held-out pass@1 (greedy) and, when k > 1, cons@k. 'eval/accuracy' is pass@1. */
@@ -397,6 +533,7 @@ export class GRPOTrainer {
       step: this.step,
       problemCursor: this.problemCursor,
       optStep: this.opt.step,
+      numInputTokensSeen: this.numInputTokensSeen,
       params: Float32Array.from(await be.read(this.model.params)),
       adamM: Float32Array.from(await be.read(this.opt.m)),
       adamV: Float32Array.from(await be.read(this.opt.v)),
@@ -418,6 +555,7 @@ export class GRPOTrainer {
     this.opt.step = s.optStep
     this.step = s.step
     this.problemCursor = s.problemCursor
+    this.numInputTokensSeen = s.numInputTokensSeen ?? 0
   }
 }
 
@@ -425,6 +563,8 @@ export interface TrainerSnapshot {
   step: number
   problemCursor: number
   optStep: number
+  /** num_tokens so far (absent in snapshots saved before it was logged: counted from 0) */
+  numInputTokensSeen?: number
   params: Float32Array
   adamM: Float32Array
   adamV: Float32Array
@@ -432,8 +572,90 @@ export interface TrainerSnapshot {
   refParams: Float32Array | null
 }
 
-function minOverPasses(rep: ArrayLike<number>, off: number, passes: number, k: number, pick: (a: number, b: number) => number): number {
-  let v = rep[off + k]
-  for (let p = 1; p < passes; p++) v = pick(v, rep[off + p * SLOT + k])
-  return v
+/** The rollout the update phase trains on: N = prompts_per_step × num_generations completions,
+ *  group-major, token ids in the model's tokenizer. */
+export interface UpdateRollout {
+  promptIds: number[][]
+  /** each completion's tokens, the end token included when it terminated */
+  completionIds: number[][]
+  truncated: boolean[]
+  /** each completion's reward, Σ_f w_f · R_f */
+  rewards: number[]
+  /** [N][K] each reward function's raw score (GRPOTrainer.rewardFunctionNames() order); needed by
+   *  normalize_then_sum, and for the per-function metrics */
+  rewardsPerFunc?: number[][]
+}
+
+export interface OptimizerStepReport {
+  /** the sum of the optimizer step's microbatch losses */
+  loss: number
+  /** the global gradient norm before clipping */
+  gradNorm: number
+  learningRate: number
+}
+
+export interface UpdateResult {
+  advantages: number[]
+  /** the std each advantage was scaled by (TRL's std_rewards) */
+  std: number[]
+  optimizerSteps: OptimizerStepReport[]
+  /** each GRPO loss call's statistics (GrpoStat slots), in the order they ran */
+  calls: number[][]
+  metrics: Metrics
+}
+
+interface Batch {
+  N: number; T: number
+  /** sequences per microbatch, and microbatches */
+  Bm: number; parts: number
+  micro: { inputs: Uint32Array; targets: Uint32Array; mask: Float32Array; counts: number[] }[]
+  /** counted completion tokens of the whole rollout (TRL's num_items_in_batch) */
+  maskedTokens: number
+}
+
+interface MicrobatchTensors {
+  tokens: Tensor; targets: Tensor; mask: Tensor; weights: Tensor
+  ref: Tensor | null; old: Tensor | null
+}
+
+type TensorMaker = (n: number, label: string, dtype?: 'f32' | 'u32') => Tensor
+
+/** The per-step report buffer: advantages | std | zero-std flags | loss stats per call | grad norms. */
+interface ReportLayout { adv: number; std: number; zero: number; stats: number; norms: number; passes: number; total: number }
+
+function reportLayout(N: number, numGroups: number, c: RunConfig): ReportLayout {
+  const aligned = (n: number) => Math.ceil(n / SLOT) * SLOT
+  const passes = c.num_iterations * c.steps_per_generation * c.gradient_accumulation_steps
+  const optSteps = c.num_iterations * c.steps_per_generation
+  const adv = 0; const std = aligned(N); const zero = std + aligned(N)
+  const stats = zero + aligned(numGroups); const norms = stats + passes * SLOT
+  return { adv, std, zero, stats, norms, passes, total: norms + optSteps * SLOT }
+}
+
+/** The loss kernel's objective for a config: TRL's loss_type families and their knobs. */
+export function grpoObjective(c: RunConfig): GrpoObjective {
+  const kind: GrpoObjectiveKind = c.loss_type === 'cispo' || c.loss_type === 'sapo' || c.loss_type === 'vespo' ? c.loss_type : 'clip'
+  return {
+    kind, sequenceLevel: c.importance_sampling_level === 'sequence', delta: c.delta,
+    sapoTemperaturePos: c.sapo_temperature_pos, sapoTemperatureNeg: c.sapo_temperature_neg,
+    vespoKPos: c.vespo_k_pos, vespoLambdaPos: c.vespo_lambda_pos, vespoKNeg: c.vespo_k_neg, vespoLambdaNeg: c.vespo_lambda_neg,
+    topEntropyQuantile: c.top_entropy_quantile, entropyCoef: c.entropy_coef, gradientAccumulationSteps: c.gradient_accumulation_steps,
+  }
+}
+
+function mean(xs: readonly number[]): number {
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0
+}
+
+/** The sample (n − 1) standard deviation, as TRL's nanstd (NaN for fewer than two values). */
+export function sampleStd(xs: readonly number[]): number {
+  if (xs.length < 2) return NaN
+  const m = mean(xs)
+  return Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / (xs.length - 1))
+}
+
+/** The mean of the values that are not NaN; NaN when none is (TRL's log()). */
+function nanMean(xs: readonly number[]): number {
+  const valid = xs.filter((x) => !Number.isNaN(x))
+  return valid.length ? mean(valid) : NaN
 }

@@ -123,16 +123,17 @@ describe('WGSL kernels match their CPU twins', () => {
     })
   })
 
-  it('fused log-softmax + gather, entropy, and backward', async () => {
+  it.each([[1, false], [1 / 0.7, true], [1 / 1.5, false]])('fused log-softmax + gather, entropy, and backward at 1/T = %s (entropy gradient %s)', async (invT, withEntropy) => {
     const rows = 21; const V = 37
     await twin('logprob', (be) => {
       const logits = upload(be, randomArray(rows * V, 30, 4))
       const targets = upload(be, randomInts(rows, 31, V), 'u32')
       const logp = zeros(be, rows); const ent = zeros(be, rows)
-      be.logprobForward(logp, ent, logits, targets, rows, V)
+      be.logprobForward(logp, ent, logits, targets, rows, V, invT)
       const dlogp = upload(be, randomArray(rows, 32))
+      const dentropy = withEntropy ? upload(be, randomArray(rows, 33)) : undefined
       const dlogits = zeros(be, rows * V)
-      be.logprobBackward(dlogits, logits, targets, dlogp, rows, V)
+      be.logprobBackward(dlogits, logits, targets, dlogp, rows, V, invT, dentropy)
       return [logp, ent, dlogits]
     })
   })

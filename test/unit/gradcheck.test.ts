@@ -104,15 +104,42 @@ describe('backward passes match central finite differences (float64)', () => {
     await checkGradient('dqkv', qkv, await readAll(dqkv), loss)
   })
 
-  it('log-prob (fused log-softmax + gather): logits', async () => {
+  it.each([[1, false], [1 / 0.7, true], [1 / 1.6, true]])('log-prob (fused log-softmax + gather) at 1/T = %s, entropy gradient %s: logits', async (invT, withEntropy) => {
     const rows = 4; const V = 7
     const logits = upload(be, randomArray(rows * V, 14, 3))
     const targets = upload(be, [3, 0, 6, 2], 'u32')
     const logp = zeros(be, rows); const ent = zeros(be, rows); const c = randomArray(rows, 15)
-    const loss = async () => { be.logprobForward(logp, ent, logits, targets, rows, V); return dot(logp, c) }
+    // L = Σ c·logp (+ Σ e·entropy): both outputs at the temperature
+    const e = withEntropy ? randomArray(rows, 16) : new Float64Array(rows)
+    const loss = async () => { be.logprobForward(logp, ent, logits, targets, rows, V, invT); return await dot(logp, c) + await dot(ent, e) }
     const dlogits = zeros(be, rows * V)
-    be.logprobBackward(dlogits, logits, targets, upload(be, c), rows, V)
+    be.logprobBackward(dlogits, logits, targets, upload(be, c), rows, V, invT, withEntropy ? upload(be, e) : undefined)
     await checkGradient('dlogits', logits, await readAll(dlogits), loss)
+  })
+
+  it('log-prob entropy alone (dlogp = 0) at 1/T = 1.3: the entropy term of the gradient on its own', async () => {
+    const rows = 3; const V = 5; const invT = 1.3
+    const logits = upload(be, randomArray(rows * V, 17, 2))
+    const targets = upload(be, [1, 4, 0], 'u32')
+    const logp = zeros(be, rows); const ent = zeros(be, rows); const e = randomArray(rows, 18)
+    const loss = async () => { be.logprobForward(logp, ent, logits, targets, rows, V, invT); return dot(ent, e) }
+    const dlogits = zeros(be, rows * V)
+    be.logprobBackward(dlogits, logits, targets, zeros(be, rows), rows, V, invT, upload(be, e))
+    await checkGradient('dlogits', logits, await readAll(dlogits), loss)
+  })
+
+  it('log-prob at a temperature is log-softmax of logits / T (and its entropy), computed directly', async () => {
+    const rows = 2; const V = 6; const T = 0.8
+    const raw = randomArray(rows * V, 19, 3)
+    const logp = zeros(be, rows); const ent = zeros(be, rows)
+    be.logprobForward(logp, ent, upload(be, raw), upload(be, [5, 2], 'u32'), rows, V, 1 / T)
+    const [lp, en] = [await readAll(logp), await readAll(ent)]
+    ;[5, 2].forEach((target, r) => {
+      const z = Array.from(raw.slice(r * V, (r + 1) * V), (x) => x / T)
+      const logZ = Math.log(z.reduce((s, x) => s + Math.exp(x), 0))
+      expect(lp[r]).toBeCloseTo(z[target] - logZ, 12)
+      expect(en[r]).toBeCloseTo(-z.reduce((s, x) => s + Math.exp(x - logZ) * (x - logZ), 0), 12)
+    })
   })
 
   it('GRPO loss (clipped objective + β·KL, grpo aggregation): log-probs', async () => {
@@ -150,6 +177,26 @@ describe('backward passes match central finite differences (float64)', () => {
     const loss = async () => { model.forward(B, T); return dot(acts.logp, c) }
     await loss()
     model.backward()
+    await checkGradient('model', model.params, await readAll(model.grads), loss)
+  })
+
+  it('the whole GPT at temperature 0.7 with an entropy term: every parameter', async () => {
+    const model = new GPT(be, { vocabSize: 7, blockSize: 5, nLayer: 1, nHead: 2, nEmbd: 4 })
+    model.initialize(5)
+    const flat = await model.readFlat()
+    const noise = randomArray(flat.length, 26, 0.5)
+    model.loadFlat(flat.map((v, i) => v + noise[i]))
+    const B = 2; const T = 3
+    const acts = model.activations(B, T)
+    be.write(acts.tokens, randomInts(B * T, 27, 7))
+    be.write(acts.targets, randomInts(B * T, 28, 7))
+    const c = randomArray(B * T, 29); const e = randomArray(B * T, 30)
+    be.write(acts.dlogp, c)
+    be.write(acts.dentropy, e)
+    // L = Σ c·logp + Σ e·entropy, both at T = 0.7
+    const loss = async () => { model.forward(B, T, undefined, { temperature: 0.7 }); return await dot(acts.logp, c) + await dot(acts.entropy, e) }
+    await loss()
+    model.backward(false, true)
     await checkGradient('model', model.params, await readAll(model.grads), loss)
   })
 })

@@ -365,36 +365,43 @@ export class CpuBackend implements Backend {
     }
   }
 
-  logprobForward(logp: Tensor, entropy: Tensor, logits: Tensor, targets: Tensor, rows: number, V: number): void {
+  /** z = logits · invT: the row's max, Σ exp(z − max) and Σ exp(z − max)·(z − max), in index order. */
+  private temperedRow(l: FloatArray, base: number, V: number, invT: number): { max: number; sum: number; logZ: number; entropy: number } {
+    let max = -Infinity
+    for (let v = 0; v < V; v++) { const z = l[base + v] * invT; if (z > max) max = z }
+    let sum = 0; let weighted = 0
+    for (let v = 0; v < V; v++) { const z = l[base + v] * invT - max; const e = Math.exp(z); sum += e; weighted += e * z }
+    const logZ = Math.log(sum)
+    return { max, sum, logZ, entropy: logZ - weighted / sum }
+  }
+
+  logprobForward(logp: Tensor, entropy: Tensor, logits: Tensor, targets: Tensor, rows: number, V: number, invTemperature = 1): void {
     this.op()
     const [lp, lpo] = this.f(logp); const [en, eno] = this.f(entropy)
     const [l, lo] = this.f(logits); const [tg, tgo] = this.u(targets)
     for (let r = 0; r < rows; r++) {
       const base = lo + r * V
-      let max = -Infinity
-      for (let v = 0; v < V; v++) if (l[base + v] > max) max = l[base + v]
-      let sum = 0; let weighted = 0
-      for (let v = 0; v < V; v++) { const e = Math.exp(l[base + v] - max); sum += e; weighted += e * (l[base + v] - max) }
-      const logZ = Math.log(sum)
-      lp[lpo + r] = l[base + tg[tgo + r]] - max - logZ
-      en[eno + r] = logZ - weighted / sum
+      const { max, logZ, entropy: h } = this.temperedRow(l, base, V, invTemperature)
+      lp[lpo + r] = l[base + tg[tgo + r]] * invTemperature - max - logZ
+      en[eno + r] = h
     }
   }
 
-  logprobBackward(dlogits: Tensor, logits: Tensor, targets: Tensor, dlogp: Tensor, rows: number, V: number): void {
+  logprobBackward(dlogits: Tensor, logits: Tensor, targets: Tensor, dlogp: Tensor, rows: number, V: number,
+    invTemperature = 1, dentropy?: Tensor): void {
     this.op()
     const [d, dof] = this.f(dlogits); const [l, lo] = this.f(logits)
     const [tg, tgo] = this.u(targets); const [g, go] = this.f(dlogp)
+    const de = dentropy ? this.f(dentropy) : null
     for (let r = 0; r < rows; r++) {
       const base = lo + r * V
-      let max = -Infinity
-      for (let v = 0; v < V; v++) if (l[base + v] > max) max = l[base + v]
-      let sum = 0
-      for (let v = 0; v < V; v++) sum += Math.exp(l[base + v] - max)
-      const gr = g[go + r]; const target = tg[tgo + r]
+      const { max, sum, logZ, entropy: h } = this.temperedRow(l, base, V, invTemperature)
+      const gr = g[go + r]; const ge = de ? de[0][de[1] + r] : 0; const target = tg[tgo + r]
       for (let v = 0; v < V; v++) {
-        const p = Math.exp(l[base + v] - max) / sum
-        d[dof + r * V + v] = gr * ((v === target ? 1 : 0) - p)
+        const z = l[base + v] * invTemperature - max
+        const p = Math.exp(z) / sum
+        const dz = gr * ((v === target ? 1 : 0) - p) - ge * p * (z - logZ + h)
+        d[dof + r * V + v] = invTemperature * dz
       }
     }
   }

@@ -381,14 +381,15 @@ export class WebGPUBackend implements Backend {
       this.attentionParams(N, 0, C, NH, pos, maxLen), this.grid(N * NH), 7)
   }
 
-  logprobForward(logp: Tensor, entropy: Tensor, logits: Tensor, targets: Tensor, rows: number, V: number): void {
+  logprobForward(logp: Tensor, entropy: Tensor, logits: Tensor, targets: Tensor, rows: number, V: number, invTemperature = 1): void {
     this.dispatch('logprob', 'forward', [[0, logp], [1, entropy], [2, logits], [3, targets]],
-      [['u', rows], ['u', V]], this.grid(rows), 6)
+      [['u', rows], ['u', V], ['f', invTemperature], ['u', 0]], this.grid(rows), 6)
   }
 
-  logprobBackward(dlogits: Tensor, logits: Tensor, targets: Tensor, dlogp: Tensor, rows: number, V: number): void {
-    this.dispatch('logprob', 'backward', [[4, dlogits], [2, logits], [3, targets], [5, dlogp]],
-      [['u', rows], ['u', V]], this.grid(rows), 6)
+  logprobBackward(dlogits: Tensor, logits: Tensor, targets: Tensor, dlogp: Tensor, rows: number, V: number,
+    invTemperature = 1, dentropy?: Tensor): void {
+    this.dispatch('logprob', 'backward', [[4, dlogits], [2, logits], [3, targets], [5, dlogp], [7, dentropy ?? this.dummy]],
+      [['u', rows], ['u', V], ['f', invTemperature], ['u', dentropy ? 1 : 0]], this.grid(rows), 6)
   }
 
   // ---- GRPO --------------------------------------------------------------------------------
