@@ -270,7 +270,7 @@ test('export a run, then import it: the same metrics and traces are shown, and i
   // CSV: a column per metric, a row per step, each cell the run's value
   const csv = (await download(page, 'Export metrics CSV')).bytes.toString('utf8').trimEnd().split(/\r?\n/).map((l) => l.split(','))
   const columns = Object.keys(json.metrics[0])
-  expect(columns).toEqual(expect.arrayContaining(['step', 'reward', 'accuracy', 'kl', 'entropy', 'grad_norm', 'learning_rate', 'loss']))
+  expect(columns).toEqual(expect.arrayContaining(['step', 'reward', 'accuracy', 'reward_std', 'entropy', 'grad_norm', 'learning_rate', 'loss']))
   expect(csv[0]).toEqual(columns)
   expect(csv.slice(1)).toEqual(json.metrics.map((m: Record<string, number | null>) => columns.map((k) => (m[k] === null ? '' : String(m[k])))))
 

@@ -163,6 +163,8 @@ export interface AdvantageArgs {
  *  sapo   −σ(τ(ρ − 1))·(4/τ)·A, τ = τ_pos when A > 0, else τ_neg
  *  vespo  −sg[φ(w)]·A·logp, φ(w) = e^{λ + k·log w − λw}, w = exp Σ_t clamp(logp − logp_old, ±20) */
 export type GrpoObjectiveKind = 'clip' | 'cispo' | 'sapo' | 'vespo'
+/** in the kernel's numbering (Params.kind) */
+export const GRPO_OBJECTIVE_KINDS: readonly GrpoObjectiveKind[] = ['clip', 'cispo', 'sapo', 'vespo']
 
 export interface GrpoObjective {
   kind: GrpoObjectiveKind
@@ -216,11 +218,11 @@ export interface GrpoLossArgs {
 /** Slots of GrpoLossArgs.stats. Sums over masked tokens unless said; TRL's metric = sum / its count.
  *  clipLow, clipHigh, clipRegion count tokens (token level) or sequences (sequence level) and are
  *  divided by clipCount; clipLowMin / clipHighMax are the min / max over sequences with tokens of
- *  each sequence's clipped fraction (TRL's clip_ratio/low_min, high_max; NaN when none). */
+ *  each sequence's clipped fraction (TRL's clip_ratio/low_min, high_max; ±3e38 when none: NaN). */
 export const GrpoStat = {
   loss: 0, count: 1, kl: 2, clipLow: 3, clipHigh: 4, clipRegion: 5, entropy: 6, ratioMin: 7, ratioMax: 8,
   clipCount: 9, clipLowMin: 10, clipHighMax: 11,
-  /** cispo: tokens with ρ > ε_high and A > 0 (cispo_clip_ratio = cispoClip / count) */
+  /** cispo: tokens (sequences) with ρ > ε_high and A > 0 (cispo_clip_ratio = cispoClip / clipCount) */
   cispoClip: 12,
   /** vespo: Σ over sequences of φ (vespo/phi_seq_mean = phiSum / sequences) */
   phiSum: 13, sequences: 14,
@@ -230,6 +232,12 @@ export const GrpoStat = {
   bonusEntropy: 16,
 } as const
 export const GRPO_STATS = 17
+
+/** Dispatches of one grpoLoss: per-sequence terms, token terms, statistics; the entropy ranking
+ *  when top_entropy_quantile < 1; the entropy bonus' gradient when entropy_coef ≠ 0. */
+export function grpoLossDispatches(o: GrpoObjective): number {
+  return 3 + (o.topEntropyQuantile < 1 ? 1 : 0) + (o.entropyCoef !== 0 ? 1 : 0)
+}
 
 /** The GPU device is gone (driver reset, GPUDevice.destroy(), a tab in the background too long):
  *  every op after it fails. The device's buffers are lost with it; a run continues on a new

@@ -154,7 +154,7 @@ export const RUN_CONFIG_SPEC: Record<keyof RunConfig, Spec> = {
   max_grad_norm: { kind: 'float', min: 0, max: 1000, help: 'clip the global gradient norm; 0 = no clipping' },
   cold_start_steps: { kind: 'int', min: 0, max: 10000, help: 'cold start: supervised steps on worked examples (prompts_per_step × num_generations each) before RL, as DeepSeek-R1; 0 = none (R1-Zero)' },
   cold_start_learning_rate: { kind: 'float', min: 1e-7, max: 1, help: 'learning rate of the cold start’s supervised steps (constant)' },
-  max_steps: { kind: 'int', min: 1, max: 100000, help: 'GRPO steps (rollout + update) in the run' },
+  max_steps: { kind: 'int', min: 1, max: 100000, help: 'GRPO steps (one rollout + its updates each) in the run; TRL’s max_steps counts optimizer steps, max_steps × num_iterations × steps_per_generation here, and the TRL export writes it so' },
   eval_every: { kind: 'int', min: 0, max: 100000, help: 'evaluate on held-out problems every this many steps; 0 = never' },
   eval_problems: { kind: 'int', min: 1, max: 10000, help: 'held-out problems per evaluation' },
 }

@@ -266,6 +266,13 @@ export class GRPOTrainer {
   async update(rb: UpdateRollout): Promise<UpdateResult> {
     const be = this.backend
     const c = this.config
+    const N = rb.completionIds.length
+    const parts = c.steps_per_generation * c.gradient_accumulation_steps
+    if (N === 0 || N % c.num_generations !== 0 || N % parts !== 0 || [rb.promptIds, rb.truncated, rb.rewards].some((x) => x.length !== N)) {
+      throw new Error(`update: a rollout of ${N} completions (with ${rb.promptIds.length} prompts, ${rb.truncated.length} truncated flags, ` +
+        `${rb.rewards.length} rewards); allowed: as many of each, whole groups of num_generations = ${c.num_generations}, ` +
+        `split into ${parts} equal microbatches`)
+    }
     if (c.multi_objective_aggregation === 'normalize_then_sum' && !rb.rewardsPerFunc) {
       throw new Error('update: multi_objective_aggregation normalize_then_sum needs each reward function\'s scores (rewardsPerFunc)')
     }

@@ -26,18 +26,19 @@ async function named(model: GPT, of = model.params): Promise<Map<string, Float32
 }
 
 describe('tiny GPT: WebGPU against the CPU twin', () => {
-  it('forward log-probs, entropy, every gradient, and one AdamW step agree', async () => {
+  it.each([[1, false], [0.7, true]])('forward log-probs, entropy, every gradient, and one AdamW step agree (temperature %s, entropy gradient %s)', async (temperature, entropyGrad) => {
     const B = 3; const T = 10
     const tokens = randomInts(B * T, 1, config.vocabSize)
     const targets = randomInts(B * T, 2, config.vocabSize)
     const dlogp = Float32Array.from({ length: B * T }, (_, i) => -(1 + (i % 3)) / (B * T))
+    const dentropy = Float32Array.from({ length: B * T }, (_, i) => ((i % 5) - 2) / (B * T))
     const results = []
     for (const be of [cpu, gpu()]) {
       const { model, opt } = build(be)
       const acts = model.activations(B, T)
-      be.write(acts.tokens, tokens); be.write(acts.targets, targets); be.write(acts.dlogp, dlogp)
-      model.forward(B, T)
-      model.backward()
+      be.write(acts.tokens, tokens); be.write(acts.targets, targets); be.write(acts.dlogp, dlogp); be.write(acts.dentropy, dentropy)
+      model.forward(B, T, undefined, { temperature })
+      model.backward(false, entropyGrad)
       const grads = await named(model, model.grads)
       opt.update()
       results.push({

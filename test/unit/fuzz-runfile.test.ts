@@ -180,7 +180,7 @@ describe('worksheet files: grpo-lab worksheet --input (and the typed numbers) re
     fc.assert(fc.property(fc.jsonValue({ maxDepth: 5 }), (v) => { sheetLog.refuse(() => parseWorksheetInput(v)) }), { seed: FUZZ_SEED, numRuns: 200 })
     fc.assert(fc.property(fc.constantFrom(...paths), fc.oneof(fc.jsonValue({ maxDepth: 3 }), HOSTILE), (path, value) => {
       const input = sheetLog.run(() => parseWorksheetInput(replaced(VALID, path, value)))
-      if (input) for (const g of input.groups) expect([...g.rewards, ...g.completions.flatMap((c) => c.logp)].every(Number.isFinite)).toBe(true)
+      if (input) for (const g of input.groups) expect([...g.rewards_per_func.flat(), ...g.completions.flatMap((c) => c.logp)].every(Number.isFinite)).toBe(true)
     }), { seed: FUZZ_SEED, numRuns: 300 })
   })
 })

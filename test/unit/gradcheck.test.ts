@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Backend, Tensor } from '../../src/engine/backend'
 import { CpuBackend } from '../../src/engine/cpu/cpuBackend'
+import { GRPO_STATS } from '../../src/engine/backend'
 import { GPT } from '../../src/model/gpt'
 import { randomArray, randomInts, upload, zeros } from '../helpers'
 
@@ -151,7 +152,7 @@ describe('backward passes match central finite differences (float64)', () => {
     const entropy = zeros(be, N * T)
     const mask = upload(be, [1, 1, 1, 0, 1, 1, 0, 0, 1, 1, 1, 1])
     const advantages = upload(be, [0.8, -1.1, 0.3]); const weights = upload(be, [1 / 9, 1 / 6, 1 / 12])
-    const dlogp = zeros(be, N * T); const tokenTerms = zeros(be, 3 * N * T); const stats = zeros(be, 9)
+    const dlogp = zeros(be, N * T); const tokenTerms = zeros(be, 3 * N * T); const stats = zeros(be, GRPO_STATS)
     const loss = async () => {
       be.grpoLoss({ logp, oldLogp, refLogp, entropy, mask, advantages, weights, dlogp, tokenTerms, stats,
         N, T, epsilonLow: 0.2, epsilonHigh: 0.28, beta: 0.04 })

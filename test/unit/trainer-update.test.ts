@@ -4,10 +4,11 @@ import { describe, expect, it } from 'vitest'
 import type { GrpoLossArgs, Tensor } from '../../src/engine/backend'
 import { GrpoStat } from '../../src/engine/backend'
 import { CpuBackend } from '../../src/engine/cpu/cpuBackend'
-import { CharTokenizer, EOS_ID } from '../../src/model/tokenizer'
+import { EOS_ID } from '../../src/model/tokenizer'
 import { resolveRunConfig } from '../../src/rl/config'
 import { GRPOTrainer, grpoObjective, type UpdateRollout } from '../../src/rl/trainer'
 import { getTask } from '../../src/tasks/registry'
+import { echoRollout as rollout } from '../fixtures/echoRollout'
 
 const ECHO = { task: 'echo', base_model: '', seed: 4, n_layer: 1, n_head: 2, n_embd: 16, block_size: 16, num_generations: 4,
   prompts_per_step: 2, max_completion_length: 4, learning_rate: 1e-2, lr_scheduler_type: 'constant' }
@@ -28,30 +29,6 @@ class RecordingBackend extends CpuBackend {
     const data = (t.buffer as unknown as { data: Float32Array }).data
     return Array.from(data.slice(t.offset, t.offset + t.length))
   }
-}
-
-/** N completions of the echo task's prompts, group-major: lengths 1–4, some ending in the end token. */
-function rollout(P: number, G: number, seed = 1): UpdateRollout {
-  const task = getTask('echo')
-  const tok = new CharTokenizer(task.alphabet)
-  const r: UpdateRollout = { promptIds: [], completionIds: [], truncated: [], rewards: [], rewardsPerFunc: [] }
-  for (let g = 0; g < P; g++) {
-    const prompt = tok.encode(task.problem('train', seed, g).prompt)
-    for (let j = 0; j < G; j++) {
-      const i = g * G + j
-      const len = 1 + ((Math.imul(i + 1, 0x9e3779b1) >>> 7) + seed) % 4
-      const ids = Array.from({ length: len }, (_, t) => 1 + ((i * 5 + t * 3 + seed) % 10))
-      const ended = (i + seed) % 3 !== 0
-      if (ended) ids[len - 1] = EOS_ID
-      const scores = [(i + seed) % 2, ((i + seed) % 3) / 2]
-      r.promptIds.push(prompt)
-      r.completionIds.push(ids)
-      r.truncated.push(!ended)
-      r.rewardsPerFunc!.push(scores)
-      r.rewards.push(scores[0] * 1 + scores[1] * 0.5)
-    }
-  }
-  return r
 }
 
 function trainerOf(extra: Record<string, unknown>, be = new RecordingBackend('f64')) {

@@ -5,7 +5,11 @@
 import type {
   AdamWArgs, AdapterDescription, AdvantageArgs, Backend, Buffer, DecodeArgs, DType, GrpoLossArgs, MatmulArgs, SampleArgs, Tensor,
 } from '../backend'
-import { DECODE_GLOBAL_PARAMS, DECODE_LAYER_PARAMS, decodeScratchLayout, view } from '../backend'
+import {
+  DECODE_GLOBAL_PARAMS, DECODE_LAYER_PARAMS, decodeScratchLayout, DEFAULT_GRPO_OBJECTIVE, GRPO_STATS, type GrpoObjective, GrpoStat,
+  grpoLossDispatches, view,
+} from '../backend'
+import { BIG, clipCode, directGrad, perTokenLoss, ratioGrad, torchQuantile, vespoPhi } from './grpoObjective'
 import { countAllocation, newCounters } from '../counters'
 import { uniform } from '../rng'
 
@@ -420,6 +424,7 @@ export class CpuBackend implements Backend {
       for (let i = 0; i < n; i++) { const d = r[ro + start + i] - mean; ss += d * d }
       return Math.sqrt(ss / (n - 1))
     }
+    if (a.aggregation === 'normalize_then_sum') return this.advantagesNormalizeThenSum(a)
     const batchStd = a.scale === 'batch' ? sampleStd(0, numGroups * G) : 0
     for (let g = 0; g < numGroups; g++) {
       const start = g * G
@@ -437,42 +442,131 @@ export class CpuBackend implements Backend {
     }
   }
 
+  /** GDPO: each function's scores normalised per group, weighted, summed, then normalised over the batch. */
+  private advantagesNormalizeThenSum(a: AdvantageArgs): void {
+    if (!a.rewardsPerFunc || !a.rewardWeights || !a.K) throw new Error('advantages: normalize_then_sum needs rewardsPerFunc, rewardWeights and K')
+    const [r, ro] = this.f(a.rewardsPerFunc); const [rw, rwo] = this.f(a.rewardWeights)
+    const [adv, ao] = this.f(a.advantages); const [sd, so] = this.f(a.std); const [z, zo] = this.f(a.zeroStdGroups)
+    const { numGroups, G, K } = a
+    const n = numGroups * G
+    const meanStd = (xs: number[]) => {
+      const mean = xs.reduce((x, y) => x + y, 0) / xs.length
+      return [mean, Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (xs.length - 1))]
+    }
+    const summed = Array.from({ length: n }, (_, i) => {
+      const start = Math.floor(i / G) * G
+      let total = 0
+      for (let k = 0; k < K; k++) {
+        const [mean, std] = meanStd(Array.from({ length: G }, (_, j) => r[ro + (start + j) * K + k]))
+        total += rw[rwo + k] * (r[ro + i * K + k] - mean) / (std + 1e-4)
+      }
+      return total
+    })
+    const [mean, std] = meanStd(summed)
+    for (let i = 0; i < n; i++) { adv[ao + i] = (summed[i] - mean) / (std + 1e-4); sd[so + i] = std }
+    for (let g = 0; g < numGroups; g++) z[zo + g] = std <= 1e-8 ? 1 : 0
+  }
+
   grpoLoss(a: GrpoLossArgs): void {
-    this.op()
+    const o: GrpoObjective = { ...DEFAULT_GRPO_OBJECTIVE, ...a.objective }
+    // as many dispatches as shaders/grpo_loss.wgsl takes, so that counters agree across backends
+    for (let k = 0; k < grpoLossDispatches(o); k++) this.op()
     const [lp, lpo] = this.f(a.logp); const [old, oldo] = this.f(a.oldLogp); const [ref, refo] = this.f(a.refLogp)
     const [ent, ento] = this.f(a.entropy); const [m, mo] = this.f(a.mask)
     const [adv, ao] = this.f(a.advantages); const [w, wo] = this.f(a.weights)
     const [d, dof] = this.f(a.dlogp); const [tt, tto] = this.f(a.tokenTerms); const [st, sto] = this.f(a.stats)
-    const { N, T, epsilonLow, epsilonHigh, beta } = a
+    const { N, T, epsilonLow: eL, epsilonHigh: eH, beta } = a
     const n = N * T
-    const s = new Float64Array(9)
-    s[7] = Math.fround(3e38); s[8] = -Math.fround(3e38)
+    const A = (i: number) => adv[ao + (a.seqOffset ?? 0) + i]
+
+    // ---- the entropy mask: tokens at or above the (1 − q) quantile of the masked entropies ----
+    let threshold = -Infinity
+    if (o.topEntropyQuantile < 1) {
+      const sorted: number[] = []
+      for (let i = 0; i < n; i++) if (m[mo + i] !== 0) sorted.push(ent[ento + i])
+      sorted.sort((x, y) => x - y)
+      threshold = sorted.length ? torchQuantile(sorted, 1 - o.topEntropyQuantile) : Infinity
+    }
+    const kept = (i: number) => (m[mo + i] !== 0 && ent[ento + i] * m[mo + i] >= threshold ? 1 : 0)
+
+    // ---- per sequence: token count, importance log-weight, VESPO's φ, the sequence-level gradient ----
+    const seq = Array.from({ length: N }, (_, i) => {
+      let cnt = 0; let lrSum = 0; let clampedSum = 0; let keptCnt = 0
+      for (let t = 0; t < T; t++) {
+        const k = i * T + t; const mk = m[mo + k]
+        const lr = lp[lpo + k] - old[oldo + k]
+        cnt += mk; lrSum += lr * mk; clampedSum += Math.min(Math.max(lr, -20), 20) * mk; keptCnt += mk * kept(k)
+      }
+      const logIW = lrSum / Math.max(1, cnt)
+      const phi = vespoPhi(A(i), clampedSum, o)
+      // sequence level: ρ_i = exp(mean log-ratio), so ∂ρ_i/∂logp_t = ρ_i · mask_t / |o_i|
+      const gseq = o.sequenceLevel ? w[wo + i] * keptCnt * ratioGrad(Math.exp(logIW), A(i), eL, eH, o) / Math.max(1, cnt) : 0
+      return { cnt, logIW, phi, gseq }
+    })
+
+    // ---- per token: objective, KL, clip code, dL/dlogp ----
     for (let i = 0; i < n; i++) {
-      const A = adv[ao + (a.seqOffset ?? 0) + Math.floor(i / T)]
-      const ratio = Math.exp(lp[lpo + i] - old[oldo + i])
-      const clipped = Math.min(Math.max(ratio, 1 - epsilonLow), 1 + epsilonHigh)
-      const objective = Math.min(ratio * A, clipped * A)
+      const sq = Math.floor(i / T); const Ai = A(sq); const wi = w[wo + sq]; const mi = m[mo + i]; const em = kept(i)
+      const lr = lp[lpo + i] - old[oldo + i]
+      const c1 = Math.exp(o.sequenceLevel ? seq[sq].logIW : lr)
       const diff = ref[refo + i] - lp[lpo + i]
       const kl = Math.exp(diff) - diff - 1
-      let grad = ratio * A <= clipped * A ? -A * ratio : 0
+      const tokenLoss = perTokenLoss(c1, Ai, lp[lpo + i], seq[sq].phi, eL, eH, o)
+      let grad = em * directGrad(c1, Ai, seq[sq].phi, eH, o) + (o.sequenceLevel ? 0 : em * ratioGrad(c1, Ai, eL, eH, o))
       if (beta !== 0) grad += beta * (1 - Math.exp(diff))
-      const mi = m[mo + i]
-      const wi = w[wo + Math.floor(i / T)]
-      d[dof + i] = mi * wi * grad
-      const code = ratio < 1 - epsilonLow && A < 0 ? -1 : ratio > 1 + epsilonHigh && A > 0 ? 1 : 0
-      tt[tto + i] = objective; tt[tto + n + i] = kl; tt[tto + 2 * n + i] = code
-      if (mi === 0) continue
-      s[0] += mi * wi * (-objective + beta * kl)
-      s[1] += mi
-      s[2] += mi * kl
-      if (code < 0) s[3] += mi
-      if (code > 0) s[4] += mi
-      if (code !== 0) s[5] += mi
-      s[6] += mi * ent[ento + i]
-      s[7] = Math.min(s[7], ratio)
-      s[8] = Math.max(s[8], ratio)
+      d[dof + i] = mi * (wi * grad + seq[sq].gseq)
+      // shown for every token, masked or not; only the entropy mask (when on) zeroes a token's objective
+      tt[tto + i] = -(o.topEntropyQuantile < 1 ? em : 1) * tokenLoss; tt[tto + n + i] = kl; tt[tto + 2 * n + i] = clipCode(c1, Ai, eL, eH, o)
     }
-    for (let k = 0; k < 9; k++) st[sto + k] = s[k]
+
+    // ---- the entropy bonus over the kept tokens, and its gradient ----
+    let keptTotal = 0; let keptEntropy = 0
+    for (let i = 0; i < n; i++) { const e = m[mo + i] * kept(i); keptTotal += e; keptEntropy += e * ent[ento + i] }
+    const bonusEntropy = keptEntropy / Math.max(1, keptTotal)
+    if (o.entropyCoef !== 0) {
+      if (!a.dentropy) throw new Error('grpoLoss: entropyCoef ≠ 0 needs a dentropy tensor')
+      const [de, deo] = this.f(a.dentropy)
+      for (let i = 0; i < n; i++) de[deo + i] = -o.entropyCoef * m[mo + i] * kept(i) / (Math.max(1, keptTotal) * o.gradientAccumulationSteps)
+    }
+
+    // ---- statistics, summed per sequence in order ----
+    const s = new Float64Array(GRPO_STATS)
+    s[GrpoStat.ratioMin] = BIG; s[GrpoStat.ratioMax] = -BIG; s[GrpoStat.clipLowMin] = BIG; s[GrpoStat.clipHighMax] = -BIG
+    for (let sq = 0; sq < N; sq++) {
+      const wi = w[wo + sq]; let low = 0; let high = 0
+      for (let t = 0; t < T; t++) {
+        const i = sq * T + t; const mi = m[mo + i]
+        if (mi === 0) continue
+        const code = tt[tto + 2 * n + i]; const kl = tt[tto + n + i]
+        s[GrpoStat.policyLoss] += mi * wi * (-tt[tto + i] + beta * kl)
+        s[GrpoStat.count] += mi
+        s[GrpoStat.kl] += mi * kl
+        s[GrpoStat.entropy] += mi * ent[ento + i]
+        if (code < 0) low += mi
+        if (code > 0) high += mi
+        const ratio = Math.exp(lp[lpo + i] - old[oldo + i])
+        s[GrpoStat.ratioMin] = Math.min(s[GrpoStat.ratioMin], ratio)
+        s[GrpoStat.ratioMax] = Math.max(s[GrpoStat.ratioMax], ratio)
+      }
+      if (o.sequenceLevel) { // one flag per sequence, counted over all sequences
+        const code = clipCode(Math.exp(seq[sq].logIW), A(sq), eL, eH, o)
+        low = code < 0 ? 1 : 0; high = code > 0 ? 1 : 0
+      }
+      const denominator = o.sequenceLevel ? 1 : seq[sq].cnt
+      const isCispo = o.kind === 'cispo'
+      s[isCispo ? GrpoStat.cispoClip : GrpoStat.clipHigh] += high
+      if (!isCispo) { s[GrpoStat.clipLow] += low; s[GrpoStat.clipRegion] += low + high }
+      s[GrpoStat.clipCount] += denominator
+      if (denominator > 0 && !isCispo) {
+        s[GrpoStat.clipLowMin] = Math.min(s[GrpoStat.clipLowMin], low / denominator)
+        s[GrpoStat.clipHighMax] = Math.max(s[GrpoStat.clipHighMax], high / denominator)
+      }
+      s[GrpoStat.phiSum] += seq[sq].phi
+      s[GrpoStat.sequences] += 1
+    }
+    s[GrpoStat.bonusEntropy] = bonusEntropy
+    s[GrpoStat.loss] = s[GrpoStat.policyLoss] - o.entropyCoef * bonusEntropy / o.gradientAccumulationSteps
+    for (let k = 0; k < GRPO_STATS; k++) st[sto + k] = s[k]
   }
 
   // ---- optimisation and sampling ----------------------------------------------------------

@@ -5,7 +5,7 @@
 import type {
   AdamWArgs, AdapterDescription, AdvantageArgs, Backend, Buffer, DecodeArgs, DType, GrpoLossArgs, MatmulArgs, SampleArgs, Tensor,
 } from '../backend'
-import { DeviceLostError, SCALE_REWARDS } from '../backend'
+import { DEFAULT_GRPO_OBJECTIVE, DeviceLostError, GRPO_OBJECTIVE_KINDS, type GrpoObjective, SCALE_REWARDS } from '../backend'
 import { countAllocation, newCounters } from '../counters'
 import { resolveIncludes, type ShaderSources } from './shaderSources'
 
@@ -50,6 +50,7 @@ export class WebGPUBackend implements Backend {
   private pending = 0
   private dummy: Tensor
   private reducePartials: Tensor
+  private grpoScratch: Tensor | null = null
 
   constructor(readonly device: GPUDevice, private readonly info: AdapterDescription,
     private readonly sources: ShaderSources) {
@@ -394,16 +395,46 @@ export class WebGPUBackend implements Backend {
 
   // ---- GRPO --------------------------------------------------------------------------------
   advantages(a: AdvantageArgs): void {
-    this.dispatch('advantage', 'advantage', [[0, a.rewards], [1, a.advantages], [2, a.std], [3, a.zeroStdGroups]],
-      [['u', a.numGroups], ['u', a.G], ['u', SCALE_REWARDS.indexOf(a.scale)]], this.grid(a.numGroups), 4)
+    const gdpo = a.aggregation === 'normalize_then_sum'
+    const params: Param[] = [['u', a.numGroups], ['u', a.G], ['u', SCALE_REWARDS.indexOf(a.scale)], ['u', gdpo ? 1 : 0], ['u', a.K ?? 1]]
+    const out: Binding[] = [[1, a.advantages], [2, a.std], [3, a.zeroStdGroups]]
+    if (!gdpo) this.dispatch('advantage', 'advantage', [[0, a.rewards], ...out], params, this.grid(a.numGroups), 4)
+    else {
+      if (!a.rewardsPerFunc || !a.rewardWeights || !a.K) throw new Error('advantages: normalize_then_sum needs rewardsPerFunc, rewardWeights and K')
+      this.dispatch('advantage', 'advantage_normalize_then_sum', [...out, [5, a.rewardsPerFunc], [6, a.rewardWeights]], params, this.grid(a.numGroups), 4)
+    }
   }
 
   grpoLoss(a: GrpoLossArgs): void {
-    const params: Param[] = [['u', a.N], ['u', a.T], ['f', a.epsilonLow], ['f', a.epsilonHigh], ['f', a.beta], ['u', a.seqOffset ?? 0]]
+    const o: GrpoObjective = { ...DEFAULT_GRPO_OBJECTIVE, ...a.objective }
+    const n = a.N * a.T
+    const scratch = this.grpoScratchFor(4 + 8 * a.N + n)
+    const params: Param[] = [['u', a.N], ['u', a.T], ['f', a.epsilonLow], ['f', a.epsilonHigh], ['f', a.beta], ['u', a.seqOffset ?? 0],
+      ['u', GRPO_OBJECTIVE_KINDS.indexOf(o.kind)], ['u', o.sequenceLevel ? 1 : 0], ['f', o.delta],
+      ['f', o.sapoTemperaturePos], ['f', o.sapoTemperatureNeg],
+      ['f', o.vespoKPos], ['f', o.vespoLambdaPos], ['f', o.vespoKNeg], ['f', o.vespoLambdaNeg],
+      ['f', 1 - o.topEntropyQuantile], ['u', o.topEntropyQuantile < 1 ? 1 : 0], ['f', o.entropyCoef], ['f', o.gradientAccumulationSteps]]
+    const S: Binding = [11, scratch]
+    if (o.topEntropyQuantile < 1) this.dispatch('grpo_loss', 'entropy_rank', [[3, a.mask], [8, a.entropy], S], params, this.grid(n), 10)
+    this.dispatch('grpo_loss', 'sequence_terms', [[0, a.logp], [1, a.oldLogp], [3, a.mask], [4, a.advantages], [5, a.weights],
+      [8, a.entropy], S], params, [1], 10)
     this.dispatch('grpo_loss', 'token_terms_main', [[0, a.logp], [1, a.oldLogp], [2, a.refLogp], [3, a.mask],
-      [4, a.advantages], [5, a.weights], [6, a.dlogp], [7, a.tokenTerms]], params, this.grid(a.N * a.T), 10)
-    this.dispatch('grpo_loss', 'reduce_stats', [[0, a.logp], [1, a.oldLogp], [3, a.mask], [5, a.weights],
-      [7, a.tokenTerms], [8, a.entropy], [9, a.stats]], params, [1], 10)
+      [6, a.dlogp], [7, a.tokenTerms], [8, a.entropy], S], params, this.grid(n), 10)
+    if (o.entropyCoef !== 0) {
+      if (!a.dentropy) throw new Error('grpoLoss: entropyCoef ≠ 0 needs a dentropy tensor')
+      this.dispatch('grpo_loss', 'entropy_bonus_grad', [[3, a.mask], [8, a.entropy], S, [12, a.dentropy]], params, this.grid(n), 10)
+    }
+    this.dispatch('grpo_loss', 'reduce_stats', [[0, a.logp], [1, a.oldLogp], [3, a.mask],
+      [7, a.tokenTerms], [8, a.entropy], [9, a.stats], S], params, [1], 10)
+  }
+
+  /** The loss kernels' scratch (per-sequence terms, sorted entropies): kept, grown when too small. */
+  private grpoScratchFor(length: number): Tensor {
+    if (!this.grpoScratch || this.grpoScratch.length < length) {
+      if (this.grpoScratch) { this.flush(); this.destroyBuffer(this.grpoScratch.buffer) }
+      this.grpoScratch = this.tensor(this.createBuffer(Math.max(1024, length), 'f32', 'grpo-scratch'))
+    }
+    return this.grpoScratch
   }
 
   // ---- optimisation and sampling ----------------------------------------------------------

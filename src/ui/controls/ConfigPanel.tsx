@@ -8,7 +8,8 @@ import { KnobInput } from './KnobInput'
 const GROUPS: { title: string; keys: (keyof RunConfig)[]; open?: boolean }[] = [
   { title: 'Task and model', keys: ['task', 'seed', 'base_model', 'n_layer', 'n_head', 'n_embd', 'block_size'], open: true },
   { title: 'Rollout', keys: ['num_generations', 'prompts_per_step', 'temperature', 'top_k', 'max_completion_length'], open: true },
-  { title: 'GRPO loss', keys: ['loss_type', 'scale_rewards', 'beta', 'epsilon', 'epsilon_high', 'num_iterations', 'steps_per_generation', 'gradient_accumulation_steps', 'mask_truncated_completions'], open: true },
+  { title: 'GRPO loss', keys: ['loss_type', 'importance_sampling_level', 'scale_rewards', 'multi_objective_aggregation', 'beta', 'epsilon', 'epsilon_high', 'delta', 'num_iterations', 'steps_per_generation', 'gradient_accumulation_steps', 'mask_truncated_completions'], open: true },
+  { title: 'Entropy, SAPO and VESPO', keys: ['top_entropy_quantile', 'entropy_coef', 'sapo_temperature_pos', 'sapo_temperature_neg', 'vespo_k_pos', 'vespo_lambda_pos', 'vespo_k_neg', 'vespo_lambda_neg'] },
   { title: 'DAPO', keys: ['dynamic_sampling', 'max_resample_rounds', 'overlong_buffer_length', 'overlong_penalty_factor'] },
   { title: 'Cold start', keys: ['cold_start_steps', 'cold_start_learning_rate'] },
   { title: 'Optimizer and rewards', keys: ['learning_rate', 'lr_scheduler_type', 'weight_decay', 'adam_beta1', 'adam_beta2', 'max_grad_norm', 'reward_weights'] },

@@ -4,9 +4,10 @@
 import 'katex/dist/katex.min.css'
 import { useEffect, useMemo, useState } from 'react'
 import { CpuBackend } from '../../engine/cpu/cpuBackend'
-import { computeWorksheet, parseWorksheetInput, type WorksheetConfig, type WorksheetInput, type WorksheetOutput } from '../../rl/worksheet'
+import { computeWorksheet, type ParsedWorksheetInput, parseWorksheetInput, weightedRewards, type WorksheetOutput } from '../../rl/worksheet'
 import { useLab } from '../../store/labStore'
-import { ADVANTAGE_TEX, AGGREGATION_TEX, num, paren, renderTex, vec } from './tex'
+import type { RunConfig } from '../../rl/config'
+import { ADVANTAGE_TEX, AGGREGATION_TEX, extrasTex, num, paren, perTokenTex, ratioTex, renderTex, vec } from './tex'
 
 const EXAMPLE = {
   config: { loss_type: 'grpo', scale_rewards: 'group', epsilon: 0.2, epsilon_high: 0.2, beta: 0.04, max_completion_length: 4 },
@@ -19,6 +20,16 @@ const EXAMPLE = {
       { logp: [-0.2, -0.1, -0.4, -0.3], logp_old: [-0.25, -0.1, -0.5, -0.3], logp_ref: [-0.3, -0.2, -0.4, -0.3] },
     ],
   }],
+}
+
+/** The run's GRPOConfig keys the worksheet takes (the group's rewards are already weighted). */
+function worksheetConfigOf(c: RunConfig) {
+  const { loss_type, scale_rewards, epsilon, epsilon_high, beta, mask_truncated_completions, importance_sampling_level, delta,
+    top_entropy_quantile, entropy_coef, sapo_temperature_pos, sapo_temperature_neg, vespo_k_pos, vespo_lambda_pos, vespo_k_neg,
+    vespo_lambda_neg } = c
+  return { loss_type, scale_rewards, epsilon, epsilon_high, beta, mask_truncated_completions, importance_sampling_level, delta,
+    top_entropy_quantile, entropy_coef, sapo_temperature_pos, sapo_temperature_neg, vespo_k_pos, vespo_lambda_pos, vespo_k_neg,
+    vespo_lambda_neg }
 }
 
 type Source = { kind: 'group'; index: number } | { kind: 'typed' }
@@ -39,7 +50,7 @@ export function Worksheet() {
   const trace = followed ?? null
   const [source, setSource] = useState<Source>({ kind: 'group', index: 0 })
   const [typed, setTyped] = useState(JSON.stringify(EXAMPLE, null, 1))
-  const [result, setResult] = useState<{ input: WorksheetInput & { config: WorksheetConfig }; out: WorksheetOutput; note: string } | null>(null)
+  const [result, setResult] = useState<{ input: ParsedWorksheetInput; out: WorksheetOutput; note: string } | null>(null)
   const [problem, setProblem] = useState<string | null>(null)
   const live = runState === 'running' || runState === 'paused' || runState === 'done'
 
@@ -55,7 +66,7 @@ export function Worksheet() {
   useEffect(() => {
     let cancelled = false
     const compute = async () => {
-      let input: WorksheetInput & { config: WorksheetConfig }
+      let input: ParsedWorksheetInput
       let note = ''
       if (effective.kind === 'typed') {
         if (!typedInput?.input) { setProblem(typedInput?.error ?? null); setResult(null); return }
@@ -77,8 +88,7 @@ export function Worksheet() {
           note = 'this run has no live model here, so every token’s log-prob is shown as −1; the advantages, the loss and its gradient do not depend on that value at μ = 1.'
         }
         input = parseWorksheetInput({
-          config: { loss_type: c.loss_type, scale_rewards: c.scale_rewards, epsilon: c.epsilon, epsilon_high: c.epsilon_high, beta: c.beta,
-            max_completion_length: Math.max(c.max_completion_length, ...logp.map((l) => l.length)), mask_truncated_completions: c.mask_truncated_completions },
+          config: { ...worksheetConfigOf(c), max_completion_length: Math.max(c.max_completion_length, ...logp.map((l) => l.length)) },
           groups: [{ rewards: group.completions.map((x) => x.reward), completions: logp.map((l, i) => ({ logp: l.length ? l : [-1], truncated: group.completions[i].truncated })) }],
         })
         if (c.scale_rewards === 'batch') note += ' scale_rewards = batch divides by the whole batch’s std in training; this group alone uses its own.'
@@ -118,11 +128,11 @@ export function Worksheet() {
 /** Fixed decimals without a "-0.000" for what rounds to zero. */
 const fix3 = (x: number, digits = 3) => { const t = x.toFixed(digits); return /^-0\.0+$/.test(t) ? t.slice(1) : t }
 
-function WorksheetBody({ input, out, note }: { input: WorksheetInput & { config: WorksheetConfig }; out: WorksheetOutput; note: string }) {
+function WorksheetBody({ input, out, note }: { input: ParsedWorksheetInput; out: WorksheetOutput; note: string }) {
   const c = out.config
-  const rewards = input.groups.flatMap((g) => g.rewards)
-  const G = input.groups[0].rewards.length
-  const g0 = input.groups[0].rewards
+  const rewards = weightedRewards(input)
+  const G = input.groups[0].completions.length
+  const g0 = rewards.slice(0, G)
   const mean = g0.reduce((a, b) => a + b, 0) / G
   const std = Math.sqrt(g0.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, G - 1))
   const comps = input.groups.flatMap((g) => g.completions)
@@ -131,6 +141,8 @@ function WorksheetBody({ input, out, note }: { input: WorksheetInput & { config:
   const A0 = out.advantages[0]
   const rho0 = first.ratio[0]
   const clip0 = Math.min(Math.max(rho0, 1 - c.epsilon), 1 + c.epsilon_high)
+  const clipFamily = ['grpo', 'bnpo', 'dr_grpo', 'dapo', 'luspo'].includes(c.loss_type) && c.delta === 0
+  const extras = extrasTex(c)
   const mu1 = comps.every((x) => !x.logp_old || x.logp_old.every((v, t) => v === x.logp[t]))
   return (
     <div className="worksheet-body">
@@ -140,14 +152,16 @@ function WorksheetBody({ input, out, note }: { input: WorksheetInput & { config:
       <h3>2. Advantages ({c.scale_rewards === 'none' ? 'scale_rewards = none' : `scale_rewards = ${c.scale_rewards}`})</h3>
       <Tex tex={ADVANTAGE_TEX[c.scale_rewards]} />
       <Tex tex={`A = ${vec(out.advantages)}`} />
-      <h3>3. Ratios</h3>
-      <Tex tex={`\\rho_{i,t} = \\exp\\big(\\log\\pi_\\theta(o_{i,t}) - \\log\\pi_{\\text{old}}(o_{i,t})\\big),\\qquad \\rho_{1,1} = ${num(rho0, 4)}`} />
-      <h3>4. Clipped objective (ε = {c.epsilon}, ε_high = {c.epsilon_high})</h3>
-      <Tex tex={`\\text{obj}_{i,t} = \\min\\big(\\rho_{i,t} A_i,\\ \\operatorname{clip}(\\rho_{i,t}, 1-\\varepsilon, 1+\\varepsilon_{\\text{high}}) A_i\\big)`} />
-      <Tex tex={`\\text{obj}_{1,1} = \\min(${num(rho0)} \\cdot ${paren(A0)},\\ ${num(clip0)} \\cdot ${paren(A0)}) = ${num(first.objective[0])}`} />
-      <h3>5. KL to the reference (k3), β = {c.beta}</h3>
-      <Tex tex={`\\mathrm{KL}_{i,t} = e^{\\log\\pi_{\\text{ref}} - \\log\\pi_\\theta} - (\\log\\pi_{\\text{ref}} - \\log\\pi_\\theta) - 1,\\qquad \\ell_{i,t} = -\\text{obj}_{i,t} + \\beta\\,\\mathrm{KL}_{i,t}`} />
-      <Tex tex={`\\overline{\\mathrm{KL}} = ${num(out.metrics.kl, 4)}`} />
+      <h3>3. Ratios (importance_sampling_level = {c.importance_sampling_level})</h3>
+      <Tex tex={`${ratioTex(c)},\\qquad \\rho_{1,1} = ${num(rho0, 4)}`} />
+      <h3>4. Per-token loss: loss_type = {c.loss_type}</h3>
+      <Tex tex={perTokenTex(c)} />
+      {clipFamily && <Tex tex={`-\\ell_{1,1} = \\min(${num(rho0)} \\cdot ${paren(A0)},\\ ${num(clip0)} \\cdot ${paren(A0)}) = ${num(first.objective[0])}`} />}
+      {!clipFamily && <Tex tex={`-\\ell_{1,1} = ${num(first.objective[0])}`} />}
+      <h3>5. KL to the reference (k3), β = {c.beta}{extras.length > 0 ? ', entropy terms' : ''}</h3>
+      <Tex tex={`\\mathrm{KL}_{i,t} = e^{\\log\\pi_{\\text{ref}} - \\log\\pi_\\theta} - (\\log\\pi_{\\text{ref}} - \\log\\pi_\\theta) - 1`} />
+      {c.beta > 0 && <Tex tex={`\\overline{\\mathrm{KL}} = ${num(out.metrics.kl, 4)}`} />}
+      {extras.map((x) => <Tex key={x} tex={x} />)}
       <h3>6. Aggregation: loss_type = {c.loss_type}</h3>
       <Tex tex={AGGREGATION_TEX[c.loss_type]} />
       <Tex tex={`\\mathcal{L} = ${num(out.loss, 5)}`} />
