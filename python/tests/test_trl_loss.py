@@ -236,6 +236,8 @@ def grpo_config(cfg: dict, N: int, G: int, out_dir):
         vespo_k_pos=cfg["vespo_k_pos"], vespo_lambda_pos=cfg["vespo_lambda_pos"],
         vespo_k_neg=cfg["vespo_k_neg"], vespo_lambda_neg=cfg["vespo_lambda_neg"],
         multi_objective_aggregation=cfg["multi_objective_aggregation"], reward_weights=cfg.get("reward_weights"),
+        # the KL term times the importance ratio (TRL 1.13's default, True); the worksheet has no such key yet
+        use_bias_correction_kl=cfg.get("use_bias_correction_kl", True),
     )
 
 

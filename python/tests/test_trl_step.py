@@ -89,6 +89,8 @@ def trl_args(cfg: dict, out_dir):
         optim="adamw_torch", learning_rate=cfg["learning_rate"], lr_scheduler_type=cfg["lr_scheduler_type"], warmup_steps=0,
         weight_decay=cfg["weight_decay"], adam_beta1=cfg["adam_beta1"], adam_beta2=cfg["adam_beta2"], adam_epsilon=1e-8,
         max_grad_norm=cfg["max_grad_norm"],
+        # the KL term times the importance ratio (TRL 1.13's default, True); the run config has no such key yet
+        use_bias_correction_kl=cfg.get("use_bias_correction_kl", True),
     )
 
 
