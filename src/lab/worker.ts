@@ -313,7 +313,7 @@ scope.onmessage = async (e: MessageEvent<ToWorker>) => {
       case 'group-logp':
         await whenBetweenSteps(async () => {
           if (!grpo) throw new Error('the worksheet needs a live run for log-probs: start or resume the run')
-          const logp = await completionLogprobs(grpo.model, grpo.tokenizer, msg.prompt, msg.completions)
+          const logp = await completionLogprobs(grpo.model, grpo.tokenizer, msg.prompt, msg.completions, grpo.config.temperature)
           post({ type: 'group-logp', requestId: msg.requestId, logp })
         })
         break

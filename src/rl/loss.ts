@@ -25,7 +25,7 @@ export function objectiveKind(lossType: LossType): GrpoObjectiveKind {
 export interface AggregationOptions {
   maxCompletionLength: number
   gradientAccumulationSteps?: number
-  /** dapo, cispo, vespo: the token count of one optimizer step (default: this batch's) */
+  /** dapo, cispo, vespo: the tokens of one optimizer step, already clamped (default: this batch's, at least 1) */
   numItemsInBatch?: number
 }
 
@@ -41,7 +41,8 @@ export function sequenceWeights(lossType: LossType, tokenCounts: readonly number
       case 'bnpo': w[i] = 1 / (Math.max(1, total) * ga); break
       case 'dr_grpo': w[i] = 1 / (N * o.maxCompletionLength * ga); break
       case 'luspo': w[i] = 1 / (N * ga); break
-      case 'dapo': case 'cispo': case 'vespo': w[i] = 1 / Math.max(1, o.numItemsInBatch ?? total); break
+      // TRL: max(1, generation-batch tokens) / optimizer steps per pass, which may be below 1
+      case 'dapo': case 'cispo': case 'vespo': w[i] = 1 / (o.numItemsInBatch ?? Math.max(1, total)); break
     }
   }
   return w

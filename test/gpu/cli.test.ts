@@ -116,7 +116,9 @@ describe('grpo-lab worksheet', () => {
     expect(outs[0].advantages).toHaveLength(4)
     expect(Math.abs(outs[0].loss - GRPO_CASES.far_outside_clip.expected.loss)).toBeLessThan(1e-5)
     expect(Math.abs(outs[1].loss - outs[0].loss)).toBeLessThan(1e-5)
-    for (const k of ['kl', 'clip_ratio/low_mean', 'clip_ratio/high_mean', 'clip_ratio/region_mean', 'frac_reward_zero_std']) {
+    expect(outs[0].metrics).not.toHaveProperty('kl') // β = 0: TRL logs no kl
+    for (const k of ['entropy', 'clip_ratio/low_mean', 'clip_ratio/high_mean', 'clip_ratio/region_mean', 'clip_ratio/low_min', 'clip_ratio/high_max', 'frac_reward_zero_std']) {
+      expect(outs[0].metrics, k).toHaveProperty(k)
       expect(Math.abs(outs[1].metrics[k] - outs[0].metrics[k])).toBeLessThan(1e-5)
     }
     expect(outs[0].completions[0]).toHaveProperty('objective')
