@@ -248,10 +248,10 @@ export const TRL_FIELDS: readonly TrlField[] = [
 export const LAB_ONLY: Partial<Record<Key, string>> = {
   task: 'the task is data/*.jsonl (its prompts and answers) and rewards.py (its reward functions)',
   base_model: 'the model is model/, the base model (or the run\'s current one) as a Hugging Face folder',
-  n_layer: 'model shape: model/config.json has it (n_layer); GRPOTrainer trains the model it is given',
-  n_head: 'model shape: model/config.json (n_head)',
-  n_embd: 'model shape: model/config.json (n_embd)',
-  block_size: 'model shape: model/config.json (n_positions, the context prompts and completions must fit)',
+  n_layer: 'model shape, used by fresh weights only (a base model has its own, as in the lab): model/config.json has the model\'s n_layer; GRPOTrainer trains the model it is given',
+  n_head: 'model shape, fresh weights only: model/config.json has the model\'s n_head',
+  n_embd: 'model shape, fresh weights only: model/config.json has the model\'s n_embd',
+  block_size: 'model shape, fresh weights only: model/config.json has the model\'s n_positions, which prompts + max_completion_length fit',
   dynamic_sampling: 'DAPO dynamic sampling has no GRPOConfig field: TRL keeps groups whose rewards are all equal (their advantages are 0; ' +
     'frac_reward_zero_std counts them). To drop and refill them, override GRPOTrainer._generate_and_score_completions; or raise num_generations',
   max_resample_rounds: 'dynamic sampling only',
