@@ -4,6 +4,7 @@
 //   grpo-lab score --task ID --problem JSON --completion TEXT
 //   grpo-lab export --format onnx --model FILE.safetensors [--out FILE.onnx] [--kv-cache]
 //   grpo-lab export --format hf --model MODEL --out DIR                 (a Hugging Face gpt2 folder)
+//   grpo-lab export --format trl [--config FILE | --link URL] [--model MODEL] --out DIR   (a TRL project)
 //   grpo-lab generate --model MODEL --prompt P [--prompt P2 …] [--greedy | --temperature T --seed S] [--max-new-tokens N] [--n K]
 //   grpo-lab logits --model MODEL --text S [--text S2 …]                (full forward, CPU backend)
 //   grpo-lab update --config C.json --model MODEL --rollout R.json [--backend cpu|webgpu]  (one update on a given rollout)
@@ -31,10 +32,11 @@ import { DEFAULT_PRETRAIN, pretrain, type PretrainOptions } from '../lab/pretrai
 import { evaluateModel } from '../rl/evaluate'
 import { onnxFromCheckpoint } from '../export/onnx'
 import { hfFolderFiles, type ModelCardInfo } from '../export/hf'
+import { trlProjectFiles } from '../export/trlProject'
 import { checkpointFromBytes, checkpointFromHfFiles } from '../model/hfFolder'
 import { generateText, sequenceLogits } from '../model/inference'
 import type { Checkpoint } from '../model/checkpoint'
-import { EOS_ID } from '../model/tokenizer'
+import { CharTokenizer, EOS_ID } from '../model/tokenizer'
 import type { Problem } from '../tasks/types'
 import { existsSync, readdirSync } from 'node:fs'
 import { parseUpdateRollout } from './updateInput'
@@ -52,6 +54,9 @@ const USAGE = `usage:
   grpo-lab score --task ID --problem JSON --completion TEXT
   grpo-lab export --format onnx --model MODEL [--out FILE.onnx] [--kv-cache]
   grpo-lab export --format hf --model MODEL --out DIR   (a Hugging Face gpt2 folder: safetensors, config, tokenizer, ONNX, card)
+  grpo-lab export --format trl [--config FILE | --link 'URL or #fragment'] [--steps N] [--seed S] [--model MODEL] --out DIR
+                  (the run as a TRL project: model/, data/, rewards.py, train.py, README.md; MODEL defaults to the
+                  config's base_model, fresh weights from its seed when that is empty)
   grpo-lab generate --model MODEL --prompt P [--prompt P2 ...] [--greedy | --temperature T --seed S] [--max-new-tokens N]
                     [--n K] [--backend cpu|webgpu]   (JSON; the default backend is cpu)
   grpo-lab logits --model MODEL --text S [--text S2 ...]   (JSON: every position's logits, CPU backend)
@@ -419,29 +424,64 @@ function score(args: string[]): void {
   process.stdout.write(JSON.stringify({ ...s.byFunction, total: s.total }) + '\n')
 }
 
-export const EXPORT_FORMATS = ['onnx', 'hf'] as const
+export const EXPORT_FORMATS = ['onnx', 'hf', 'trl'] as const
+
+/** The files of a folder written under `out`, subfolders made. */
+function writeFiles(out: string, files: Map<string, Uint8Array>): void {
+  for (const [path, bytes] of files) {
+    mkdirSync(join(out, path, '..'), { recursive: true })
+    writeFileSync(join(out, path), bytes)
+  }
+}
+
+/** The run's starting model: --model, else the config's base_model, else fresh weights from its seed (as train would make them). */
+async function startingModel(config: RunConfig, model: string | undefined): Promise<{ checkpoint: Checkpoint; from: string }> {
+  if (model) return { checkpoint: readCheckpoint(modelPath(model), '--model').checkpoint, from: basename(model) }
+  if (config.base_model) return { checkpoint: readCheckpoint(modelPath(config.base_model), 'base_model').checkpoint, from: `base_model ${config.base_model}` }
+  const task = getTask(config.task)
+  const be = new CpuBackend('f32')
+  const tokenizer = new CharTokenizer(task.alphabet)
+  const gpt = new GPT(be, { vocabSize: tokenizer.vocabSize, blockSize: config.block_size, nLayer: config.n_layer, nHead: config.n_head, nEmbd: config.n_embd })
+  gpt.initialize(config.seed)
+  const checkpoint = await checkpointOf(gpt, tokenizer, { task: task.id, step: '0', seed: String(config.seed) })
+  gpt.destroy()
+  be.destroy()
+  return { checkpoint, from: `fresh weights of seed ${config.seed}` }
+}
+
+/** The run as a TRL project (src/export/trl.ts): what did not map is printed on stderr and listed in the JSON. */
+async function exportTrl(flags: Flags): Promise<void> {
+  if (!flags.out) throw new UsageError('--out: required with --format trl; allowed: a folder to write the project into')
+  const config = runConfigFromFlags(flags)
+  const { checkpoint, from } = await startingModel(config, flags.model)
+  const { files, notes } = trlProjectFiles(config, checkpoint, from)
+  writeFiles(flags.out, files)
+  for (const n of notes) process.stderr.write(`grpo-lab export: ${n}\n`)
+  process.stdout.write(JSON.stringify({ out: flags.out, format: 'trl', model: from, files: [...files.keys()].filter((p) => !p.startsWith('model/')), notes }) + '\n')
+}
 
 /** A checkpoint in another format: ONNX (logits, optionally with a KV cache) for onnxruntime and friends,
- *  or a Hugging Face gpt2 folder (src/export/hf.ts). */
+ *  a Hugging Face gpt2 folder (src/export/hf.ts), or a run as a TRL project (src/export/trl.ts). */
 async function exportCommand(args: string[]): Promise<void> {
   // --kv-cache is a switch; every other flag takes a value
   const kvCache = args.includes('--kv-cache')
-  const flags = parseFlags(args.filter((a) => a !== '--kv-cache'), ['format', 'model', 'out', 'kv-cache'])
+  const flags = parseFlags(args.filter((a) => a !== '--kv-cache'), ['format', 'model', 'out', 'kv-cache', 'config', 'link', 'steps', 'seed'])
   if (flags['kv-cache'] !== undefined) throw new UsageError(`--kv-cache: a switch, takes no value (got ${JSON.stringify(flags['kv-cache'])})`)
   const format = flags.format ?? 'onnx'
   if (!(EXPORT_FORMATS as readonly string[]).includes(format)) {
     throw new UsageError(`--format: got ${JSON.stringify(format)}; allowed: ${EXPORT_FORMATS.join(', ')}`)
   }
+  if (kvCache && format !== 'onnx') throw new UsageError(`--kv-cache: only with --format onnx (${format === 'hf' ? "the hf folder's onnx/model.onnx always has the cache" : 'a TRL project needs no ONNX'})`)
+  if (format === 'trl') return exportTrl(flags)
+  for (const f of ['config', 'link', 'steps', 'seed']) {
+    if (flags[f] !== undefined) throw new UsageError(`--${f}: only with --format trl (a run configuration); --format ${format} exports a model`)
+  }
   if (!flags.model) throw new UsageError('--model: required; allowed: a .safetensors checkpoint, a Hugging Face gpt2 folder or a .zip of one')
   const { checkpoint } = readCheckpoint(flags.model, '--model')
   if (format === 'hf') {
     if (!flags.out) throw new UsageError('--out: required with --format hf; allowed: a folder to write the model into')
-    if (kvCache) throw new UsageError('--kv-cache: only with --format onnx (the hf folder\'s onnx/model.onnx always has the cache)')
     const files = hfFolderFiles(checkpoint, await modelCardInfo(flags.model, checkpoint))
-    for (const [path, bytes] of files) {
-      mkdirSync(join(flags.out, path, '..'), { recursive: true })
-      writeFileSync(join(flags.out, path), bytes)
-    }
+    writeFiles(flags.out, files)
     process.stdout.write(JSON.stringify({ out: flags.out, format, files: [...files.keys()] }) + '\n')
     return
   }

@@ -27,6 +27,10 @@ export type ToWorker =
   /** the live model as safetensors (the default), ONNX (with a KV cache, src/export/onnx.ts) or a
    *  Hugging Face folder in a .zip (src/export/hf.ts; heldOut: the run's last evaluation, for its card) */
   | { type: 'export-model'; format?: ModelFormat; heldOut?: { passAt1: number; problems: number } }
+  /** the run as a TRL project in a .zip (src/export/trlProject.ts), starting from its base model (given
+   *  or fetched as for start-grpo; fresh weights of its seed when base_model is '') or, with `current`,
+   *  from the live run's model now (and the live run's config) */
+  | { type: 'export-trl'; config: Partial<RunConfig>; current?: boolean; baseBytes?: Uint8Array; modelUrl?: string }
   /** per-token log-probs of one group's completions under the current policy (the worksheet) */
   | { type: 'group-logp'; requestId: number; prompt: string; completions: string[] }
   /** tests: destroy the GPU device (GPUDevice.destroy(): a real loss, as a driver reset) */

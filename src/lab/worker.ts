@@ -10,6 +10,9 @@ import { type Checkpoint, checkpointOf, saveSafetensors } from '../model/checkpo
 import { checkpointFromBytes, checkpointFromHfFiles } from '../model/hfFolder'
 import { exportGptOnnx } from '../export/onnx'
 import { hfFolderZip } from '../export/hf'
+import { trlProjectZip } from '../export/trlProject'
+import { GPT } from '../model/gpt'
+import { CharTokenizer } from '../model/tokenizer'
 import { resolveRunConfig } from '../rl/config'
 import { GRPOTrainer } from '../rl/trainer'
 import { DEFAULT_PRETRAIN, pretrain } from './pretrain'
@@ -236,6 +239,35 @@ async function fetchBaseModel(url: string): Promise<Checkpoint> {
   }
 }
 
+/** The run as a TRL project: the model it starts from (or the live one), the config, a .zip. */
+async function exportTrl(msg: Extract<ToWorker, { type: 'export-trl' }>): Promise<void> {
+  let config = resolveRunConfig(msg.config)
+  let start: { ck: Checkpoint; from: string }
+  if (msg.current) {
+    start = await new Promise((resolve, reject) => void whenBetweenSteps(async () => {
+      if (!grpo) { reject(new Error('there is no live run to take the current model from: start or resume it, or export from its base model')); return }
+      config = grpo.config
+      const ck = await checkpointOf(grpo.model, grpo.tokenizer, { task: config.task, step: String(grpo.step), seed: String(config.seed) })
+      resolve({ ck, from: `the lab's run at step ${grpo.step}` })
+    }).catch(reject))
+  } else if (config.base_model) {
+    if (!msg.baseBytes && !msg.modelUrl) throw new Error('the page did not clear this base model for download')
+    start = { ck: msg.baseBytes ? checkpointFromBytes(msg.baseBytes) : await fetchBaseModel(msg.modelUrl!), from: `base model ${config.base_model}` }
+  } else {
+    // fresh weights, as GRPOTrainer.create makes them for the seed
+    const be = await acquireBackend()
+    const tokenizer = new CharTokenizer(getTask(config.task).alphabet)
+    const gpt = new GPT(be, { vocabSize: tokenizer.vocabSize, blockSize: config.block_size, nLayer: config.n_layer, nHead: config.n_head, nEmbd: config.n_embd })
+    try {
+      gpt.initialize(config.seed)
+      start = { ck: await checkpointOf(gpt, tokenizer, { task: config.task, step: '0', seed: String(config.seed) }), from: `fresh weights of seed ${config.seed}` }
+    } finally { gpt.destroy() }
+  }
+  const folder = `grpo-lab-${config.task}-seed${config.seed}-trl`
+  const { bytes } = trlProjectZip(config, start.ck, folder, start.from)
+  post({ type: 'model', bytes, name: `${folder}.zip` }, [bytes.buffer])
+}
+
 async function startRun(msg: Extract<ToWorker, { type: 'start-grpo' }>): Promise<void> {
   stopAll()
   const mine = generation
@@ -310,6 +342,7 @@ scope.onmessage = async (e: MessageEvent<ToWorker>) => {
           post({ type: 'model', bytes, name: `${name}${msg.format === 'hf' ? '-hf' : ''}.${ext}` }, [bytes.buffer])
         })
         break
+      case 'export-trl': await exportTrl(msg); break
       case 'group-logp':
         await whenBetweenSteps(async () => {
           if (!grpo) throw new Error('the worksheet needs a live run for log-probs: start or resume the run')

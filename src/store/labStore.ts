@@ -13,6 +13,7 @@ import type { Activity, FromWorker, ModelFormat, RunState, ToWorker } from '../l
 import { checkpointFromBytes, checkpointFromHfFiles } from '../model/hfFolder'
 import { saveSafetensors } from '../model/checkpoint'
 import { shippedModel } from '../model/shipped'
+import { LAB_ONLY } from '../export/trl'
 import { type EvalRecord, makeRunFile, metricsCsv, parseRunFile, type RunFile } from '../lab/runFile'
 import { type ConfigProblem, DEFAULT_RUN_CONFIG, resolvePartial, resolveRunConfig, type RunConfig } from '../rl/config'
 import type { Metrics, TraceRecord, TrainerSnapshot } from '../rl/trainer'
@@ -94,6 +95,9 @@ export interface LabState {
   traceAt(step: number): Promise<TraceRecord | null>
   exportCsv(): string
   exportModel(format?: ModelFormat): void
+  /** the shown run's configuration (else the one in the controls) as a TRL project, a .zip: from its
+   *  base model, or with `current` from the live run's model now; says what did not map */
+  exportTrl(current?: boolean): void
   /** a model dropped or chosen on the page (a lab .safetensors, a Hugging Face folder's files, or a .zip
    *  of one), kept in IndexedDB as a local base model; base_model is set to it */
   importBaseModel(name: string, files: Map<string, Uint8Array>): Promise<void>
@@ -519,6 +523,23 @@ export const useLab = create<LabState>((set, get) => {
       const last = s.run?.evals.at(-1)?.metrics['eval/pass@1']
       const heldOut = format === 'hf' && last !== undefined ? { passAt1: last, problems: s.config.eval_problems } : undefined
       s.send({ type: 'export-model', format, heldOut })
+    },
+
+    exportTrl(current = false) {
+      const s = get()
+      let config: RunConfig
+      try { config = resolveRunConfig((s.run?.config ?? s.config) as never) } catch (e) { s.alert(`Cannot export to TRL: ${(e as Error).message}`); return }
+      if (current && (s.runState === 'idle' || s.runState === 'loading')) { s.alert('There is no live run to take the current model from: start (or resume) it first.'); return }
+      const unmapped = Object.keys(LAB_ONLY)
+      const say = () => s.alert(`Exporting to TRL: a .zip with model/, data/, rewards.py and train.py. Without a GRPOConfig field of their own: ` +
+        `${unmapped.join(', ')} — train.py and README.md say what each became.`)
+      if (current) { s.send({ type: 'export-trl', config, current: true }); say(); return }
+      const source = clearance(config)
+      if (!source) return
+      const send = (baseBytes?: Uint8Array) => { s.send({ type: 'export-trl', config, baseBytes, modelUrl: source.modelUrl }); say() }
+      if (source.local) {
+        localBaseBytes(config.base_model).then(send, (e) => s.alert(baseModelProblem(localBaseName(config.base_model), (e as Error).message)))
+      } else send()
     },
 
     async importBaseModel(name, files) {

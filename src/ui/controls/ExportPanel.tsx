@@ -1,5 +1,6 @@
-// Export the run (JSON: config, metrics, traces), its metrics (CSV) and the trained model
-// (safetensors, ONNX for onnxruntime, or a Hugging Face folder as a .zip); import a run file to show it, or to overlay it on the charts.
+// Export the run (JSON: config, metrics, traces), its metrics (CSV), the trained model
+// (safetensors, ONNX for onnxruntime, or a Hugging Face folder as a .zip) and the run as a TRL
+// project (a .zip); import a run file to show it, or to overlay it on the charts.
 import { useRef } from 'react'
 import { MAX_RUN_FILE_BYTES } from '../../lab/runFile'
 import { useLab } from '../../store/labStore'
@@ -7,6 +8,7 @@ import { useLab } from '../../store/labStore'
 export function ExportPanel() {
   const hidden = useLab((s) => s.hidden)
   const hasRun = useLab((s) => !!s.run)
+  const live = useLab((s) => s.runState === 'running' || s.runState === 'paused' || s.runState === 'done')
   const overlay = useLab((s) => s.overlay)
   const openRef = useRef<HTMLInputElement>(null)
   const overlayRef = useRef<HTMLInputElement>(null)
@@ -28,6 +30,10 @@ export function ExportPanel() {
         <button onClick={() => lab.exportModel()}>Export model</button>
         <button onClick={() => lab.exportModel('onnx')} title="The policy as ONNX (opset 17, with a KV cache) for onnxruntime">Export ONNX</button>
         <button onClick={() => lab.exportModel('hf')} title="A Hugging Face gpt2 folder in a .zip: safetensors, config, tokenizer, ONNX for transformers.js, model card">Export for Hugging Face</button>
+      </div>
+      <div className="buttons">
+        <button onClick={() => lab.exportTrl()} title="The run's configuration as a TRL project in a .zip: its base model as a Hugging Face folder, the task's prompts and rewards in Python, train.py for GRPOTrainer (one CPU, one GPU or accelerate launch)">Export to TRL</button>
+        <button onClick={() => lab.exportTrl(true)} disabled={!live} title="The same project, starting from the live run's current model instead of its base model">Export to TRL (current model)</button>
       </div>
       <div className="buttons">
         <button onClick={() => openRef.current?.click()}>Import run</button>
