@@ -186,7 +186,7 @@ export const TRL_FIELDS: readonly TrlField[] = [
   na('vllm_importance_sampling_clip_max', 'vLLM only (see vllm_importance_sampling_correction)'),
   na('vllm_importance_sampling_clip_min', 'vLLM only (see vllm_importance_sampling_correction)'),
   fixed('off_policy_mask_threshold', 'loss', 'None', 'the lab masks no sequences for being off-policy'),
-  fixed('use_bias_correction_kl', 'loss', 'False', 'the lab\'s KL term is k3 alone, not multiplied by the ratio (TRL 1.13\'s default is True)'),
+  same('use_bias_correction_kl', 'loss', bool, 'the same: the KL term times the importance ratio (TRL 1.13\'s default, and the lab\'s)'),
   na('log_completions', LOGGING),
   na('log_multimodal', 'no images'),
   na('num_completions_to_print', LOGGING),
