@@ -54,7 +54,27 @@ fn sapo_tau(A: f32) -> f32 { if (A > 0.0) { return p.sapo_pos; } return p.sapo_n
 fn capped(c1: f32) -> f32 { if (p.delta > 0.0) { return min(c1, p.delta); } return c1; }
 fn clipped(c1: f32) -> f32 { return clamp(c1, 1.0 - p.epsilon_low, 1.0 + p.epsilon_high); }
 fn log_ratio(i: u32) -> f32 { return logp[i] - old_logp[i]; }
-fn k3(d: f32) -> f32 { return exp(d) - d - 1.0; }
+// k3 = e^d − d − 1 and e^d − 1 lose most of their digits to cancellation in float32 for small
+// |d| (the usual case: the policy near its reference); below 0.5 their Taylor series keep them
+// (truncation < 1e-8 relative), above it the direct forms are exact enough.
+fn k3(d: f32) -> f32 {
+  if (abs(d) < 0.5) {
+    return 0.5 * d * d * (1.0 + d / 3.0 * (1.0 + d / 4.0 * (1.0 + d / 5.0 * (1.0 + d / 6.0 * (1.0 + d / 7.0 * (1.0 + d / 8.0 * (1.0 + d / 9.0)))))));
+  }
+  return exp(d) - d - 1.0;
+}
+fn expm1(d: f32) -> f32 {
+  if (abs(d) < 0.5) {
+    return d * (1.0 + d / 2.0 * (1.0 + d / 3.0 * (1.0 + d / 4.0 * (1.0 + d / 5.0 * (1.0 + d / 6.0 * (1.0 + d / 7.0 * (1.0 + d / 8.0)))))));
+  }
+  return exp(d) - 1.0;
+}
+// the importance ratio e^x: near 1 (|x| < 0.5, where the unclipped terms live and cancel across
+// a group) from the series, to about an ulp; the device's exp can be several ulps off
+fn ratio_exp(x: f32) -> f32 {
+  if (abs(x) < 0.5) { return 1.0 + expm1(x); }
+  return exp(x);
+}
 fn kept(i: u32, threshold: f32) -> f32 {
   if (mask[i] != 0.0 && entropy[i] * mask[i] >= threshold) { return 1.0; }
   return 0.0;
@@ -187,7 +207,7 @@ fn sequence_terms(@builtin(local_invocation_index) lid: u32) {
     // sequence level: c1_i = exp(mean log-ratio), so ∂c1_i/∂logp_t = c1_i · mask_t / |o_i|; the
     // bias-corrected KL (β·kl·c1_i on each token) reaches every token of the sequence through c1_i
     if (p.sequence_level == 1u) {
-      let c1 = exp(log_c1);
+      let c1 = ratio_exp(log_c1);
       var through_ratio = kept_count * ratio_grad(c1, A);
       if (p.kl_correction == 1u) { through_ratio = through_ratio + p.beta * kl_sum * c1; }
       gseq = w * through_ratio / max(1.0, count);
@@ -220,8 +240,8 @@ fn token_terms_main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
   let A = scratch[seq_at(s, 0u)];
   let w = scratch[seq_at(s, 1u)];
   let phi = scratch[seq_at(s, 5u)];
-  var c1 = exp(log_ratio(i));
-  if (p.sequence_level == 1u) { c1 = exp(scratch[seq_at(s, 3u)]); }
+  var c1 = ratio_exp(log_ratio(i));
+  if (p.sequence_level == 1u) { c1 = ratio_exp(scratch[seq_at(s, 3u)]); }
   let k = kept(i, scratch[0]);
   let d = ref_logp[i] - logp[i];
   let raw_kl = k3(d);
@@ -230,7 +250,7 @@ fn token_terms_main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
   var grad = k * direct_grad(c1, A, phi);
   if (p.sequence_level == 0u) { grad = grad + k * ratio_grad(c1, A); }
   if (p.beta != 0.0) {
-    let dkl = 1.0 - exp(d);
+    let dkl = -expm1(d);
     if (p.kl_correction == 0u) { grad = grad + p.beta * dkl; }
     else {
       // ∂(kl·c1)/∂logp = c1·∂kl/∂logp + kl·c1 at token level (sequence level: c1's part is in gseq)
@@ -281,13 +301,13 @@ fn reduce_stats(@builtin(local_invocation_index) lid: u32) {
       s[6] = s[6] + m * entropy[i];
       if (code < 0.0) { low = low + m; }
       if (code > 0.0) { high = high + m; }
-      let ratio = exp(log_ratio(i));
+      let ratio = ratio_exp(log_ratio(i));
       s[7] = min(s[7], ratio);
       s[8] = max(s[8], ratio);
     }
     var denominator = scratch[seq_at(seq, 2u)];
     if (p.sequence_level == 1u) { // one flag per sequence, over all sequences
-      let code = clip_code(exp(scratch[seq_at(seq, 3u)]), scratch[seq_at(seq, 0u)]);
+      let code = clip_code(ratio_exp(scratch[seq_at(seq, 3u)]), scratch[seq_at(seq, 0u)]);
       low = select(0.0, 1.0, code < 0.0);
       high = select(0.0, 1.0, code > 0.0);
       denominator = 1.0;

@@ -61,7 +61,7 @@ CASES = {
     "dapo": {"delta": 1.5, "top_entropy_quantile": 0.6, "gradient_accumulation_steps": 2},
     "luspo": {"importance_sampling_level": "sequence"},
     "cispo": {"epsilon_high": 1.05, "entropy_coef": 0.02},
-    "sapo": {"scale_rewards": "none"},
+    "sapo": {"scale_rewards": "none", "use_bias_correction_kl": False},
     "vespo": {},
 }
 
@@ -89,7 +89,7 @@ def trl_args(cfg: dict, out_dir):
         optim="adamw_torch", learning_rate=cfg["learning_rate"], lr_scheduler_type=cfg["lr_scheduler_type"], warmup_steps=0,
         weight_decay=cfg["weight_decay"], adam_beta1=cfg["adam_beta1"], adam_beta2=cfg["adam_beta2"], adam_epsilon=1e-8,
         max_grad_norm=cfg["max_grad_norm"],
-        # the KL term times the importance ratio (TRL 1.13's default, True); the run config has no such key yet
+        # the KL term times the importance ratio (TRL 1.13's default, True, and the lab's)
         use_bias_correction_kl=cfg.get("use_bias_correction_kl", True),
     )
 
