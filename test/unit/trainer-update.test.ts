@@ -88,7 +88,7 @@ describe('what the loss kernel is given', () => {
     for (const { args } of be.losses) {
       expect(args.objective).toEqual({ kind: 'sapo', sequenceLevel: true, delta: 1.5, sapoTemperaturePos: 0.9, sapoTemperatureNeg: 1.2,
         vespoKPos: 2.5, vespoLambdaPos: 3.5, vespoKNeg: 3.1, vespoLambdaNeg: 2.1, topEntropyQuantile: 0.4, entropyCoef: 0.05,
-        gradientAccumulationSteps: 2 })
+        gradientAccumulationSteps: 2, klBiasCorrection: true })
       expect(args.dentropy).toBeDefined()
     }
     for (const [loss, kind] of [['grpo', 'clip'], ['bnpo', 'clip'], ['dr_grpo', 'clip'], ['dapo', 'clip'], ['luspo', 'clip'],

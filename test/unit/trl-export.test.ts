@@ -57,7 +57,7 @@ describe('the mapping', () => {
     const train = text(trlProjectFiles(c, addition(), 'addition').files, 'train.py')
     for (const f of TRL_FIELDS.filter((x) => x.value)) expect(train, f.field).toMatch(new RegExp(`^        ${f.field}=`, 'm'))
     for (const line of ['beta=0.04', 'epsilon_high=0.28', 'delta=1.5', 'loss_type="dr_grpo"', 'scale_rewards="none"', 'top_k=12', 'temperature=0.9',
-      'mask_truncated_completions=True', 'learning_rate=0.001', 'seed=7', 'reward_weights=[1.0, 0.1, 0.5]', 'use_bias_correction_kl=False', 'adam_epsilon=1e-8']) {
+      'mask_truncated_completions=True', 'learning_rate=0.001', 'seed=7', 'reward_weights=[1.0, 0.1, 0.5]', 'use_bias_correction_kl=True', 'adam_epsilon=1e-8']) {
       expect(train).toContain(`        ${line},\n`)
     }
     expect(train).toContain('get_soft_overlong_punishment(max_completion_len=80, soft_punish_cache=16)')
