@@ -27,7 +27,7 @@ TINY_COUNTDOWN = {
     "task": "countdown", "base_model": "countdown", "seed": 3, "prompts_per_step": 4, "num_generations": 4,
     "max_completion_length": 64, "beta": 0.04, "num_iterations": 2, "steps_per_generation": 2,
     "gradient_accumulation_steps": 2, "epsilon_high": 0.28, "overlong_buffer_length": 16,
-    "overlong_penalty_factor": 0.5, "max_steps": 3, "eval_every": 1, "eval_problems": 8,
+    "overlong_penalty_factor": 0.5, "max_steps": 3, "eval_every": 1, "eval_problems": 8, "use_bias_correction_kl": False,
 }
 ECHO_LINK = "#v=1&task=echo&base_model=&n_layer=1&n_head=2&n_embd=32&block_size=16&max_completion_length=4&max_steps=5&eval_problems=16"
 
@@ -155,7 +155,7 @@ def test_grpo_config_derives_the_labs_rollout_and_steps(projects):
     assert (args.beta, args.num_iterations, args.epsilon, args.epsilon_high, args.delta) == (0.04, 2, 0.2, 0.28, None)
     assert args.reward_weights == [1.0, 0.0, 0.5]
     assert (args.loss_type, args.scale_rewards, args.importance_sampling_level) == ("grpo", "group", "token")
-    assert (args.use_bias_correction_kl, args.shuffle_dataset, args.bf16, args.adam_epsilon) == (False, False, False, 1e-8)
+    assert (args.use_bias_correction_kl, args.shuffle_dataset, args.bf16, args.adam_epsilon) == (lab["use_bias_correction_kl"], False, False, 1e-8)
     assert (args.temperature, args.top_k, args.top_p, args.max_completion_length) == (1.0, 0, 1.0, 64)
     _, default = config_of(projects["addition"], "train_addition_config", "--max_steps", "7", "--output_dir", "/tmp/x")
     assert (default.max_steps, default.output_dir, default.per_device_train_batch_size, default.generation_batch_size) == (7, "/tmp/x", 64, 64)
