@@ -7,10 +7,12 @@ import { MULTI_OBJECTIVE_AGGREGATIONS, type MultiObjectiveAggregation, SCALE_REW
 import { SHIPPED_MODELS, shippedModel } from '../model/shipped'
 import { TASK_IDS, TASKS } from '../tasks/registry'
 import type { Task } from '../tasks/types'
-import { IMPORTANCE_SAMPLING_LEVELS, type ImportanceSamplingLevel, LOSS_TYPES, type LossType } from './loss'
+import { IMPORTANCE_SAMPLING_LEVELS, LOSS_TYPES, type ObjectiveKeys } from './loss'
 import { LR_SCHEDULER_TYPES, type LrSchedulerType } from './schedule'
 
-export interface RunConfig {
+/** The GRPO loss's keys (loss_type, importance_sampling_level, delta, the SAPO and VESPO knobs,
+ *  top_entropy_quantile, entropy_coef, use_bias_correction_kl) come from ObjectiveKeys. */
+export interface RunConfig extends ObjectiveKeys {
   // what to learn
   task: string
   seed: number
@@ -29,29 +31,12 @@ export interface RunConfig {
   top_k: number
   max_completion_length: number
   // GRPO loss
-  loss_type: LossType
-  /** token: one ratio per token; sequence: GSPO, the exp of the sequence's mean log-ratio */
-  importance_sampling_level: ImportanceSamplingLevel
   scale_rewards: ScaleRewards
   /** how several reward functions become one advantage: sum then normalize, or GDPO's normalize then sum */
   multi_objective_aggregation: MultiObjectiveAggregation
   beta: number
   epsilon: number
   epsilon_high: number
-  /** two-sided clipping: the unclipped ratio is capped at delta; 0 = off (TRL's None) */
-  delta: number
-  sapo_temperature_pos: number
-  sapo_temperature_neg: number
-  vespo_k_pos: number
-  vespo_lambda_pos: number
-  vespo_k_neg: number
-  vespo_lambda_neg: number
-  /** keep only the top ρ of completion tokens by entropy in the policy loss; 1 = all */
-  top_entropy_quantile: number
-  /** static entropy bonus: loss − entropy_coef · mean token entropy */
-  entropy_coef: number
-  /** the KL term times the importance ratio (TRL 1.13's default: true) */
-  use_bias_correction_kl: boolean
   num_iterations: number
   steps_per_generation: number
   gradient_accumulation_steps: number

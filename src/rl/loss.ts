@@ -26,12 +26,17 @@ export function objectiveKind(lossType: LossType): GrpoObjectiveKind {
  *  configuration and the worksheet's both have them. */
 export interface ObjectiveKeys {
   loss_type: LossType
+  /** token: one ratio per token; sequence: GSPO, the exp of the sequence's mean log-ratio */
   importance_sampling_level: ImportanceSamplingLevel
+  /** two-sided clipping: the unclipped ratio is capped at delta; 0 = off (TRL's None) */
   delta: number
   sapo_temperature_pos: number; sapo_temperature_neg: number
   vespo_k_pos: number; vespo_lambda_pos: number; vespo_k_neg: number; vespo_lambda_neg: number
+  /** keep only the top ρ of completion tokens by entropy in the policy loss; 1 = all */
   top_entropy_quantile: number
+  /** static entropy bonus: loss − entropy_coef · mean token entropy */
   entropy_coef: number
+  /** the KL term times the importance ratio (TRL 1.13's default: true) */
   use_bias_correction_kl: boolean
 }
 

@@ -6,34 +6,20 @@
 import type { Backend, MultiObjectiveAggregation, ScaleRewards, Tensor } from '../engine/backend'
 import { GRPO_STATS, GrpoStat, MULTI_OBJECTIVE_AGGREGATIONS, SCALE_REWARDS, whole } from '../engine/backend'
 import {
-  grpoObjective, IMPORTANCE_SAMPLING_LEVELS, type ImportanceSamplingLevel, LOSS_TYPES, type LossType, sequenceWeights,
+  grpoObjective, IMPORTANCE_SAMPLING_LEVELS, LOSS_TYPES, type LossType, type ObjectiveKeys, sequenceWeights,
 } from './loss'
 
-/** The GRPOConfig keys the worksheet takes, by TRL's names. */
-export interface WorksheetConfig {
-  loss_type: LossType
+/** The GRPOConfig keys the worksheet takes, by TRL's names (the objective's from ObjectiveKeys). */
+export interface WorksheetConfig extends ObjectiveKeys {
   scale_rewards: ScaleRewards
   epsilon: number
   epsilon_high: number
   beta: number
   max_completion_length: number
   mask_truncated_completions: boolean
-  importance_sampling_level: ImportanceSamplingLevel
-  /** two-sided clipping; 0 = off (TRL's None; null is read as 0) */
-  delta: number
-  top_entropy_quantile: number
-  entropy_coef: number
-  sapo_temperature_pos: number
-  sapo_temperature_neg: number
-  vespo_k_pos: number
-  vespo_lambda_pos: number
-  vespo_k_neg: number
-  vespo_lambda_neg: number
   multi_objective_aggregation: MultiObjectiveAggregation
   /** one weight per reward function; null = all 1 (TRL's None) */
   reward_weights: number[] | null
-  /** the KL term times the importance ratio (TRL 1.13's default) */
-  use_bias_correction_kl: boolean
 }
 
 export interface WorksheetCompletion {
