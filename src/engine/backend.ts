@@ -269,6 +269,8 @@ export interface Backend {
   flush(): void
   /** Resolve when all submitted work is done. */
   sync(): Promise<void>
+  /** Free the caches kept for speed (WebGPU: uniforms, bind groups, kernel scratch); they are remade on demand. */
+  releaseCaches(): void
   destroy(): void
 
   // ---- elementwise ------------------------------------------------------------------------

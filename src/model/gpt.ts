@@ -225,9 +225,14 @@ export class GPT {
     be.embeddingBackward(this.param('wte', G), this.param('wpe', G), a.dresidual, io.tokens, B, T, C, V, acc)
   }
 
-  destroy(): void {
+  /** Free the activations of the last batch shape (the next forward makes them again). */
+  releaseActivations(): void {
     if (this.acts) this.acts.buffers.forEach((b) => this.backend.destroyBuffer(b))
     this.acts = null
+  }
+
+  destroy(): void {
+    this.releaseActivations()
     this.backend.destroyBuffer(this.params.buffer)
     this.backend.destroyBuffer(this.grads.buffer)
   }

@@ -524,6 +524,14 @@ export class GRPOTrainer {
     return { 'eval/accuracy': m['eval/pass@1'], ...m }
   }
 
+  /** Free what is kept only for speed and remade on demand: the models' activations of the last
+   *  batch shape and the backend's caches. What is left is the run's state (a leak shows there). */
+  releaseCaches(): void {
+    this.model.releaseActivations()
+    this.ref?.releaseActivations()
+    this.backend.releaseCaches()
+  }
+
   destroy(): void {
     this.opt.destroy()
     this.ref?.destroy()

@@ -65,6 +65,7 @@ export class CpuBackend implements Backend {
 
   flush(): void {}
   async sync(): Promise<void> {}
+  releaseCaches(): void {} // the CPU keeps none
   destroy(): void {}
 
   /** Direct access for ops: the array behind a tensor and its start. */

@@ -211,6 +211,11 @@ export class WebGPUBackend implements Backend {
     return entry
   }
 
+  releaseCaches(): void {
+    this.evictUniforms()
+    if (this.grpoScratch) { this.destroyBuffer(this.grpoScratch.buffer); this.grpoScratch = null }
+  }
+
   private evictUniforms(): void {
     this.flush() // nothing recorded may still refer to what is freed
     for (const u of this.uniforms.values()) { u.buffer.destroy(); countAllocation(this.counters, u.buffer.size, -1) }
