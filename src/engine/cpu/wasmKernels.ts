@@ -39,6 +39,7 @@ export interface KernelExports {
   init(args: number): void
   run(kernel: number, part: number, parts: number, thread: number): void
   heapBase(): number
+  zero(at: number, bytes: number): void
   [name: string]: unknown
 }
 
@@ -76,6 +77,8 @@ export class WasmKernels {
   private readonly canWait: boolean
   private workers: KernelThread[] = []
   private top: number
+  /** everything from here up has never been handed out */
+  private zeroFrom = 0
   /** free blocks [start, bytes], by address */
   private free: [number, number][] = []
   private readonly sizes = new Map<number, number>()
@@ -150,7 +153,9 @@ export class WasmKernels {
       this.top = at + size
     }
     this.sizes.set(at, size)
-    new Uint8Array(this.memory.buffer, at, size).fill(0)
+    // memory above the highest block ever handed out is as the engine made it: zero
+    if (at < this.zeroFrom) this.exports.zero(at, Math.min(size, this.zeroFrom - at))
+    this.zeroFrom = Math.max(this.zeroFrom, at + size)
     return at
   }
 
