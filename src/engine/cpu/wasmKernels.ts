@@ -299,7 +299,7 @@ function newMemory(shared: boolean, maxPages: number): WebAssembly.Memory {
 
 /** Whether Atomics.wait may block here (not on a page's main thread). */
 function agentCanBlock(ctl: Int32Array): boolean {
-  if (!(ctl.buffer instanceof SharedArrayBuffer)) return false
+  if (typeof SharedArrayBuffer !== 'function' || !(ctl.buffer instanceof SharedArrayBuffer)) return false
   try {
     Atomics.wait(ctl, CTL_STOP, 1, 0) // the value is 0: returns at once, or throws where blocking is not allowed
     return true
