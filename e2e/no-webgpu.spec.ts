@@ -25,7 +25,11 @@ async function trains(page: Page, steps: number): Promise<void> {
 
 test('without WebGPU the page says so and trains on the fast CPU backend, on a thread per core', async ({ page }) => {
   test.setTimeout(TRAINING_LIMIT)
+  // under the built page's Content-Security-Policy ('wasm-unsafe-eval' compiles the kernels)
+  const refused: string[] = []
+  page.on('console', (m) => { if (/Content Security Policy|Refused to/i.test(m.text())) refused.push(m.text()) })
   await page.goto('/' + echoLink({ max_steps: 60 }))
+  await expect(page.locator('meta[http-equiv="Content-Security-Policy"]')).toHaveCount(1)
   await expectBackend(page, 'cpu')
   await expect(page.getByRole('alert')).toContainText('No WebGPU')
   const { isolated, cores } = await page.evaluate(() => ({ isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency }))
@@ -33,6 +37,7 @@ test('without WebGPU the page says so and trains on the fast CPU backend, on a t
   const threads = Math.min(16, cores)
   await expect(adapter(page)).toHaveText(new RegExp(`^CPU backend \\(WebAssembly SIMD( \\+ relaxed FMA)?, ${threads} threads?\\)$`))
   await trains(page, 60)
+  expect(refused).toEqual([])
 })
 
 test('a page served without COOP/COEP headers runs the fast CPU backend on one thread and says why', async ({ page }) => {
