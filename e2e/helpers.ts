@@ -16,19 +16,28 @@ export function echoLink(extra: Partial<RunConfig> = {}, hidden: string[] = [], 
   return encodeLink(resolveRunConfig({ ...ECHO_VALUES, ...extra }), hidden, autostart)
 }
 
-/**
- * The adapter the page trains on: the CPU backend when asked (?backend=cpu) or when the browser
- * has no WebGPU, else a WebGPU adapter. A page that fell back to the CPU silently fails here.
- */
-export async function expectBackend(page: Page, backend: 'webgpu' | 'cpu'): Promise<void> {
-  await expect(page.getByRole('status', { name: 'Adapter' })).toHaveText(backend === 'cpu' ? /^CPU backend/ : /^WebGPU: /)
+const ADAPTERS = {
+  webgpu: /^WebGPU: /,
+  cpu: /^CPU backend \(WebAssembly SIMD/,
+  reference: /^CPU backend \(TypeScript/,
 }
 
-/** Open the lab at a link; the query picks the backend (?backend=cpu), which is checked. */
+/**
+ * The adapter the page trains on: the fast CPU backend when asked (?backend=cpu) or when the
+ * browser has no WebGPU, the reference CPU backend when asked (?backend=reference: Node's numbers
+ * to the bit, whatever SIMD the browser has), else a WebGPU adapter. A page that fell back to
+ * another backend silently fails here.
+ */
+export async function expectBackend(page: Page, backend: keyof typeof ADAPTERS): Promise<void> {
+  await expect(page.getByRole('status', { name: 'Adapter' })).toHaveText(ADAPTERS[backend])
+}
+
+/** Open the lab at a link; the query picks the backend (?backend=cpu, ?backend=reference), which is checked. */
 export async function openLab(page: Page, fragment: string, query = ''): Promise<void> {
   await page.goto(`/${query}${fragment}`)
   await expect(page.getByRole('button', { name: 'Start', exact: true })).toBeEnabled()
-  await expectBackend(page, query.includes('backend=cpu') ? 'cpu' : 'webgpu')
+  const asked = new URLSearchParams(query).get('backend')
+  await expectBackend(page, asked === 'cpu' || asked === 'reference' ? asked : 'webgpu')
 }
 
 export async function shownStep(page: Page): Promise<number> {
@@ -111,6 +120,19 @@ export async function savedSteps(page: Page, id: string): Promise<number[]> {
       const all = req.result.transaction('steps').objectStore('steps').getAll(IDBKeyRange.bound([runId, -Infinity], [runId, Infinity]))
       all.onsuccess = () => { resolve((all.result as { step: number }[]).map((s) => s.step)); req.result.close() }
       all.onerror = () => reject(all.error)
+    }
+    req.onerror = () => reject(req.error)
+  }), id)
+}
+
+/** The step of a run's snapshot in IndexedDB (0: none stored yet). */
+export async function savedSnapshotStep(page: Page, id: string): Promise<number> {
+  return page.evaluate((runId) => new Promise<number>((resolve, reject) => {
+    const req = indexedDB.open('grpo-lab')
+    req.onsuccess = () => {
+      const one = req.result.transaction('snapshots').objectStore('snapshots').get(runId)
+      one.onsuccess = () => { resolve((one.result as { step: number } | undefined)?.step ?? 0); req.result.close() }
+      one.onerror = () => reject(one.error)
     }
     req.onerror = () => reject(req.error)
   }), id)
