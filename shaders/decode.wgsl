@@ -2,8 +2,14 @@
 // embedding, every layer (LN, qkv, attention over the cache, projection, LN, GELU MLP, residuals),
 // the final LN, the LM head and sampling — so a whole rollout is one dispatch instead of
 // 4 + 10·n_layer per position. Sequences are independent, so no workgroup waits for another;
-// inside a workgroup the phases are separated by barriers. Each sum runs in the order of the
-// unfused kernels (matmul, layernorm, attention decode, sample), which the CPU twin composes.
+// inside a workgroup the phases are separated by barriers, and every phase is spread over the
+// workgroup's invocations: rows of the matmuls, channels, (head, key) pairs, and the reductions
+// (layernorm statistics, softmax max and sum, the sampler's peak and top-k floor) as per-lane
+// partials combined in a fixed lane order, so a run is bit-identical to the next. The matmul and
+// attention sums run in the order of the unfused kernels, which the CPU twin composes; the
+// reductions differ from its sequential order by rounding only. The one serial phase left is the
+// inverse-CDF draw (O(V), by one invocation, in index order like the CPU's sampler).
+// Workgroup storage: 4 × 64 words and one flag (about 1 KiB), whatever the model.
 #include "common.wgsl"
 #include "rng.wgsl"
 #include "sampling.wgsl"
@@ -51,23 +57,101 @@ fn linear(out_off: u32, in_off: u32, w: u32, bias: u32, use_bias: bool, K: u32, 
   }
 }
 
-// the statistics by one invocation, in layernorm.wgsl's order; then every invocation normalises
+// Reductions over the workgroup. Each writes its lanes' partials, waits, combines them in a fixed
+// lane order and waits again, so that the next reduction may reuse the arrays at once.
+var<workgroup> partial: array<f32, 64>;
+var<workgroup> partial_index: array<u32, 64>;
+var<workgroup> combined: array<f32, 64>;
+var<workgroup> combined_index: array<u32, 64>;
+
+/** Σ of every lane's v: 8 lanes add 8 partials each, then every lane adds those 8 (same value everywhere). */
+fn workgroup_sum(v: f32, lid: u32) -> f32 {
+  partial[lid] = v;
+  workgroupBarrier();
+  if (lid < 8u) {
+    var s = 0.0;
+    for (var k = 0u; k < 8u; k = k + 1u) { s = s + partial[lid * 8u + k]; }
+    combined[lid] = s;
+  }
+  workgroupBarrier();
+  var total = 0.0;
+  for (var k = 0u; k < 8u; k = k + 1u) { total = total + combined[k]; }
+  return total;
+}
+
+/** min of every lane's v (exact in any order). */
+fn workgroup_min(v: f32, lid: u32) -> f32 {
+  partial[lid] = v;
+  workgroupBarrier();
+  if (lid < 8u) {
+    var m = partial[lid * 8u];
+    for (var k = 1u; k < 8u; k = k + 1u) { m = min(m, partial[lid * 8u + k]); }
+    combined[lid] = m;
+  }
+  workgroupBarrier();
+  var m = combined[0];
+  for (var k = 1u; k < 8u; k = k + 1u) { m = min(m, combined[k]); }
+  return m;
+}
+
+/** The highest of every lane's peak, the lowest index on ties (exact in any order). */
+fn workgroup_peak(v: Peak, lid: u32) -> Peak {
+  partial[lid] = v.value;
+  partial_index[lid] = v.index;
+  workgroupBarrier();
+  if (lid < 8u) {
+    var best = Peak(partial[lid * 8u], partial_index[lid * 8u]);
+    for (var k = 1u; k < 8u; k = k + 1u) { best = higher_peak(best, Peak(partial[lid * 8u + k], partial_index[lid * 8u + k])); }
+    combined[lid] = best.value;
+    combined_index[lid] = best.index;
+  }
+  workgroupBarrier();
+  var best = Peak(combined[0], combined_index[0]);
+  for (var k = 1u; k < 8u; k = k + 1u) { best = higher_peak(best, Peak(combined[k], combined_index[k])); }
+  return best;
+}
+
+/** Σ over each segment of `seg` lanes (a power of two) of its lanes' v, in lane order. */
+fn segment_sum(v: f32, lid: u32, seg: u32) -> f32 {
+  partial[lid] = v;
+  workgroupBarrier();
+  if (lid % seg == 0u) {
+    var s = 0.0;
+    for (var k = 0u; k < seg; k = k + 1u) { s = s + partial[lid + k]; }
+    combined[lid / seg] = s;
+  }
+  workgroupBarrier();
+  return combined[lid / seg];
+}
+
+/** max over each segment of `seg` lanes of its lanes' v. */
+fn segment_max(v: f32, lid: u32, seg: u32) -> f32 {
+  partial[lid] = v;
+  workgroupBarrier();
+  if (lid % seg == 0u) {
+    var m = partial[lid];
+    for (var k = 1u; k < seg; k = k + 1u) { m = max(m, partial[lid + k]); }
+    combined[lid / seg] = m;
+  }
+  workgroupBarrier();
+  return combined[lid / seg];
+}
+
+// the statistics in layernorm.wgsl's two passes (mean, then the mean square about it), each a
+// workgroup sum of strided partials; then every invocation normalises its channels
 fn layernorm(n: u32, out_off: u32, in_off: u32, w: u32, b: u32, lid: u32) {
   let s = act_layout();
   let C = p.C;
+  var part = 0.0;
+  for (var c = lid; c < C; c = c + WG) { part = part + act[in_off + c]; }
+  let m = workgroup_sum(part, lid) / f32(C);
+  var sq = 0.0;
+  for (var c = lid; c < C; c = c + WG) { let d = act[in_off + c] - m; sq = sq + d * d; }
+  let r = 1.0 / sqrt(workgroup_sum(sq, lid) / f32(C) + DECODE_LN_EPS);
   if (lid == 0u) {
-    var m = 0.0;
-    for (var c = 0u; c < C; c = c + 1u) { m = m + act[in_off + c]; }
-    m = m / f32(C);
-    var v = 0.0;
-    for (var c = 0u; c < C; c = c + 1u) { let d = act[in_off + c] - m; v = v + d * d; }
-    v = v / f32(C);
     act[s.mean + n] = m;
-    act[s.rstd + n] = 1.0 / sqrt(v + DECODE_LN_EPS);
+    act[s.rstd + n] = r;
   }
-  storageBarrier();
-  let m = act[s.mean + n];
-  let r = act[s.rstd + n];
   for (var c = lid; c < C; c = c + WG) {
     act[out_off + c] = (act[in_off + c] - m) * r * params[w + c] + params[b + c];
   }
@@ -76,16 +160,46 @@ fn layernorm(n: u32, out_off: u32, in_off: u32, w: u32, b: u32, lid: u32) {
 
 fn logit(i: u32) -> f32 { return act[i]; }
 
-// sample.wgsl's rule for sequence n after position pos (one invocation)
-fn sample_next(n: u32, pos: u32) {
+// What sample_next does at a position, decided by one invocation and shared through workgroupUniformLoad
+const SAMPLE_NOTHING: u32 = 0u; // a prompt position, or past the end of the matrix
+const SAMPLE_EOS: u32 = 1u;     // the sequence has ended, or has its max_new tokens: the end token
+const SAMPLE_DRAW: u32 = 2u;
+var<workgroup> sample_mode: u32;
+
+// sample.wgsl's rule for sequence n after position pos; the row's peak and top-k floor by the
+// whole workgroup, the draw by invocation 0
+fn sample_next(n: u32, pos: u32, lid: u32) {
   let next = pos + 1u;
-  let plen = prompt_lens[n];
-  if (next >= p.max_len || next < plen) { return; }
   let slot = n * p.max_len + next;
-  if (done[n] != 0u || next >= plen + p.max_new) { tokens[slot] = p.eos; return; }
-  let id = sample_row(act_layout().logits + n * p.V, next, n);
-  tokens[slot] = id;
-  if (id == p.eos) { done[n] = 1u; }
+  if (lid == 0u) {
+    let plen = prompt_lens[n];
+    var mode = SAMPLE_DRAW;
+    if (next >= p.max_len || next < plen) { mode = SAMPLE_NOTHING; }
+    else if (done[n] != 0u || next >= plen + p.max_new) { mode = SAMPLE_EOS; }
+    sample_mode = mode;
+  }
+  let mode = workgroupUniformLoad(&sample_mode);
+  if (mode == SAMPLE_NOTHING) { return; }
+  if (mode == SAMPLE_EOS) {
+    if (lid == 0u) { tokens[slot] = p.eos; }
+    return;
+  }
+  let base = act_layout().logits + n * p.V;
+  let peak = workgroup_peak(peak_part(base, lid, WG), lid);
+  var lowest_kept = -3.0e38;
+  if (top_k_active()) { lowest_kept = workgroup_min(kept_floor_part(base, lid, WG), lid); }
+  if (lid == 0u) {
+    let id = sample_from(base, next, n, peak, lowest_kept);
+    tokens[slot] = id;
+    if (id == p.eos) { done[n] = 1u; }
+  }
+}
+
+/** Invocations per head in the softmax: the largest power of two with NH of them in the workgroup. */
+fn head_lanes() -> u32 {
+  var seg = WG;
+  while (seg > 1u && seg * p.NH > WG) { seg = seg / 2u; }
+  return seg;
 }
 
 // attention of position pos over the cache 0..pos, as attention.wgsl's decode entry computes it
@@ -115,13 +229,25 @@ fn attend(n: u32, l: u32, pos: u32, lid: u32) {
     act[scores + h * p.max_len + t2] = dot * scale;
   }
   storageBarrier();
-  for (var h = lid; h < NH; h = h + WG) {
+  // softmax of each head's scores: `seg` invocations per head, heads in rounds of WG / seg
+  let seg = head_lanes();
+  for (var h0 = 0u; h0 < NH; h0 = h0 + WG / seg) {
+    let h = h0 + lid / seg;
+    let live = h < NH;
     let row = scores + h * p.max_len;
     var mx = -3.0e38;
-    for (var t2 = 0u; t2 < span; t2 = t2 + 1u) { mx = max(mx, act[row + t2]); }
+    if (live) { for (var t2 = lid % seg; t2 < span; t2 = t2 + seg) { mx = max(mx, act[row + t2]); } }
+    mx = segment_max(mx, lid, seg);
     var sum = 0.0;
-    for (var t2 = 0u; t2 < span; t2 = t2 + 1u) { sum = sum + exp(act[row + t2] - mx); }
-    for (var t2 = 0u; t2 < span; t2 = t2 + 1u) { act[row + t2] = exp(act[row + t2] - mx) / sum; }
+    if (live) {
+      for (var t2 = lid % seg; t2 < span; t2 = t2 + seg) {
+        let e = exp(act[row + t2] - mx);
+        act[row + t2] = e;
+        sum = sum + e;
+      }
+    }
+    sum = segment_sum(sum, lid, seg);
+    if (live) { for (var t2 = lid % seg; t2 < span; t2 = t2 + seg) { act[row + t2] = act[row + t2] / sum; } }
   }
   storageBarrier();
   for (var e = lid; e < C; e = e + WG) {
@@ -182,7 +308,7 @@ fn decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
     layernorm(n, ln, x, offsets[2], offsets[3], lid);
     linear(s.logits + n * p.V, ln, offsets[4], 0u, false, C, p.V, lid);
     storageBarrier();
-    if (lid == 0u) { sample_next(n, pos); }
+    sample_next(n, pos, lid);
     storageBarrier();
   }
 }

@@ -7,6 +7,7 @@ import type {
 } from '../backend'
 import { DEFAULT_GRPO_OBJECTIVE, DeviceLostError, GRPO_OBJECTIVE_KINDS, type GrpoObjective, SCALE_REWARDS } from '../backend'
 import { countAllocation, newCounters } from '../counters'
+import { checkBufferSize, LimitError } from './limits'
 import { resolveIncludes, type ShaderSources } from './shaderSources'
 
 interface Uniform { buffer: GPUBuffer; id: number; lastRead: number }
@@ -22,6 +23,8 @@ type Binding = [number, Tensor]
 const WG = 64
 const MAX_GROUPS = 65535
 const REDUCE_WG = 256
+/** rows (queries, or keys) per workgroup of the attention training kernels: ROWS in attention.wgsl */
+const ATTENTION_ROWS = 16
 const STORAGE = 0x80 | 0x08 | 0x04 // STORAGE | COPY_DST | COPY_SRC (GPUBufferUsage values)
 /** A cached uniform unused for this many readbacks is freed: parameters that change every step
  *  (a sampling stream, AdamW's bias corrections) would otherwise pile up for the whole run. */
@@ -75,6 +78,7 @@ export class WebGPUBackend implements Backend {
   createBuffer(length: number, dtype: DType, label: string): Buffer {
     // Rounded up to a whole 256-byte block so that any aligned view can be bound.
     const bytes = Math.max(256, Math.ceil((length * 4) / 256) * 256)
+    checkBufferSize(label, bytes, this.device.limits as unknown as Record<string, number>)
     const gpu = this.device.createBuffer({ size: bytes, usage: STORAGE, label })
     const buf: GpuBuffer = { id: this.nextId++, dtype, length, label, gpu, bytes }
     countAllocation(this.counters, bytes, 1)
@@ -271,6 +275,10 @@ export class WebGPUBackend implements Backend {
         if (keys) keys.add(key); else this.bindGroupKeys.set(id, new Set([key]))
       }
     }
+    const most = this.device.limits.maxComputeWorkgroupsPerDimension
+    if (groups.some((g) => (g ?? 1) > most)) {
+      throw new LimitError('maxComputeWorkgroupsPerDimension', `${module}.${entry} needs ${groups.join(' × ')} workgroups, and this device allows ${most} per dimension`)
+    }
     if (!this.encoder) this.encoder = this.device.createCommandEncoder()
     if (!this.pass) this.pass = this.encoder.beginComputePass()
     this.pass.setPipeline(pipe)
@@ -282,8 +290,13 @@ export class WebGPUBackend implements Backend {
 
   /** A 1-D launch of `n` invocations, 64 per workgroup, wrapped into y past 65535 groups. */
   private grid(n: number): [number, number] {
-    const groups = Math.max(1, Math.ceil(n / WG))
-    return groups <= MAX_GROUPS ? [groups, 1] : [MAX_GROUPS, Math.ceil(groups / MAX_GROUPS)]
+    return this.groupGrid(Math.ceil(n / WG))
+  }
+
+  /** `groups` workgroups, wrapped into y past 65535 (the kernel returns from the extra ones). */
+  private groupGrid(groups: number): [number, number] {
+    const g = Math.max(1, groups)
+    return g <= MAX_GROUPS ? [g, 1] : [MAX_GROUPS, Math.ceil(g / MAX_GROUPS)]
   }
 
   // ---- elementwise ------------------------------------------------------------------------
@@ -363,17 +376,22 @@ export class WebGPUBackend implements Backend {
     return [['u', B], ['u', T], ['u', C], ['u', NH], ['u', pos], ['u', maxLen]]
   }
 
+  /** The training kernels' grid: a workgroup per (b, h, block of ATTENTION_ROWS rows). */
+  private attentionGrid(B: number, T: number, NH: number): [number, number] {
+    return this.groupGrid(B * NH * Math.ceil(T / ATTENTION_ROWS))
+  }
+
   attentionForward(out: Tensor, att: Tensor, qkv: Tensor, B: number, T: number, C: number, NH: number): void {
     this.dispatch('attention', 'forward', [[0, out], [1, att], [2, qkv]],
-      this.attentionParams(B, T, C, NH, 0, 0), this.grid(B * NH * T), 7)
+      this.attentionParams(B, T, C, NH, 0, 0), this.attentionGrid(B, T, NH), 7)
   }
 
   attentionBackward(dqkv: Tensor, datt: Tensor, dout: Tensor, qkv: Tensor, att: Tensor,
     B: number, T: number, C: number, NH: number): void {
     const params = this.attentionParams(B, T, C, NH, 0, 0)
     const bindings: Binding[] = [[0, dqkv], [1, datt], [2, qkv], [3, dout], [4, att]]
-    this.dispatch('attention', 'backward_query', bindings, params, this.grid(B * NH * T), 7)
-    this.dispatch('attention', 'backward_key_value', bindings, params, this.grid(B * NH * T), 7)
+    this.dispatch('attention', 'backward_query', bindings, params, this.attentionGrid(B, T, NH), 7)
+    this.dispatch('attention', 'backward_key_value', bindings, params, this.attentionGrid(B, T, NH), 7)
   }
 
   attentionDecode(out: Tensor, qkv: Tensor, kCache: Tensor, vCache: Tensor,
