@@ -3,7 +3,7 @@
 
 import type { AdapterDescription } from '../backend'
 import { WebGPUBackend } from './webgpuBackend'
-import { kernelNeeds, requiredLimits } from './limits'
+import { adapterLimits, kernelNeeds, requiredLimits } from './limits'
 import type { ShaderSources } from './shaderSources'
 
 export class NoAdapterError extends Error {}
@@ -31,14 +31,3 @@ export async function createWebGPUBackend(gpu: GPU | undefined, sources: ShaderS
   return backend
 }
 
-/** GPUSupportedLimits as a plain record (its fields are getters on the prototype, not own keys). */
-function adapterLimits(limits: GPUSupportedLimits): Record<string, number> {
-  const out: Record<string, number> = {}
-  for (let o: object | null = limits; o && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
-    for (const key of Object.getOwnPropertyNames(o)) {
-      const v = (limits as unknown as Record<string, unknown>)[key]
-      if (typeof v === 'number') out[key] = v
-    }
-  }
-  return out
-}

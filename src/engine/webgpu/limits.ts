@@ -186,6 +186,18 @@ function usedVars(entry: string, fns: Map<string, Fn>, vars: Map<string, ModuleV
   return [...used]
 }
 
+/** GPUSupportedLimits as a plain record (its fields are getters on the prototype, not own keys). */
+export function adapterLimits(limits: GPUSupportedLimits): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (let o: object | null = limits; o && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+    for (const key of Object.getOwnPropertyNames(o)) {
+      const v = (limits as unknown as Record<string, unknown>)[key]
+      if (typeof v === 'number') out[key] = v
+    }
+  }
+  return out
+}
+
 // ---- the limits that follow --------------------------------------------------------------------
 /** Per kernel limit, the most any entry point needs and which one needs it. */
 export function kernelLimits(needs: EntryPointNeeds[]): Record<KernelLimit, { need: number; by: string }> {
@@ -240,7 +252,8 @@ export function bufferLimits(adapter: Readonly<Record<string, number>>): Record<
 }
 
 /** Every buffer is a storage buffer that may be bound whole: it must fit both limits. */
-export function checkBufferSize(label: string, bytes: number, limits: Readonly<Record<string, number>>): void {
+export function checkBufferSize(label: string, bytes: number,
+  limits: { readonly maxBufferSize: number; readonly maxStorageBufferBindingSize: number }): void {
   for (const limit of ['maxBufferSize', 'maxStorageBufferBindingSize'] as const) {
     if (bytes > limits[limit]) {
       throw new LimitError(limit, `buffer '${label}' needs ${bytes} bytes, and this device allows ${limits[limit]} ` +

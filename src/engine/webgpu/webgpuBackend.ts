@@ -54,9 +54,13 @@ export class WebGPUBackend implements Backend {
   private dummy: Tensor
   private reducePartials: Tensor
   private grpoScratch: Tensor | null = null
+  /** workgroups per grid dimension (the grids wrap at 65535, what every device allows; the fused
+   *  decoder's one workgroup per sequence does not) */
+  private readonly maxGroups: number
 
   constructor(readonly device: GPUDevice, private readonly info: AdapterDescription,
     private readonly sources: ShaderSources) {
+    this.maxGroups = device.limits.maxComputeWorkgroupsPerDimension
     this.dummy = this.tensor(this.createBuffer(4, 'f32', 'dummy'))
     this.reducePartials = this.tensor(this.createBuffer(REDUCE_WG, 'f32', 'reduce-partials'))
     void device.lost.then((info) => { this.lostInfo = info })
@@ -78,7 +82,7 @@ export class WebGPUBackend implements Backend {
   createBuffer(length: number, dtype: DType, label: string): Buffer {
     // Rounded up to a whole 256-byte block so that any aligned view can be bound.
     const bytes = Math.max(256, Math.ceil((length * 4) / 256) * 256)
-    checkBufferSize(label, bytes, this.device.limits as unknown as Record<string, number>)
+    checkBufferSize(label, bytes, this.device.limits)
     const gpu = this.device.createBuffer({ size: bytes, usage: STORAGE, label })
     const buf: GpuBuffer = { id: this.nextId++, dtype, length, label, gpu, bytes }
     countAllocation(this.counters, bytes, 1)
@@ -252,6 +256,9 @@ export class WebGPUBackend implements Backend {
   private dispatch(module: string, entry: string, bindings: Binding[], params: Param[],
     groups: [number, number?, number?], uniformBinding: number): void {
     this.checkDevice()
+    if (groups.some((g) => (g ?? 1) > this.maxGroups)) {
+      throw new LimitError('maxComputeWorkgroupsPerDimension', `${module}.${entry} needs ${[groups[0], groups[1] ?? 1, groups[2] ?? 1].join(' × ')} workgroups, and this device allows ${this.maxGroups} per dimension`)
+    }
     const pipe = this.pipeline(module, entry)
     const u = this.uniform(params)
     let key = `${module}:${entry}|u:${u.id}`
@@ -274,10 +281,6 @@ export class WebGPUBackend implements Backend {
         const keys = this.bindGroupKeys.get(id)
         if (keys) keys.add(key); else this.bindGroupKeys.set(id, new Set([key]))
       }
-    }
-    const most = this.device.limits.maxComputeWorkgroupsPerDimension
-    if (groups.some((g) => (g ?? 1) > most)) {
-      throw new LimitError('maxComputeWorkgroupsPerDimension', `${module}.${entry} needs ${groups.join(' × ')} workgroups, and this device allows ${most} per dimension`)
     }
     if (!this.encoder) this.encoder = this.device.createCommandEncoder()
     if (!this.pass) this.pass = this.encoder.beginComputePass()
