@@ -14,12 +14,17 @@ struct Params { B: u32, T: u32, C: u32, NH: u32, pos: u32, max_len: u32 }
 @group(0) @binding(5) var<storage, read_write> k_cache: array<f32>;
 @group(0) @binding(6) var<storage, read_write> v_cache: array<f32>;
 @group(0) @binding(7) var<uniform> p: Params;
+// the same buffers as qkv and dout, read four floats at a time when the head size allows
+@group(0) @binding(8) var<storage, read> qkv4: array<vec4<f32>>;
+@group(0) @binding(9) var<storage, read> dout4: array<vec4<f32>>;
 
 // Training kernels: one workgroup per (b, h, block of ROWS rows: queries, or keys for
 // backward_key_value), LANES invocations per row. A row's lanes split its keys (j, j + LANES, …)
 // for scores and softmax statistics, combined through workgroup memory in lane order, and split
 // the head's dims for the weighted sums over keys, each a plain loop in key order. No atomics:
 // every output element has one writer and every sum a fixed order, so runs are bit-identical.
+// When the head size is a multiple of 4, rows are read as vec4 (a quarter of the loads; a lane's
+// dims come four at a time); otherwise one float at a time.
 const ROWS: u32 = 16u;
 const LANES: u32 = 4u; // ROWS · LANES = WG
 
@@ -48,6 +53,58 @@ fn row_total(r: Row) -> f32 {
   return total;
 }
 
+fn head_size() -> u32 { return p.C / p.NH; }
+
+/** Head rows start on a vec4 (C and hs multiples of 4). */
+fn by_vec4() -> bool { return head_size() % 4u == 0u; }
+
+/** The first dim of this lane's weighted sums, and the step to its next: 4 dims at a time with vec4. */
+fn first_dim(r: Row) -> u32 { return select(r.lane, 4u * r.lane, by_vec4()); }
+fn dim_step() -> u32 { return select(LANES, 4u * LANES, by_vec4()); }
+
+/** qkv[a .. a + hs) · qkv[b .. b + hs) */
+fn dot_qkv(a: u32, b: u32) -> f32 {
+  let hs = head_size();
+  if (by_vec4()) {
+    var d = vec4<f32>(0.0);
+    for (var i = 0u; i < hs; i = i + 4u) { d = d + qkv4[(a + i) / 4u] * qkv4[(b + i) / 4u]; }
+    return (d.x + d.y) + (d.z + d.w);
+  }
+  var d = 0.0;
+  for (var i = 0u; i < hs; i = i + 1u) { d = d + qkv[a + i] * qkv[b + i]; }
+  return d;
+}
+
+/** dout[g .. g + hs) · qkv[b .. b + hs) */
+fn dot_dout_qkv(g: u32, b: u32) -> f32 {
+  let hs = head_size();
+  if (by_vec4()) {
+    var d = vec4<f32>(0.0);
+    for (var i = 0u; i < hs; i = i + 4u) { d = d + dout4[(g + i) / 4u] * qkv4[(b + i) / 4u]; }
+    return (d.x + d.y) + (d.z + d.w);
+  }
+  var d = 0.0;
+  for (var i = 0u; i < hs; i = i + 1u) { d = d + dout[g + i] * qkv[b + i]; }
+  return d;
+}
+
+/** out[o + i …] = Σ_{t2 ≤ t} w[row + t2] · qkv[(b·T + t2)·3C + base + i …] for this lane's dims i
+ *  (w is att: the probabilities in forward, datt in backward_query) */
+fn weighted_rows(r: Row, row: u32, base: u32, o: u32) {
+  let C3 = 3u * p.C;
+  for (var i = first_dim(r); i < head_size(); i = i + dim_step()) {
+    if (by_vec4()) {
+      var acc = vec4<f32>(0.0);
+      for (var t2 = 0u; t2 <= r.t; t2 = t2 + 1u) { acc = acc + att[row + t2] * qkv4[((r.b * p.T + t2) * C3 + base + i) / 4u]; }
+      out[o + i] = acc.x; out[o + i + 1u] = acc.y; out[o + i + 2u] = acc.z; out[o + i + 3u] = acc.w;
+    } else {
+      var acc = 0.0;
+      for (var t2 = 0u; t2 <= r.t; t2 = t2 + 1u) { acc = acc + att[row + t2] * qkv[(r.b * p.T + t2) * C3 + base + i]; }
+      out[o + i] = acc;
+    }
+  }
+}
+
 @compute @workgroup_size(64)
 fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
            @builtin(local_invocation_index) lid: u32) {
@@ -55,7 +112,7 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
   if (g >= attention_groups()) { return; } // uniform: the whole workgroup leaves
   let r = row_of(g, lid);
   let t = r.t;
-  let hs = p.C / p.NH;
+  let hs = head_size();
   let C3 = 3u * p.C;
   let scale = 1.0 / sqrt(f32(hs));
   let qb = (r.b * p.T + t) * C3 + r.h * hs;
@@ -64,10 +121,7 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
   var mx = -3.0e38;
   if (r.live) {
     for (var t2 = r.lane; t2 <= t; t2 = t2 + LANES) {
-      let kb = (r.b * p.T + t2) * C3 + p.C + r.h * hs;
-      var dot = 0.0;
-      for (var i = 0u; i < hs; i = i + 1u) { dot = dot + qkv[qb + i] * qkv[kb + i]; }
-      let s = dot * scale;
+      let s = dot_qkv(qb, (r.b * p.T + t2) * C3 + p.C + r.h * hs) * scale;
       att[row + t2] = s;
       mx = max(mx, s);
     }
@@ -93,13 +147,7 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
     }
   }
   storageBarrier(); // the row's probabilities, written by all its lanes
-  if (!r.live) { return; }
-  let ob = (r.b * p.T + t) * p.C + r.h * hs;
-  for (var i = r.lane; i < hs; i = i + LANES) {
-    var acc = 0.0;
-    for (var t2 = 0u; t2 <= t; t2 = t2 + 1u) { acc = acc + att[row + t2] * qkv[(r.b * p.T + t2) * C3 + 2u * p.C + r.h * hs + i]; }
-    out[ob + i] = acc;
-  }
+  if (r.live) { weighted_rows(r, row, 2u * p.C + r.h * hs, (r.b * p.T + t) * p.C + r.h * hs); }
 }
 
 // datt row = pre-softmax gradient (scaled), then dq; a workgroup per block of query rows
@@ -110,7 +158,7 @@ fn backward_query(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
   if (g >= attention_groups()) { return; }
   let r = row_of(g, lid);
   let t = r.t;
-  let hs = p.C / p.NH;
+  let hs = head_size();
   let C3 = 3u * p.C;
   let scale = 1.0 / sqrt(f32(hs));
   let row = ((r.b * p.NH + r.h) * p.T + t) * p.T;
@@ -119,9 +167,7 @@ fn backward_query(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
   var s = 0.0;
   if (r.live) {
     for (var t2 = r.lane; t2 <= t; t2 = t2 + LANES) {
-      let vb = (r.b * p.T + t2) * C3 + 2u * p.C + r.h * hs;
-      var dot = 0.0;
-      for (var i = 0u; i < hs; i = i + 1u) { dot = dot + dout[gb + i] * qkv[vb + i]; }
+      let dot = dot_dout_qkv(gb, (r.b * p.T + t2) * C3 + 2u * p.C + r.h * hs);
       att[row + t2] = dot;
       s = s + probs[row + t2] * dot;
     }
@@ -135,13 +181,7 @@ fn backward_query(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
     }
   }
   storageBarrier(); // the row's datt, written by all its lanes
-  if (!r.live) { return; }
-  let dqb = (r.b * p.T + t) * C3 + r.h * hs;
-  for (var i = r.lane; i < hs; i = i + LANES) {
-    var acc = 0.0;
-    for (var t2 = 0u; t2 <= t; t2 = t2 + 1u) { acc = acc + att[row + t2] * qkv[(r.b * p.T + t2) * C3 + p.C + r.h * hs + i]; }
-    out[dqb + i] = acc;
-  }
+  if (r.live) { weighted_rows(r, row, p.C + r.h * hs, (r.b * p.T + t) * C3 + r.h * hs); }
 }
 
 // dk and dv of a block of key rows t2, gathered over the queries t ≥ t2 in order; lanes split the dims
@@ -153,21 +193,33 @@ fn backward_key_value(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgr
   let r = row_of(g, lid);
   if (!r.live) { return; } // no barrier below
   let t2 = r.t;
-  let hs = p.C / p.NH;
+  let hs = head_size();
   let C3 = 3u * p.C;
   let head_rows = (r.b * p.NH + r.h) * p.T;
   let dkb = (r.b * p.T + t2) * C3 + p.C + r.h * hs;
   let dvb = dkb + p.C;
-  for (var i = r.lane; i < hs; i = i + LANES) {
-    var dk = 0.0;
-    var dv = 0.0;
-    for (var t = t2; t < p.T; t = t + 1u) {
-      let row = (head_rows + t) * p.T;
-      dk = dk + att[row + t2] * qkv[(r.b * p.T + t) * C3 + r.h * hs + i];
-      dv = dv + probs[row + t2] * dout[(r.b * p.T + t) * p.C + r.h * hs + i];
+  for (var i = first_dim(r); i < hs; i = i + dim_step()) {
+    if (by_vec4()) {
+      var dk = vec4<f32>(0.0);
+      var dv = vec4<f32>(0.0);
+      for (var t = t2; t < p.T; t = t + 1u) {
+        let row = (head_rows + t) * p.T;
+        dk = dk + att[row + t2] * qkv4[((r.b * p.T + t) * C3 + r.h * hs + i) / 4u];
+        dv = dv + probs[row + t2] * dout4[((r.b * p.T + t) * p.C + r.h * hs + i) / 4u];
+      }
+      out[dkb + i] = dk.x; out[dkb + i + 1u] = dk.y; out[dkb + i + 2u] = dk.z; out[dkb + i + 3u] = dk.w;
+      out[dvb + i] = dv.x; out[dvb + i + 1u] = dv.y; out[dvb + i + 2u] = dv.z; out[dvb + i + 3u] = dv.w;
+    } else {
+      var dk = 0.0;
+      var dv = 0.0;
+      for (var t = t2; t < p.T; t = t + 1u) {
+        let row = (head_rows + t) * p.T;
+        dk = dk + att[row + t2] * qkv[(r.b * p.T + t) * C3 + r.h * hs + i];
+        dv = dv + probs[row + t2] * dout[(r.b * p.T + t) * p.C + r.h * hs + i];
+      }
+      out[dkb + i] = dk;
+      out[dvb + i] = dv;
     }
-    out[dkb + i] = dk;
-    out[dvb + i] = dv;
   }
 }
 

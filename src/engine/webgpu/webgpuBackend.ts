@@ -385,14 +385,14 @@ export class WebGPUBackend implements Backend {
   }
 
   attentionForward(out: Tensor, att: Tensor, qkv: Tensor, B: number, T: number, C: number, NH: number): void {
-    this.dispatch('attention', 'forward', [[0, out], [1, att], [2, qkv]],
+    this.dispatch('attention', 'forward', [[0, out], [1, att], [2, qkv], [8, qkv]],
       this.attentionParams(B, T, C, NH, 0, 0), this.attentionGrid(B, T, NH), 7)
   }
 
   attentionBackward(dqkv: Tensor, datt: Tensor, dout: Tensor, qkv: Tensor, att: Tensor,
     B: number, T: number, C: number, NH: number): void {
     const params = this.attentionParams(B, T, C, NH, 0, 0)
-    const bindings: Binding[] = [[0, dqkv], [1, datt], [2, qkv], [3, dout], [4, att]]
+    const bindings: Binding[] = [[0, dqkv], [1, datt], [2, qkv], [3, dout], [4, att], [8, qkv], [9, dout]]
     this.dispatch('attention', 'backward_query', bindings, params, this.attentionGrid(B, T, NH), 7)
     this.dispatch('attention', 'backward_key_value', bindings, params, this.attentionGrid(B, T, NH), 7)
   }
