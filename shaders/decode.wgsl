@@ -4,12 +4,12 @@
 // 4 + 10·n_layer per position. Sequences are independent, so no workgroup waits for another;
 // inside a workgroup the phases are separated by barriers, and every phase is spread over the
 // workgroup's invocations: rows of the matmuls, channels, (head, key) pairs, and the reductions
-// (layernorm statistics, softmax max and sum, the sampler's peak and top-k floor) as per-lane
+// (layernorm moments, softmax max and sum, the sampler's peak and top-k floor) as per-lane
 // partials combined in a fixed lane order, so a run is bit-identical to the next. The matmul and
 // attention sums run in the order of the unfused kernels, which the CPU twin composes; the
 // reductions differ from its sequential order by rounding only. The one serial phase left is the
 // inverse-CDF draw (O(V), by one invocation, in index order like the CPU's sampler).
-// Workgroup storage: 4 × 64 words and one flag (about 1 KiB), whatever the model.
+// Workgroup storage: 2 × 64 vec4 and one flag (2 KiB), whatever the model.
 #include "common.wgsl"
 #include "rng.wgsl"
 #include "sampling.wgsl"
@@ -57,97 +57,112 @@ fn linear(out_off: u32, in_off: u32, w: u32, bias: u32, use_bias: bool, K: u32, 
   }
 }
 
-// Reductions over the workgroup. Each writes its lanes' partials, waits, combines them in a fixed
-// lane order and waits again, so that the next reduction may reuse the arrays at once.
-var<workgroup> partial: array<f32, 64>;
-var<workgroup> partial_index: array<u32, 64>;
-var<workgroup> combined: array<f32, 64>;
-var<workgroup> combined_index: array<u32, 64>;
+// Reductions over the workgroup. Each writes its lanes' partials, waits, folds them in a fixed
+// lane order (8 lanes fold 8 partials each, then every lane folds those 8; or one lane per segment)
+// and waits again, so that the next reduction may reuse the arrays at once. Every lane ends with
+// the same value.
+var<workgroup> partial: array<vec4<f32>, 64>;
+var<workgroup> combined: array<vec4<f32>, 64>;
 
-/** Σ of every lane's v: 8 lanes add 8 partials each, then every lane adds those 8 (same value everywhere). */
-fn workgroup_sum(v: f32, lid: u32) -> f32 {
-  partial[lid] = v;
-  workgroupBarrier();
-  if (lid < 8u) {
-    var s = 0.0;
-    for (var k = 0u; k < 8u; k = k + 1u) { s = s + partial[lid * 8u + k]; }
-    combined[lid] = s;
-  }
-  workgroupBarrier();
-  var total = 0.0;
-  for (var k = 0u; k < 8u; k = k + 1u) { total = total + combined[k]; }
-  return total;
+/** (count, mean, M2 = Σ (x − mean)²) of two disjoint sets together (Chan et al.'s update). */
+fn join_moments(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
+  if (b.x == 0.0) { return a; }
+  if (a.x == 0.0) { return b; }
+  let n = a.x + b.x;
+  let d = b.y - a.y;
+  return vec4<f32>(n, a.y + d * (b.x / n), a.z + b.z + d * d * (a.x * b.x / n), 0.0);
 }
 
-/** min of every lane's v (exact in any order). */
-fn workgroup_min(v: f32, lid: u32) -> f32 {
+/** The moments of every lane's set together: one reduction for a layernorm's mean and variance. */
+fn workgroup_moments(v: vec4<f32>, lid: u32) -> vec4<f32> {
   partial[lid] = v;
   workgroupBarrier();
   if (lid < 8u) {
     var m = partial[lid * 8u];
-    for (var k = 1u; k < 8u; k = k + 1u) { m = min(m, partial[lid * 8u + k]); }
+    for (var k = 1u; k < 8u; k = k + 1u) { m = join_moments(m, partial[lid * 8u + k]); }
     combined[lid] = m;
   }
   workgroupBarrier();
   var m = combined[0];
-  for (var k = 1u; k < 8u; k = k + 1u) { m = min(m, combined[k]); }
+  for (var k = 1u; k < 8u; k = k + 1u) { m = join_moments(m, combined[k]); }
   return m;
+}
+
+/** min of every lane's v (exact in any order). */
+fn workgroup_min(v: f32, lid: u32) -> f32 {
+  partial[lid] = vec4<f32>(v, 0.0, 0.0, 0.0);
+  workgroupBarrier();
+  if (lid < 8u) {
+    var m = partial[lid * 8u].x;
+    for (var k = 1u; k < 8u; k = k + 1u) { m = min(m, partial[lid * 8u + k].x); }
+    combined[lid] = vec4<f32>(m, 0.0, 0.0, 0.0);
+  }
+  workgroupBarrier();
+  var m = combined[0].x;
+  for (var k = 1u; k < 8u; k = k + 1u) { m = min(m, combined[k].x); }
+  return m;
+}
+
+fn peak_at(i: u32, from_partial: bool) -> Peak {
+  var v = combined[i];
+  if (from_partial) { v = partial[i]; }
+  return Peak(v.x, u32(v.y)); // indices < V ≤ 4096: exact as f32
 }
 
 /** The highest of every lane's peak, the lowest index on ties (exact in any order). */
 fn workgroup_peak(v: Peak, lid: u32) -> Peak {
-  partial[lid] = v.value;
-  partial_index[lid] = v.index;
+  partial[lid] = vec4<f32>(v.value, f32(v.index), 0.0, 0.0);
   workgroupBarrier();
   if (lid < 8u) {
-    var best = Peak(partial[lid * 8u], partial_index[lid * 8u]);
-    for (var k = 1u; k < 8u; k = k + 1u) { best = higher_peak(best, Peak(partial[lid * 8u + k], partial_index[lid * 8u + k])); }
-    combined[lid] = best.value;
-    combined_index[lid] = best.index;
+    var best = peak_at(lid * 8u, true);
+    for (var k = 1u; k < 8u; k = k + 1u) { best = higher_peak(best, peak_at(lid * 8u + k, true)); }
+    combined[lid] = vec4<f32>(best.value, f32(best.index), 0.0, 0.0);
   }
   workgroupBarrier();
-  var best = Peak(combined[0], combined_index[0]);
-  for (var k = 1u; k < 8u; k = k + 1u) { best = higher_peak(best, Peak(combined[k], combined_index[k])); }
+  var best = peak_at(0u, false);
+  for (var k = 1u; k < 8u; k = k + 1u) { best = higher_peak(best, peak_at(k, false)); }
   return best;
 }
 
-/** Σ over each segment of `seg` lanes (a power of two) of its lanes' v, in lane order. */
-fn segment_sum(v: f32, lid: u32, seg: u32) -> f32 {
-  partial[lid] = v;
-  workgroupBarrier();
-  if (lid % seg == 0u) {
-    var s = 0.0;
-    for (var k = 0u; k < seg; k = k + 1u) { s = s + partial[lid + k]; }
-    combined[lid / seg] = s;
-  }
-  workgroupBarrier();
-  return combined[lid / seg];
+/** A softmax's running (max m, Σ exp(s − m)) with one more score s. */
+fn softmax_step(a: vec2<f32>, s: f32) -> vec2<f32> {
+  if (s > a.x) { return vec2<f32>(s, a.y * exp(a.x - s) + 1.0); }
+  return vec2<f32>(a.x, a.y + exp(s - a.x));
 }
 
-/** max over each segment of `seg` lanes of its lanes' v. */
-fn segment_max(v: f32, lid: u32, seg: u32) -> f32 {
-  partial[lid] = v;
-  workgroupBarrier();
-  if (lid % seg == 0u) {
-    var m = partial[lid];
-    for (var k = 1u; k < seg; k = k + 1u) { m = max(m, partial[lid + k]); }
-    combined[lid / seg] = m;
-  }
-  workgroupBarrier();
-  return combined[lid / seg];
+/** Two disjoint sets' (max, Σ exp(s − max)) together. */
+fn join_softmax(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
+  let m = max(a.x, b.x);
+  return vec2<f32>(m, a.y * exp(a.x - m) + b.y * exp(b.x - m));
 }
 
-// the statistics in layernorm.wgsl's two passes (mean, then the mean square about it), each a
-// workgroup sum of strided partials; then every invocation normalises its channels
+/** (max, Σ exp(s − max)) over each segment of `seg` lanes (a power of two), in lane order. */
+fn segment_softmax(v: vec2<f32>, lid: u32, seg: u32) -> vec2<f32> {
+  partial[lid] = vec4<f32>(v, 0.0, 0.0);
+  workgroupBarrier();
+  if (lid % seg == 0u) {
+    var a = partial[lid].xy;
+    for (var k = 1u; k < seg; k = k + 1u) { a = join_softmax(a, partial[lid + k].xy); }
+    combined[lid / seg] = vec4<f32>(a, 0.0, 0.0);
+  }
+  workgroupBarrier();
+  return combined[lid / seg].xy;
+}
+
+// the statistics as layernorm.wgsl's (the mean, then the mean square about it), from each
+// lane's share of the channels in one reduction; then every invocation normalises its channels
 fn layernorm(n: u32, out_off: u32, in_off: u32, w: u32, b: u32, lid: u32) {
   let s = act_layout();
   let C = p.C;
-  var part = 0.0;
-  for (var c = lid; c < C; c = c + WG) { part = part + act[in_off + c]; }
-  let m = workgroup_sum(part, lid) / f32(C);
-  var sq = 0.0;
-  for (var c = lid; c < C; c = c + WG) { let d = act[in_off + c] - m; sq = sq + d * d; }
-  let r = 1.0 / sqrt(workgroup_sum(sq, lid) / f32(C) + DECODE_LN_EPS);
+  var count = 0.0;
+  var sum = 0.0;
+  for (var c = lid; c < C; c = c + WG) { sum = sum + act[in_off + c]; count = count + 1.0; }
+  let mean = select(0.0, sum / count, count > 0.0);
+  var m2 = 0.0;
+  for (var c = lid; c < C; c = c + WG) { let d = act[in_off + c] - mean; m2 = m2 + d * d; }
+  let all = workgroup_moments(vec4<f32>(count, mean, m2, 0.0), lid);
+  let m = all.y;
+  let r = 1.0 / sqrt(all.z / f32(C) + DECODE_LN_EPS);
   if (lid == 0u) {
     act[s.mean + n] = m;
     act[s.rstd + n] = r;
@@ -235,19 +250,10 @@ fn attend(n: u32, l: u32, pos: u32, lid: u32) {
     let h = h0 + lid / seg;
     let live = h < NH;
     let row = scores + h * p.max_len;
-    var mx = -3.0e38;
-    if (live) { for (var t2 = lid % seg; t2 < span; t2 = t2 + seg) { mx = max(mx, act[row + t2]); } }
-    mx = segment_max(mx, lid, seg);
-    var sum = 0.0;
-    if (live) {
-      for (var t2 = lid % seg; t2 < span; t2 = t2 + seg) {
-        let e = exp(act[row + t2] - mx);
-        act[row + t2] = e;
-        sum = sum + e;
-      }
-    }
-    sum = segment_sum(sum, lid, seg);
-    if (live) { for (var t2 = lid % seg; t2 < span; t2 = t2 + seg) { act[row + t2] = act[row + t2] / sum; } }
+    var a = vec2<f32>(-3.0e38, 0.0);
+    if (live) { for (var t2 = lid % seg; t2 < span; t2 = t2 + seg) { a = softmax_step(a, act[row + t2]); } }
+    a = segment_softmax(a, lid, seg);
+    if (live) { for (var t2 = lid % seg; t2 < span; t2 = t2 + seg) { act[row + t2] = exp(act[row + t2] - a.x) / a.y; } }
   }
   storageBarrier();
   for (var e = lid; e < C; e = e + WG) {
