@@ -88,40 +88,26 @@ fn workgroup_moments(v: vec4<f32>, lid: u32) -> vec4<f32> {
   return m;
 }
 
-/** min of every lane's v (exact in any order). */
-fn workgroup_min(v: f32, lid: u32) -> f32 {
-  partial[lid] = vec4<f32>(v, 0.0, 0.0, 0.0);
+/** The sampler's row statistics of two shares together: (peak value, peak index, smallest kept
+ *  logit); the higher peak, the lower index on ties, the lower floor — exact in any order. */
+fn join_row(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
+  let peak = higher_peak(Peak(a.x, u32(a.y)), Peak(b.x, u32(b.y))); // indices < V ≤ 4096: exact as f32
+  return vec4<f32>(peak.value, f32(peak.index), min(a.z, b.z), 0.0);
+}
+
+/** The row's peak and smallest kept logit from every lane's share, in one reduction. */
+fn workgroup_row(v: vec4<f32>, lid: u32) -> vec4<f32> {
+  partial[lid] = v;
   workgroupBarrier();
   if (lid < 8u) {
-    var m = partial[lid * 8u].x;
-    for (var k = 1u; k < 8u; k = k + 1u) { m = min(m, partial[lid * 8u + k].x); }
-    combined[lid] = vec4<f32>(m, 0.0, 0.0, 0.0);
+    var m = partial[lid * 8u];
+    for (var k = 1u; k < 8u; k = k + 1u) { m = join_row(m, partial[lid * 8u + k]); }
+    combined[lid] = m;
   }
   workgroupBarrier();
-  var m = combined[0].x;
-  for (var k = 1u; k < 8u; k = k + 1u) { m = min(m, combined[k].x); }
+  var m = combined[0];
+  for (var k = 1u; k < 8u; k = k + 1u) { m = join_row(m, combined[k]); }
   return m;
-}
-
-fn peak_at(i: u32, from_partial: bool) -> Peak {
-  var v = combined[i];
-  if (from_partial) { v = partial[i]; }
-  return Peak(v.x, u32(v.y)); // indices < V ≤ 4096: exact as f32
-}
-
-/** The highest of every lane's peak, the lowest index on ties (exact in any order). */
-fn workgroup_peak(v: Peak, lid: u32) -> Peak {
-  partial[lid] = vec4<f32>(v.value, f32(v.index), 0.0, 0.0);
-  workgroupBarrier();
-  if (lid < 8u) {
-    var best = peak_at(lid * 8u, true);
-    for (var k = 1u; k < 8u; k = k + 1u) { best = higher_peak(best, peak_at(lid * 8u + k, true)); }
-    combined[lid] = vec4<f32>(best.value, f32(best.index), 0.0, 0.0);
-  }
-  workgroupBarrier();
-  var best = peak_at(0u, false);
-  for (var k = 1u; k < 8u; k = k + 1u) { best = higher_peak(best, peak_at(k, false)); }
-  return best;
 }
 
 /** A softmax's running (max m, Σ exp(s − m)) with one more score s. */
@@ -200,11 +186,12 @@ fn sample_next(n: u32, pos: u32, lid: u32) {
     return;
   }
   let base = act_layout().logits + n * p.V;
-  let peak = workgroup_peak(peak_part(base, lid, WG), lid);
-  var lowest_kept = -3.0e38;
-  if (top_k_active()) { lowest_kept = workgroup_min(kept_floor_part(base, lid, WG), lid); }
+  let mine = peak_part(base, lid, WG);
+  var floor_part = -3.0e38;
+  if (top_k_active()) { floor_part = kept_floor_part(base, lid, WG); }
+  let row = workgroup_row(vec4<f32>(mine.value, f32(mine.index), floor_part, 0.0), lid);
   if (lid == 0u) {
-    let id = sample_from(base, next, n, peak, lowest_kept);
+    let id = sample_from(base, next, n, Peak(row.x, u32(row.y)), row.z);
     tokens[slot] = id;
     if (id == p.eos) { done[n] = 1u; }
   }
