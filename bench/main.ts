@@ -8,6 +8,7 @@ import { shaderSources } from '../src/engine/browser'
 import { createWebGPUBackend } from '../src/engine/webgpu/device'
 import type { WebGPUBackend } from '../src/engine/webgpu/webgpuBackend'
 import type { GPT } from '../src/model/gpt'
+import { adapterCapabilities } from './adapter'
 import { type GpuApiCounts, gpuApiSince, gpuApiSnapshot, installGpuApiCounters, knownDevices, resetGpuApiPeak } from './gpuapi'
 import {
   dispatchFloor, type EngineCounts, profileTrainStep, engineCounts, freshModel, GrpoLabTrainStep, makeTrainer, mark, rolloutKv, rolloutNoCache,
@@ -116,6 +117,7 @@ async function run(partial: Partial<BenchOptions> & { quick?: boolean } = {}): P
     options: { reps: o.reps, peer_reps: o.peerReps, scaling_reps: o.scalingReps, no_cache_tokens: o.noCacheTokens, seed: o.seed },
     headline: shapeJson(h, V, Lp),
   }
+  result.adapter_capabilities = await adapterCapabilities(navigator.gpu, be.device)
 
   // ---- dispatch overhead floor of this adapter (what a dispatch costs when it does nothing) ----
   await dispatchFloor(be, 64)

@@ -31,6 +31,10 @@ test('npm run bench -- --quick writes the benchmark JSON', async () => {
   const j = JSON.parse(readFileSync(out, 'utf8'))
   expect(j.errors).toEqual([])
   expect(j.adapter.label).toMatch(/^WebGPU/)
+  // the adapter's limits and features travel with the numbers
+  expect(j.adapter_capabilities.limits.maxStorageBuffersPerShaderStage).toBeGreaterThanOrEqual(8)
+  expect(j.adapter_capabilities.device_limits.maxComputeWorkgroupStorageSize).toBeGreaterThanOrEqual(16384)
+  expect(Array.isArray(j.adapter_capabilities.features)).toBe(true)
   for (const k of ['train_step_ratio_vs_tfjs', 'rollout_ratio_vs_ort', 'rollout_ratio_vs_ort_no_cache']) {
     expect(Number.isFinite(j[k]) && j[k] > 0, k).toBe(true)
   }

@@ -2,8 +2,14 @@
 // embedding, every layer (LN, qkv, attention over the cache, projection, LN, GELU MLP, residuals),
 // the final LN, the LM head and sampling — so a whole rollout is one dispatch instead of
 // 4 + 10·n_layer per position. Sequences are independent, so no workgroup waits for another;
-// inside a workgroup the phases are separated by barriers. Each sum runs in the order of the
-// unfused kernels (matmul, layernorm, attention decode, sample), which the CPU twin composes.
+// inside a workgroup the phases are separated by barriers, and every phase is spread over the
+// workgroup's invocations: rows of the matmuls, channels, (head, key) pairs, and the reductions
+// (layernorm moments, softmax max and sum, the sampler's peak and top-k floor) as per-lane
+// partials combined in a fixed lane order, so a run is bit-identical to the next. The matmul and
+// attention sums run in the order of the unfused kernels, which the CPU twin composes; the
+// reductions differ from its sequential order by rounding only. The one serial phase left is the
+// inverse-CDF draw (O(V), by one invocation, in index order like the CPU's sampler).
+// Workgroup storage: 2 × 64 vec4 and one flag (2 KiB), whatever the model.
 #include "common.wgsl"
 #include "rng.wgsl"
 #include "sampling.wgsl"
@@ -51,23 +57,102 @@ fn linear(out_off: u32, in_off: u32, w: u32, bias: u32, use_bias: bool, K: u32, 
   }
 }
 
-// the statistics by one invocation, in layernorm.wgsl's order; then every invocation normalises
+// Reductions over the workgroup. Each writes its lanes' partials, waits, folds them in a fixed
+// lane order (8 lanes fold 8 partials each, then every lane folds those 8; or one lane per segment)
+// and waits again, so that the next reduction may reuse the arrays at once. Every lane ends with
+// the same value.
+var<workgroup> partial: array<vec4<f32>, 64>;
+var<workgroup> combined: array<vec4<f32>, 64>;
+
+/** (count, mean, M2 = Σ (x − mean)²) of two disjoint sets together (Chan et al.'s update). */
+fn join_moments(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
+  if (b.x == 0.0) { return a; }
+  if (a.x == 0.0) { return b; }
+  let n = a.x + b.x;
+  let d = b.y - a.y;
+  return vec4<f32>(n, a.y + d * (b.x / n), a.z + b.z + d * d * (a.x * b.x / n), 0.0);
+}
+
+/** The moments of every lane's set together: one reduction for a layernorm's mean and variance. */
+fn workgroup_moments(v: vec4<f32>, lid: u32) -> vec4<f32> {
+  partial[lid] = v;
+  workgroupBarrier();
+  if (lid < 8u) {
+    var m = partial[lid * 8u];
+    for (var k = 1u; k < 8u; k = k + 1u) { m = join_moments(m, partial[lid * 8u + k]); }
+    combined[lid] = m;
+  }
+  workgroupBarrier();
+  var m = combined[0];
+  for (var k = 1u; k < 8u; k = k + 1u) { m = join_moments(m, combined[k]); }
+  return m;
+}
+
+/** The sampler's row statistics of two shares together: (peak value, peak index, smallest kept
+ *  logit); the higher peak, the lower index on ties, the lower floor — exact in any order. */
+fn join_row(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
+  let peak = higher_peak(Peak(a.x, u32(a.y)), Peak(b.x, u32(b.y))); // indices < V ≤ 4096: exact as f32
+  return vec4<f32>(peak.value, f32(peak.index), min(a.z, b.z), 0.0);
+}
+
+/** The row's peak and smallest kept logit from every lane's share, in one reduction. */
+fn workgroup_row(v: vec4<f32>, lid: u32) -> vec4<f32> {
+  partial[lid] = v;
+  workgroupBarrier();
+  if (lid < 8u) {
+    var m = partial[lid * 8u];
+    for (var k = 1u; k < 8u; k = k + 1u) { m = join_row(m, partial[lid * 8u + k]); }
+    combined[lid] = m;
+  }
+  workgroupBarrier();
+  var m = combined[0];
+  for (var k = 1u; k < 8u; k = k + 1u) { m = join_row(m, combined[k]); }
+  return m;
+}
+
+/** A softmax's running (max m, Σ exp(s − m)) with one more score s. */
+fn softmax_step(a: vec2<f32>, s: f32) -> vec2<f32> {
+  if (s > a.x) { return vec2<f32>(s, a.y * exp(a.x - s) + 1.0); }
+  return vec2<f32>(a.x, a.y + exp(s - a.x));
+}
+
+/** Two disjoint sets' (max, Σ exp(s − max)) together. */
+fn join_softmax(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
+  let m = max(a.x, b.x);
+  return vec2<f32>(m, a.y * exp(a.x - m) + b.y * exp(b.x - m));
+}
+
+/** (max, Σ exp(s − max)) over each segment of `seg` lanes (a power of two), in lane order. */
+fn segment_softmax(v: vec2<f32>, lid: u32, seg: u32) -> vec2<f32> {
+  partial[lid] = vec4<f32>(v, 0.0, 0.0);
+  workgroupBarrier();
+  if (lid % seg == 0u) {
+    var a = partial[lid].xy;
+    for (var k = 1u; k < seg; k = k + 1u) { a = join_softmax(a, partial[lid + k].xy); }
+    combined[lid / seg] = vec4<f32>(a, 0.0, 0.0);
+  }
+  workgroupBarrier();
+  return combined[lid / seg].xy;
+}
+
+// the statistics as layernorm.wgsl's (the mean, then the mean square about it), from each
+// lane's share of the channels in one reduction; then every invocation normalises its channels
 fn layernorm(n: u32, out_off: u32, in_off: u32, w: u32, b: u32, lid: u32) {
   let s = act_layout();
   let C = p.C;
+  var count = 0.0;
+  var sum = 0.0;
+  for (var c = lid; c < C; c = c + WG) { sum = sum + act[in_off + c]; count = count + 1.0; }
+  let mean = select(0.0, sum / count, count > 0.0);
+  var m2 = 0.0;
+  for (var c = lid; c < C; c = c + WG) { let d = act[in_off + c] - mean; m2 = m2 + d * d; }
+  let all = workgroup_moments(vec4<f32>(count, mean, m2, 0.0), lid);
+  let m = all.y;
+  let r = 1.0 / sqrt(all.z / f32(C) + DECODE_LN_EPS);
   if (lid == 0u) {
-    var m = 0.0;
-    for (var c = 0u; c < C; c = c + 1u) { m = m + act[in_off + c]; }
-    m = m / f32(C);
-    var v = 0.0;
-    for (var c = 0u; c < C; c = c + 1u) { let d = act[in_off + c] - m; v = v + d * d; }
-    v = v / f32(C);
     act[s.mean + n] = m;
-    act[s.rstd + n] = 1.0 / sqrt(v + DECODE_LN_EPS);
+    act[s.rstd + n] = r;
   }
-  storageBarrier();
-  let m = act[s.mean + n];
-  let r = act[s.rstd + n];
   for (var c = lid; c < C; c = c + WG) {
     act[out_off + c] = (act[in_off + c] - m) * r * params[w + c] + params[b + c];
   }
@@ -76,16 +161,47 @@ fn layernorm(n: u32, out_off: u32, in_off: u32, w: u32, b: u32, lid: u32) {
 
 fn logit(i: u32) -> f32 { return act[i]; }
 
-// sample.wgsl's rule for sequence n after position pos (one invocation)
-fn sample_next(n: u32, pos: u32) {
+// What sample_next does at a position, decided by one invocation and shared through workgroupUniformLoad
+const SAMPLE_NOTHING: u32 = 0u; // a prompt position, or past the end of the matrix
+const SAMPLE_EOS: u32 = 1u;     // the sequence has ended, or has its max_new tokens: the end token
+const SAMPLE_DRAW: u32 = 2u;
+var<workgroup> sample_mode: u32;
+
+// sample.wgsl's rule for sequence n after position pos; the row's peak and top-k floor by the
+// whole workgroup, the draw by invocation 0
+fn sample_next(n: u32, pos: u32, lid: u32) {
   let next = pos + 1u;
-  let plen = prompt_lens[n];
-  if (next >= p.max_len || next < plen) { return; }
   let slot = n * p.max_len + next;
-  if (done[n] != 0u || next >= plen + p.max_new) { tokens[slot] = p.eos; return; }
-  let id = sample_row(act_layout().logits + n * p.V, next, n);
-  tokens[slot] = id;
-  if (id == p.eos) { done[n] = 1u; }
+  if (lid == 0u) {
+    let plen = prompt_lens[n];
+    var mode = SAMPLE_DRAW;
+    if (next >= p.max_len || next < plen) { mode = SAMPLE_NOTHING; }
+    else if (done[n] != 0u || next >= plen + p.max_new) { mode = SAMPLE_EOS; }
+    sample_mode = mode;
+  }
+  let mode = workgroupUniformLoad(&sample_mode);
+  if (mode == SAMPLE_NOTHING) { return; }
+  if (mode == SAMPLE_EOS) {
+    if (lid == 0u) { tokens[slot] = p.eos; }
+    return;
+  }
+  let base = act_layout().logits + n * p.V;
+  let mine = peak_part(base, lid, WG);
+  var floor_part = -3.0e38;
+  if (top_k_active()) { floor_part = kept_floor_part(base, lid, WG); }
+  let row = workgroup_row(vec4<f32>(mine.value, f32(mine.index), floor_part, 0.0), lid);
+  if (lid == 0u) {
+    let id = sample_from(base, next, n, Peak(row.x, u32(row.y)), row.z);
+    tokens[slot] = id;
+    if (id == p.eos) { done[n] = 1u; }
+  }
+}
+
+/** Invocations per head in the softmax: the largest power of two with NH of them in the workgroup. */
+fn head_lanes() -> u32 {
+  var seg = WG;
+  while (seg > 1u && seg * p.NH > WG) { seg = seg / 2u; }
+  return seg;
 }
 
 // attention of position pos over the cache 0..pos, as attention.wgsl's decode entry computes it
@@ -115,13 +231,16 @@ fn attend(n: u32, l: u32, pos: u32, lid: u32) {
     act[scores + h * p.max_len + t2] = dot * scale;
   }
   storageBarrier();
-  for (var h = lid; h < NH; h = h + WG) {
+  // softmax of each head's scores: `seg` invocations per head, heads in rounds of WG / seg
+  let seg = head_lanes();
+  for (var h0 = 0u; h0 < NH; h0 = h0 + WG / seg) {
+    let h = h0 + lid / seg;
+    let live = h < NH;
     let row = scores + h * p.max_len;
-    var mx = -3.0e38;
-    for (var t2 = 0u; t2 < span; t2 = t2 + 1u) { mx = max(mx, act[row + t2]); }
-    var sum = 0.0;
-    for (var t2 = 0u; t2 < span; t2 = t2 + 1u) { sum = sum + exp(act[row + t2] - mx); }
-    for (var t2 = 0u; t2 < span; t2 = t2 + 1u) { act[row + t2] = exp(act[row + t2] - mx) / sum; }
+    var a = vec2<f32>(-3.0e38, 0.0);
+    if (live) { for (var t2 = lid % seg; t2 < span; t2 = t2 + seg) { a = softmax_step(a, act[row + t2]); } }
+    a = segment_softmax(a, lid, seg);
+    if (live) { for (var t2 = lid % seg; t2 < span; t2 = t2 + seg) { act[row + t2] = exp(act[row + t2] - a.x) / a.y; } }
   }
   storageBarrier();
   for (var e = lid; e < C; e = e + WG) {
@@ -182,7 +301,7 @@ fn decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
     layernorm(n, ln, x, offsets[2], offsets[3], lid);
     linear(s.logits + n * p.V, ln, offsets[4], 0u, false, C, p.V, lid);
     storageBarrier();
-    if (lid == 0u) { sample_next(n, pos); }
+    sample_next(n, pos, lid);
     storageBarrier();
   }
 }

@@ -28,6 +28,32 @@ async function twin(name: string, run: Case, atol = ATOL, rtol = RTOL): Promise<
   }
 }
 
+/** N = 5 sequences through the fused decoder on one backend: [tokens, done, kCache, vCache, last logits]. */
+function fusedDecode(be: Backend, C: number, NH: number, L: number, temperature: number, topK: number, chunk: number, V: number): Tensor[] {
+  const N = 5; const maxLen = 9; const blockSize = 12
+  const offsetList: number[] = []
+  let size = 0
+  const place = (n: number) => { offsetList.push(size); size += Math.ceil(n / 64) * 64 }
+  for (const n of [V * C, blockSize * C, C, C, V * C]) place(n)
+  for (let l = 0; l < L; l++) for (const n of [C, C, 3 * C * C, 3 * C, C * C, C, C, C, 4 * C * C, 4 * C, 4 * C * C, C]) place(n)
+  const S = decodeScratchLayout(N, C, V, NH, maxLen)
+  const params = upload(be, randomArray(size, 60, 0.3))
+  const lens = Uint32Array.from({ length: N }, (_, n) => 1 + (n % 4))
+  const prompt = new Uint32Array(N * maxLen)
+  lens.forEach((len, n) => { for (let t = 0; t < len; t++) prompt[n * maxLen + t] = 1 + ((n + t) % (V - 1)) })
+  const tokens = upload(be, prompt, 'u32'); const promptLens = upload(be, lens, 'u32')
+  const done = zeros(be, N, 'done', 'u32')
+  const offsets = upload(be, Uint32Array.from(offsetList), 'u32')
+  const kCache = zeros(be, L * N * C * maxLen); const vCache = zeros(be, L * N * C * maxLen)
+  const scratch = zeros(be, S.total)
+  for (let pos = 0; pos < maxLen - 1; pos += chunk || maxLen) {
+    be.decodePositions({ tokens, params, offsets, offsetList, kCache, vCache, scratch, promptLens, done,
+      N, V, C, NH, L, maxLen, posBegin: pos, posEnd: Math.min(maxLen - 1, pos + (chunk || maxLen)), maxNew: 6,
+      temperature, topK, eosId: 0, seed: 99, stream: 4 })
+  }
+  return [tokens, done, kCache, vCache, view(scratch.buffer, S.logits, N * V)]
+}
+
 describe('WGSL kernels match their CPU twins', () => {
   it('elementwise: fill, copy, add, gelu forward and backward', async () => {
     const n = 1000
@@ -97,17 +123,32 @@ describe('WGSL kernels match their CPU twins', () => {
     })
   })
 
-  it('causal attention forward and backward', async () => {
-    const B = 2; const T = 6; const C = 12; const NH = 3
-    await twin('attention', (be) => {
-      const qkv = upload(be, randomArray(B * T * 3 * C, 24))
-      const out = zeros(be, B * T * C); const att = zeros(be, B * NH * T * T)
-      be.attentionForward(out, att, qkv, B, T, C, NH)
-      const dout = upload(be, randomArray(B * T * C, 25))
-      const dqkv = zeros(be, B * T * 3 * C); const datt = zeros(be, B * NH * T * T)
-      be.attentionBackward(dqkv, datt, dout, qkv, att, B, T, C, NH)
-      return [out, att, dqkv, datt]
-    })
+  /** Forward then backward of causal attention on one backend: [out, att, dqkv, datt]. */
+  function attention(be: Backend, B: number, T: number, C: number, NH: number, seed = 24): Tensor[] {
+    const qkv = upload(be, randomArray(B * T * 3 * C, seed))
+    const out = zeros(be, B * T * C); const att = zeros(be, B * NH * T * T)
+    be.attentionForward(out, att, qkv, B, T, C, NH)
+    const dout = upload(be, randomArray(B * T * C, seed + 1))
+    const dqkv = zeros(be, B * T * 3 * C); const datt = zeros(be, B * NH * T * T)
+    be.attentionBackward(dqkv, datt, dout, qkv, att, B, T, C, NH)
+    return [out, att, dqkv, datt]
+  }
+
+  // the kernels work in blocks of 16 rows, 4 lanes a row, vec4 reads when the head size allows:
+  // T off the block, head sizes 4, 8, 16, 32 (vec4) and 5, 6 (one float at a time)
+  it.each([
+    [2, 6, 12, 3], [2, 17, 16, 4], [1, 33, 16, 2], [2, 23, 32, 2], [1, 21, 64, 2], [1, 16, 10, 2], [3, 40, 8, 1], [1, 3, 10, 2], [2, 18, 18, 3],
+  ])('causal attention forward and backward (B %s, T %s, C %s, %s heads)', async (B, T, C, NH) => {
+    await twin('attention', (be) => attention(be, B, T, C, NH))
+  })
+
+  it('attention and the fused decoder give the same bits on every run', async () => {
+    const bits = async (ts: Tensor[]) => Promise.all(ts.map(async (t) => Array.from(new Uint32Array((await gpu().read(t)).buffer))))
+    const first = await bits(attention(gpu(), 3, 37, 32, 4, 70))
+    const second = await bits(attention(gpu(), 3, 37, 32, 4, 70))
+    expect(second).toEqual(first)
+    const decoded = [await bits(fusedDecode(gpu(), 48, 4, 2, 1.0, 5, 0, 70)), await bits(fusedDecode(gpu(), 48, 4, 2, 1.0, 5, 0, 70))]
+    expect(decoded[1]).toEqual(decoded[0])
   })
 
   it('decoding attention with a KV cache', async () => {
@@ -150,9 +191,10 @@ describe('WGSL kernels match their CPU twins', () => {
     })
   })
 
+  // logits on a grid of 0.5 in the last case: ties at the top-k boundary are all kept
   it.each([
-    [1.0, 0], [0.7, 5], [0, 0],
-  ])('sampling (temperature %s, top-k %s) picks the same tokens from the same logits', async (temperature, topK) => {
+    [1.0, 0, false], [0.7, 5, false], [0, 0, false], [1.0, 3, true],
+  ])('sampling (temperature %s, top-k %s, ties %s) picks the same tokens from the same logits', async (temperature, topK, ties) => {
     const N = 64; const V = 13; const maxLen = 6
     await twin('sample', (be) => {
       const prompt = new Uint32Array(N * maxLen)
@@ -161,7 +203,7 @@ describe('WGSL kernels match their CPU twins', () => {
       const tokens = upload(be, prompt, 'u32'); const promptLens = upload(be, lens, 'u32')
       const done = zeros(be, N, 'done', 'u32')
       for (let pos = 0; pos < maxLen - 1; pos++) {
-        const logits = upload(be, randomArray(N * V, 40 + pos, 3))
+        const logits = upload(be, randomArray(N * V, 40 + pos, 3).map((x) => (ties ? Math.round(x * 2) / 2 : x)))
         be.sample({ tokens, logits, promptLens, done, N, V, maxLen, pos, maxNew: 3, temperature, topK,
           eosId: 0, seed: 1234, stream: 2 })
       }
@@ -169,33 +211,13 @@ describe('WGSL kernels match their CPU twins', () => {
     })
   })
 
+  // heads 1 … 16 (the softmax's lanes per head), vocabularies past the workgroup (the split peak
+  // and top-k floor), greedy and sampled
   it.each([
-    [16, 2, 1, 0.9, 0, 0], [96, 3, 2, 1.0, 4, 3], [8, 1, 3, 0, 0, 2],
-  ])('fused decode (C %s, %s heads, %s layers, temperature %s, top-k %s, %s positions per call): tokens, logits and caches', async (C, NH, L, temperature, topK, chunk) => {
-    const N = 5; const V = 11; const maxLen = 9; const blockSize = 12
-    const offsetList: number[] = []
-    let size = 0
-    const place = (n: number) => { offsetList.push(size); size += Math.ceil(n / 64) * 64 }
-    for (const n of [V * C, blockSize * C, C, C, V * C]) place(n)
-    for (let l = 0; l < L; l++) for (const n of [C, C, 3 * C * C, 3 * C, C * C, C, C, C, 4 * C * C, 4 * C, 4 * C * C, C]) place(n)
-    const S = decodeScratchLayout(N, C, V, NH, maxLen)
-    await twin('decodePositions', (be) => {
-      const params = upload(be, randomArray(size, 60, 0.3))
-      const lens = Uint32Array.from({ length: N }, (_, n) => 1 + (n % 4))
-      const prompt = new Uint32Array(N * maxLen)
-      lens.forEach((len, n) => { for (let t = 0; t < len; t++) prompt[n * maxLen + t] = 1 + ((n + t) % (V - 1)) })
-      const tokens = upload(be, prompt, 'u32'); const promptLens = upload(be, lens, 'u32')
-      const done = zeros(be, N, 'done', 'u32')
-      const offsets = upload(be, Uint32Array.from(offsetList), 'u32')
-      const kCache = zeros(be, L * N * C * maxLen); const vCache = zeros(be, L * N * C * maxLen)
-      const scratch = zeros(be, S.total)
-      for (let pos = 0; pos < maxLen - 1; pos += chunk || maxLen) {
-        be.decodePositions({ tokens, params, offsets, offsetList, kCache, vCache, scratch, promptLens, done,
-          N, V, C, NH, L, maxLen, posBegin: pos, posEnd: Math.min(maxLen - 1, pos + (chunk || maxLen)), maxNew: 6,
-          temperature, topK, eosId: 0, seed: 99, stream: 4 })
-      }
-      return [tokens, done, kCache, vCache, view(scratch.buffer, S.logits, N * V)]
-    }, 1e-4, 1e-3)
+    [16, 2, 1, 0.9, 0, 0, 11], [96, 3, 2, 1.0, 4, 3, 11], [8, 1, 3, 0, 0, 2, 11], [32, 1, 1, 1.0, 0, 0, 11],
+    [64, 16, 1, 1.0, 7, 0, 100], [32, 4, 2, 0.8, 70, 4, 130], [40, 8, 1, 0, 0, 0, 70],
+  ])('fused decode (C %s, %s heads, %s layers, temperature %s, top-k %s, %s positions per call, vocabulary %s): tokens, logits and caches', async (C, NH, L, temperature, topK, chunk, V) => {
+    await twin('decodePositions', (be) => fusedDecode(be, C, NH, L, temperature, topK, chunk, V), 1e-4, 1e-3)
   })
 
   it.each([['group'], ['batch'], ['none']] as const)('GRPO advantages, scale_rewards = %s', async (scale) => {

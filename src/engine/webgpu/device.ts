@@ -3,6 +3,7 @@
 
 import type { AdapterDescription } from '../backend'
 import { WebGPUBackend } from './webgpuBackend'
+import { adapterLimits, kernelNeeds, requiredLimits } from './limits'
 import type { ShaderSources } from './shaderSources'
 
 export class NoAdapterError extends Error {}
@@ -12,13 +13,10 @@ export async function createWebGPUBackend(gpu: GPU | undefined, sources: ShaderS
   if (!gpu) throw new NoAdapterError(`WebGPU is not available here${hint ? `: ${hint}` : ''}`)
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' })
   if (!adapter) throw new NoAdapterError(`no WebGPU adapter could be had${hint ? `: ${hint}` : ''}`)
-  const limits = adapter.limits
+  // what the kernels need (from their source) against what the adapter offers: a clear refusal
+  // here, naming the limit, rather than a pipeline that fails to build later
   const device = await adapter.requestDevice({
-    requiredLimits: {
-      maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
-      maxBufferSize: limits.maxBufferSize,
-      maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
-    },
+    requiredLimits: requiredLimits(adapterLimits(adapter.limits), kernelNeeds(sources)),
   })
   const info = adapter.info
   const description: AdapterDescription = {
@@ -32,3 +30,4 @@ export async function createWebGPUBackend(gpu: GPU | undefined, sources: ShaderS
   await backend.compileShaders()
   return backend
 }
+

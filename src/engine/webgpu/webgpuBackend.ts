@@ -7,6 +7,7 @@ import type {
 } from '../backend'
 import { DEFAULT_GRPO_OBJECTIVE, DeviceLostError, GRPO_OBJECTIVE_KINDS, type GrpoObjective, SCALE_REWARDS } from '../backend'
 import { countAllocation, newCounters } from '../counters'
+import { checkBufferSize, LimitError } from './limits'
 import { resolveIncludes, type ShaderSources } from './shaderSources'
 
 interface Uniform { buffer: GPUBuffer; id: number; lastRead: number }
@@ -22,6 +23,8 @@ type Binding = [number, Tensor]
 const WG = 64
 const MAX_GROUPS = 65535
 const REDUCE_WG = 256
+/** rows (queries, or keys) per workgroup of the attention training kernels: ROWS in attention.wgsl */
+const ATTENTION_ROWS = 16
 const STORAGE = 0x80 | 0x08 | 0x04 // STORAGE | COPY_DST | COPY_SRC (GPUBufferUsage values)
 /** A cached uniform unused for this many readbacks is freed: parameters that change every step
  *  (a sampling stream, AdamW's bias corrections) would otherwise pile up for the whole run. */
@@ -51,9 +54,13 @@ export class WebGPUBackend implements Backend {
   private dummy: Tensor
   private reducePartials: Tensor
   private grpoScratch: Tensor | null = null
+  /** workgroups per grid dimension (the grids wrap at 65535, what every device allows; the fused
+   *  decoder's one workgroup per sequence does not) */
+  private readonly maxGroups: number
 
   constructor(readonly device: GPUDevice, private readonly info: AdapterDescription,
     private readonly sources: ShaderSources) {
+    this.maxGroups = device.limits.maxComputeWorkgroupsPerDimension
     this.dummy = this.tensor(this.createBuffer(4, 'f32', 'dummy'))
     this.reducePartials = this.tensor(this.createBuffer(REDUCE_WG, 'f32', 'reduce-partials'))
     void device.lost.then((info) => { this.lostInfo = info })
@@ -75,6 +82,7 @@ export class WebGPUBackend implements Backend {
   createBuffer(length: number, dtype: DType, label: string): Buffer {
     // Rounded up to a whole 256-byte block so that any aligned view can be bound.
     const bytes = Math.max(256, Math.ceil((length * 4) / 256) * 256)
+    checkBufferSize(label, bytes, this.device.limits)
     const gpu = this.device.createBuffer({ size: bytes, usage: STORAGE, label })
     const buf: GpuBuffer = { id: this.nextId++, dtype, length, label, gpu, bytes }
     countAllocation(this.counters, bytes, 1)
@@ -253,6 +261,9 @@ export class WebGPUBackend implements Backend {
   private dispatch(module: string, entry: string, bindings: Binding[], params: Param[],
     groups: [number, number?, number?], uniformBinding: number): void {
     this.checkDevice()
+    if (groups.some((g) => (g ?? 1) > this.maxGroups)) {
+      throw new LimitError('maxComputeWorkgroupsPerDimension', `${module}.${entry} needs ${[groups[0], groups[1] ?? 1, groups[2] ?? 1].join(' × ')} workgroups, and this device allows ${this.maxGroups} per dimension`)
+    }
     const pipe = this.pipeline(module, entry)
     const u = this.uniform(params)
     let key = `${module}:${entry}|u:${u.id}`
@@ -287,8 +298,13 @@ export class WebGPUBackend implements Backend {
 
   /** A 1-D launch of `n` invocations, 64 per workgroup, wrapped into y past 65535 groups. */
   private grid(n: number): [number, number] {
-    const groups = Math.max(1, Math.ceil(n / WG))
-    return groups <= MAX_GROUPS ? [groups, 1] : [MAX_GROUPS, Math.ceil(groups / MAX_GROUPS)]
+    return this.groupGrid(Math.ceil(n / WG))
+  }
+
+  /** `groups` workgroups, wrapped into y past 65535 (the kernel returns from the extra ones). */
+  private groupGrid(groups: number): [number, number] {
+    const g = Math.max(1, groups)
+    return g <= MAX_GROUPS ? [g, 1] : [MAX_GROUPS, Math.ceil(g / MAX_GROUPS)]
   }
 
   // ---- elementwise ------------------------------------------------------------------------
@@ -368,17 +384,22 @@ export class WebGPUBackend implements Backend {
     return [['u', B], ['u', T], ['u', C], ['u', NH], ['u', pos], ['u', maxLen]]
   }
 
+  /** The training kernels' grid: a workgroup per (b, h, block of ATTENTION_ROWS rows). */
+  private attentionGrid(B: number, T: number, NH: number): [number, number] {
+    return this.groupGrid(B * NH * Math.ceil(T / ATTENTION_ROWS))
+  }
+
   attentionForward(out: Tensor, att: Tensor, qkv: Tensor, B: number, T: number, C: number, NH: number): void {
-    this.dispatch('attention', 'forward', [[0, out], [1, att], [2, qkv]],
-      this.attentionParams(B, T, C, NH, 0, 0), this.grid(B * NH * T), 7)
+    this.dispatch('attention', 'forward', [[0, out], [1, att], [2, qkv], [8, qkv]],
+      this.attentionParams(B, T, C, NH, 0, 0), this.attentionGrid(B, T, NH), 7)
   }
 
   attentionBackward(dqkv: Tensor, datt: Tensor, dout: Tensor, qkv: Tensor, att: Tensor,
     B: number, T: number, C: number, NH: number): void {
     const params = this.attentionParams(B, T, C, NH, 0, 0)
-    const bindings: Binding[] = [[0, dqkv], [1, datt], [2, qkv], [3, dout], [4, att]]
-    this.dispatch('attention', 'backward_query', bindings, params, this.grid(B * NH * T), 7)
-    this.dispatch('attention', 'backward_key_value', bindings, params, this.grid(B * NH * T), 7)
+    const bindings: Binding[] = [[0, dqkv], [1, datt], [2, qkv], [3, dout], [4, att], [8, qkv], [9, dout]]
+    this.dispatch('attention', 'backward_query', bindings, params, this.attentionGrid(B, T, NH), 7)
+    this.dispatch('attention', 'backward_key_value', bindings, params, this.attentionGrid(B, T, NH), 7)
   }
 
   attentionDecode(out: Tensor, qkv: Tensor, kCache: Tensor, vCache: Tensor,
