@@ -1,6 +1,6 @@
-// The CPU backend: every kernel of shaders/ written again in plain TypeScript. It is the
-// reference the WebGPU kernels are tested against, the fallback for browsers without WebGPU,
-// and, in float64 mode, the ground for finite-difference gradient checks.
+// The reference CPU backend: every kernel of shaders/ written again in plain TypeScript. It is the
+// twin the WebGPU kernels and the fast CPU backend (fastCpuBackend.ts, WebAssembly) are tested
+// against, and, in float64 mode, the ground for finite-difference gradient checks.
 
 import type {
   AdamWArgs, AdapterDescription, AdvantageArgs, Backend, Buffer, DecodeArgs, DType, GrpoLossArgs, MatmulArgs, SampleArgs, Tensor,
@@ -15,8 +15,8 @@ import { uniform } from '../rng'
 
 type FloatArray = Float32Array | Float64Array
 
-interface CpuBuffer extends Buffer {
-  data: FloatArray | Uint32Array
+export interface CpuBuffer extends Buffer {
+  readonly data: FloatArray | Uint32Array
 }
 
 export const LAYERNORM_EPS = 1e-5
@@ -68,13 +68,13 @@ export class CpuBackend implements Backend {
   destroy(): void {}
 
   /** Direct access for ops: the array behind a tensor and its start. */
-  private f(t: Tensor): [FloatArray, number] {
+  protected f(t: Tensor): [FloatArray, number] {
     return [(t.buffer as CpuBuffer).data as FloatArray, t.offset]
   }
-  private u(t: Tensor): [Uint32Array, number] {
+  protected u(t: Tensor): [Uint32Array, number] {
     return [(t.buffer as CpuBuffer).data as Uint32Array, t.offset]
   }
-  private op(): void { this.counters.dispatches++ }
+  protected op(): void { this.counters.dispatches++ }
 
   // ---- elementwise ------------------------------------------------------------------------
   fill(out: Tensor, value: number): void {
