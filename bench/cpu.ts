@@ -206,6 +206,16 @@ function ratiosTime(r: Record<string, { median_ms: number }>, labs: LabCpu[], pe
   return out
 }
 
+/** The same against the peer's fastest thread count (on a loaded machine more threads can be slower). */
+function ratiosFastest(r: Record<string, { median_ms: number }>, labs: LabCpu[], peer: string): Json {
+  const times = torchThreads(labs).map((n) => ({ n, ms: r[threadsKey(peer, n)]?.median_ms })).filter((x) => Number.isFinite(x.ms))
+  if (!times.length) return {}
+  const best = times.reduce((a, b) => (b.ms! < a.ms! ? b : a))
+  const out: Json = { [`${peer}_threads`]: best.n }
+  for (const l of labs) if (r[l.name]) out[l.name] = r3(best.ms! / r[l.name].median_ms)
+  return out
+}
+
 /** The whole GRPO step: the lab's GRPOTrainer.trainStep on each backend, TRL's on torch at each
  *  thread count, from the same weights (the checkpoint TRL's project holds) and the same prompts. */
 async function fullSteps(labs: LabCpu[], python: string, o: CpuBenchOptions, dir: string, tokenizer: CharTokenizer, errors: string[]) {
@@ -244,7 +254,7 @@ async function fullSteps(labs: LabCpu[], python: string, o: CpuBenchOptions, dir
         mean_completion_length: p.logs.map((l) => l['completions/mean_length']),
       }
     }
-    return { sides: out, ratios: ratiosTime(r, labs, 'trl'), trl: peers[0]?.versions, steps: { warmup: 1, timed: steps - 1 } }
+    return { sides: out, ratios: ratiosTime(r, labs, 'trl'), fastest: ratiosFastest(r, labs, 'trl'), trl: peers[0]?.versions, steps: { warmup: 1, timed: steps - 1 } }
   } catch (e) {
     peers.forEach((p) => p.kill())
     errors.push(`full GRPO step vs TRL: ${(e as Error).message}`)
@@ -273,17 +283,21 @@ export async function runCpuBench(o: CpuBenchOptions): Promise<Json> {
     log(`CPU: ${labs.map((l) => `${l.name} (${l.label})`).join(', ')}; torch ${torch.versions.torch} at ${torchThreads(labs).join(', ')} thread(s)`)
     const w = await prepareShape(labs, torch, h, tokenizer, prompts, o.seed, dir)
     ;(result.torch as Json).attn_implementation = w.loaded.attn_implementation
+    result.headline = { ...shapeJson(h), vocab_size: w.V, prompt_length: w.Lp, positions: w.batch.T }
     const flops = 3 * forwardFlops(h, w.V, w.batch.N, w.batch.T)
     log(`CPU train step (${w.batch.N} sequences × ${w.batch.T} positions)`)
     const train = await trainSteps(labs, torch, w, o.reps, true)
-    result.train_step = { tokens: w.batch.N * w.batch.T, flops, ...describeTrain(train, labs, flops) }
+    result.train_step = { tokens: w.batch.N * w.batch.T, flops, ...describeTrain(train, labs, flops), vs_torch_fastest: ratiosFastest(train, labs, 'torch') }
     result.train_step_vs_torch_cpu = ratiosTime(train, labs, 'torch')
 
     const N = w.rolloutPrompts.length
     log(`CPU rollout with KV cache (${N} × ${h.completion} new tokens)`)
     const roll = await rollouts(labs, torch, w, h.completion, o.seed, o.reps, true, true)
     const rflops = rolloutFlops(h, w.V, N, w.Lp, h.completion)
-    result.rollout = { sequences: N, new_tokens: h.completion, flops: rflops, sides: describeRollout(roll, N * h.completion, rflops) }
+    result.rollout = {
+      sequences: N, new_tokens: h.completion, flops: rflops, sides: describeRollout(roll, N * h.completion, rflops),
+      vs_torch_fastest: ratiosFastest(Object.fromEntries(Object.entries(roll).filter(([k]) => !k.startsWith('torch_generate'))), labs, 'torch'),
+    }
     result.rollout_vs_torch_cpu = ratiosTime(roll, labs, 'torch') // tokens/s ratio = time ratio (same tokens)
     w.models.forEach((m) => m.destroy())
 
@@ -291,7 +305,9 @@ export async function runCpuBench(o: CpuBenchOptions): Promise<Json> {
       log('CPU whole GRPO step: the lab\'s GRPOTrainer against TRL\'s')
       const full = await fullSteps(labs, python, o, dir, tokenizer, errors)
       if (full) {
-        result.full_grpo_step = { sides: full.sides, trl: full.trl, steps: full.steps }
+        result.full_grpo_step = {
+          sides: full.sides, trl: full.trl, steps: full.steps, trl_all_cores: threadsKey('trl', availableParallelism()), vs_trl_fastest: full.fastest,
+        }
         result.grpo_step_vs_trl_cpu = full.ratios
       }
     }

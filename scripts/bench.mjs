@@ -1,25 +1,32 @@
 #!/usr/bin/env node
-// `npm run bench`: grpo-lab against TensorFlow.js (a GRPO training step) and onnxruntime-web
-// (rollout generation), both on WebGPU, in headless Chromium on whatever adapter it finds.
-// Builds bench/ (its own Vite config), serves it, runs window.__bench() in the page, prints a
-// markdown table and writes the numbers as JSON.
+// `npm run bench`: grpo-lab against its peers, each part in one run with the sides taking turns.
+//   WebGPU, in headless Chromium on whatever adapter it finds: a GRPO training step against
+//     TensorFlow.js, rollout generation against onnxruntime-web (bench/main.ts, built with its own
+//     Vite config, served, run through window.__bench()).
+//   CPU, in Node on the same cores: the lab's CPU backends against PyTorch (train step, KV-cache
+//     rollout) and TRL's GRPOTrainer (the whole GRPO step) (bench/cpu.ts; Python from
+//     scripts/python-env.mjs — without it the bench fails before it starts, saying why).
+// Prints markdown tables and writes the numbers as JSON.
 //
 //   node scripts/bench.mjs [--quick] [--out FILE] [--no-ort] [--scaling-tfjs] [--reps N] [--timeout S]
+//                          [--no-webgpu | --no-cpu] [--no-trl]
 //
 // --quick: tiny dimensions, one repetition (checks the harness; writes test-results/bench-quick.json
 // unless --out is given). Without it the results go to bench/results/latest.json.
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { dirname, extname, join, normalize, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CHROMIUM_ARGS, findChromium } from './chromium.mjs'
+import { ensurePythonEnv } from './python-env.mjs'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const ORT_DIR = join(ROOT, 'node_modules/onnxruntime-web/dist')
 
 function parseArgs(argv) {
-  const a = { quick: false, out: null, ort: true, scalingTfjs: undefined, reps: undefined, timeoutS: 1800 }
+  const a = { quick: false, out: null, ort: true, scalingTfjs: undefined, reps: undefined, timeoutS: 2700, webgpu: true, cpu: true, trl: true }
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]
     const next = () => { if (i + 1 >= argv.length) fail(`${k} needs a value`); return argv[++i] }
@@ -27,14 +34,20 @@ function parseArgs(argv) {
     else if (k === '--out') a.out = next()
     else if (k === '--no-ort') a.ort = false
     else if (k === '--scaling-tfjs') a.scalingTfjs = true
+    else if (k === '--no-webgpu') a.webgpu = false
+    else if (k === '--no-cpu') a.cpu = false
+    else if (k === '--no-trl') a.trl = false
     else if (k === '--reps') { a.reps = Number(next()); if (!Number.isInteger(a.reps) || a.reps < 1 || a.reps > 50) fail('--reps: allowed an integer from 1 to 50') }
     else if (k === '--timeout') { a.timeoutS = Number(next()); if (!(a.timeoutS > 0)) fail('--timeout: seconds, > 0') }
-    else if (k === '-h' || k === '--help') { console.log('usage: node scripts/bench.mjs [--quick] [--out FILE] [--no-ort] [--scaling-tfjs] [--reps N] [--timeout S]'); process.exit(0) }
-    else fail(`unknown option ${k}; allowed: --quick, --out FILE, --no-ort, --scaling-tfjs, --reps N, --timeout S`)
+    else if (k === '-h' || k === '--help') { console.log(`usage: node scripts/bench.mjs ${USAGE}`); process.exit(0) }
+    else fail(`unknown option ${k}; allowed: ${USAGE}`)
   }
+  if (!a.webgpu && !a.cpu) fail('--no-webgpu and --no-cpu: that leaves nothing to run; give one of them at most')
   a.out = resolve(a.out ?? (a.quick ? join(ROOT, 'test-results/bench-quick.json') : join(ROOT, 'bench/results/latest.json')))
   return a
 }
+
+const USAGE = '[--quick] [--out FILE] [--no-ort] [--scaling-tfjs] [--reps N] [--timeout S] [--no-webgpu | --no-cpu] [--no-trl]'
 
 function fail(msg) {
   console.error(`bench: ${msg}`)
@@ -68,6 +81,14 @@ const ratio = (x) => (typeof x === 'number' && Number.isFinite(x) ? `${x.toFixed
 
 /** The results as markdown tables (README's "Benchmarks" section shows the same). */
 export function markdown(r) {
+  const parts = []
+  if (r.adapter) parts.push(webgpuMarkdown(r))
+  if (r.cpu) parts.push(cpuMarkdown(r))
+  if (r.errors?.length) parts.push(r.errors.map((e) => `- error: ${e}`).join('\n'))
+  return parts.join('\n\n')
+}
+
+function webgpuMarkdown(r) {
   const h = r.headline
   const lines = []
   lines.push(`Adapter: ${r.adapter.label}${r.quick ? ' (quick run: tiny dimensions)' : ''}`)
@@ -124,16 +145,83 @@ export function markdown(r) {
       lines.push(`| ${s.vary} | ${s.n_embd} | ${s.num_generations} | ${s.completion_length} | ${fmt(s.train_ms, 0)} | ${int(s.train_dispatches)} | ${mib(s.train_peak_bytes)} | ${fmt(s.tfjs_train_ms, 0)} | ${fmt(s.rollout_ms, 0)} | ${fmt(s.rollout_tokens_per_s)} | ${int(s.rollout_dispatches)} |`)
     }
   }
-  if (r.errors?.length) {
+  return lines.join('\n')
+}
+
+/** Each lab backend against the peer at whichever of its thread counts was fastest in this run. */
+function fastestRow(f, peer, labs, value) {
+  const n = f?.[`${peer}_threads`]
+  return `| … every backend against the peer's fastest thread count here | ${n ?? '—'} | | ${n === undefined ? '—' : value(n)} | ${labs.map(([k]) => ratio(f?.[k])).join(' / ')} |`
+}
+
+const threadsKey = (peer, n) => `${peer}_${n}_thread${n === 1 ? '' : 's'}`
+const backendName = (name) => `\`--backend ${name}\``
+
+/** The CPU part: each lab CPU backend against PyTorch / TRL at its own thread count. */
+function cpuMarkdown(r) {
+  const c = r.cpu
+  const h = c.headline
+  const lines = []
+  const labs = Object.entries(c.backends ?? {})
+  const load = (xs) => (xs ? xs.map((x) => x.toFixed(2)).join(' / ') : '—')
+  lines.push(`CPU: ${c.machine?.cpu ?? '?'}, ${c.machine?.cores ?? '?'} cores, Node ${c.machine?.node ?? '?'}; load average ${load(c.load_average?.start)} at the start of this part, ${load(c.load_average?.end)} at its end (1 / 5 / 15 min).`)
+  lines.push(`grpo-lab: ${labs.map(([k, b]) => `${backendName(k)} = ${b.label}`).join('; ')}. Peers: PyTorch ${c.torch?.torch ?? '?'} (transformers ${c.torch?.transformers ?? '?'}, GPT2LMHeadModel, ${c.torch?.attn_implementation ?? '?'} attention)${c.full_grpo_step ? `, TRL ${c.full_grpo_step.trl?.trl ?? '?'} GRPOTrainer` : ''}, each at torch.set_num_threads(the lab backend's threads).`)
+  if (h) lines.push(`Shape: ${h.n_layer} layers × ${h.n_embd} wide, ${h.n_head} heads, vocabulary ${h.vocab_size}; ${h.prompts_per_step} prompts × ${h.num_generations} completions = ${h.prompts_per_step * h.num_generations} sequences of ${h.prompt_length} prompt + ${h.completion_length} completion tokens.`)
+  lines.push('')
+  lines.push('| | threads | grpo-lab | peer | grpo-lab vs peer (higher: grpo-lab faster) |')
+  lines.push('|---|---:|---:|---:|---:|')
+  const ts = c.train_step
+  labs.forEach(([k, b], i) => {
+    const ours = ts?.sides?.[k]
+    const peer = ts?.sides?.[threadsKey('torch', b.threads)]
+    const what = i === 0 ? 'Train step (forward, log-softmax gather, GRPO loss, backward, clip, AdamW), ms — peer: PyTorch — ' : '… '
+    lines.push(`| ${what}${backendName(k)} | ${b.threads} | ${fmt(ours?.median_ms, 0)} | ${fmt(peer?.median_ms, 0)} | ${ratio(r.train_step_vs_torch_cpu?.[k])} |`)
+  })
+  if (ts) {
+    const torchFirst = Object.entries(ts.sides).find(([k]) => k.startsWith('torch_'))?.[1]?.grad_norm_first
+    lines.push(`| … gradient norm of the first step (same weights, same batch) | | ${labs.map(([k]) => fmt(ts.sides[k]?.grad_norm_first, 6)).join(' / ')} | ${fmt(torchFirst, 6)} | rel. diff ${labs.map(([k]) => ts.grad_norm_rel_diff_vs_torch?.[k]?.toExponential(1) ?? '—').join(' / ')} |`)
+    lines.push(`| … achieved GFLOP/s | | ${labs.map(([k]) => fmt(ts.sides[k]?.gflops, 2)).join(' / ')} | ${labs.map(([, b]) => fmt(ts.sides[threadsKey('torch', b.threads)]?.gflops, 2)).join(' / ')} | |`)
+    lines.push(fastestRow(ts.vs_torch_fastest, 'torch', labs, (n) => fmt(ts.sides[threadsKey('torch', n)]?.median_ms, 0)))
+  }
+  const ro = c.rollout
+  labs.forEach(([k, b], i) => {
+    const what = i === 0 ? `Rollout with KV cache, tokens/s (${ro?.sequences} × ${ro?.new_tokens} new tokens, sampled) — peer: PyTorch, its own KV-cache loop — ` : '… '
+    lines.push(`| ${what}${backendName(k)} | ${b.threads} | ${int(ro?.sides?.[k]?.tokens_per_s)} | ${int(ro?.sides?.[threadsKey('torch', b.threads)]?.tokens_per_s)} | ${ratio(r.rollout_vs_torch_cpu?.[k])} |`)
+  })
+  if (ro) {
+    lines.push(fastestRow(ro.vs_torch_fastest, 'torch', labs, (n) => int(ro.sides[threadsKey('torch', n)]?.tokens_per_s)))
+    const threads = c.torch?.threads ?? []
+    lines.push(`| … PyTorch through transformers' generate() instead, tokens/s | ${threads.join(' / ')} | | ${threads.map((n) => int(ro.sides[threadsKey('torch_generate', n)]?.tokens_per_s)).join(' / ')} | |`)
+  }
+  const f = c.full_grpo_step
+  if (f) {
+    labs.forEach(([k, b], i) => {
+      const what = i === 0 ? 'Whole GRPO step (rollout, rewards, advantages, loss, backward, AdamW), ms — peer: TRL GRPOTrainer on PyTorch — ' : '… '
+      lines.push(`| ${what}${backendName(k)} | ${b.threads} | ${fmt(f.sides[k]?.median_ms, 0)} | ${fmt(f.sides[threadsKey('trl', b.threads)]?.median_ms, 0)} | ${ratio(r.grpo_step_vs_trl_cpu?.[k])} |`)
+    })
+    lines.push(fastestRow(f.vs_trl_fastest, 'trl', labs, (n) => fmt(f.sides[threadsKey('trl', n)]?.median_ms, 0)))
+    if (r.full_grpo_step) lines.push(`| … WebGPU (${r.adapter?.label ?? 'the page'}; its step above) vs TRL on all ${c.machine?.cores} cores | | ${fmt(r.full_grpo_step.median_ms, 0)} | ${fmt(f.sides[f.trl_all_cores]?.median_ms, 0)} | ${ratio(r.grpo_step_vs_trl_cpu?.webgpu)} |`)
+    const len = (x) => (x?.mean_completion_length?.length ? fmt(x.mean_completion_length.reduce((a, b) => a + b, 0) / x.mean_completion_length.length) : '—')
+    lines.push(`| … mean completion length over the steps (both stop at the end token) | | ${labs.map(([k]) => len(f.sides[k])).join(' / ')} | ${labs.map(([, b]) => len(f.sides[threadsKey('trl', b.threads)])).join(' / ')} | |`)
+  }
+  if (c.scaling?.length) {
     lines.push('')
-    for (const e of r.errors) lines.push(`- error: ${e}`)
+    lines.push('How the CPU backends\' cost grows against PyTorch\'s (train step as above; rollout with the KV cache; PyTorch at each backend\'s threads):')
+    lines.push('')
+    lines.push('| varied | n_embd | G (×' + (h?.prompts_per_step ?? '') + ' prompts) | completion | backend | train step ms | PyTorch ms | vs PyTorch | rollout ms | PyTorch ms | vs PyTorch |')
+    lines.push('|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|')
+    for (const s of c.scaling) {
+      for (const [k, b] of labs) {
+        const t = threadsKey('torch', b.threads)
+        lines.push(`| ${s.vary} | ${s.shape.n_embd} | ${s.shape.num_generations} | ${s.shape.completion_length} | ${k} (${b.threads}T) | ${fmt(s.train?.median_ms?.[k], 0)} | ${fmt(s.train?.median_ms?.[t], 0)} | ${ratio(s.train?.vs_torch?.[k])} | ${fmt(s.rollout?.median_ms?.[k], 0)} | ${fmt(s.rollout?.median_ms?.[t], 0)} | ${ratio(s.rollout?.vs_torch?.[k])} |`)
+      }
+    }
   }
   return lines.join('\n')
 }
 
-async function main() {
-  const args = parseArgs(process.argv.slice(2))
-  const t0 = Date.now()
+/** The WebGPU part: the bench page in headless Chromium; resolves with what window.__bench() does. */
+async function runPage(args, deadline) {
   // a build directory of this run's own, so that concurrent runs never serve each other's files
   const pageDir = mkdtempSync(join(tmpdir(), 'grpo-lab-bench-'))
   process.on('exit', () => rmSync(pageDir, { recursive: true, force: true }))
@@ -149,8 +237,7 @@ async function main() {
     ({ chromium } = await import('@playwright/test'))
   }
   const browser = await chromium.launch({ executablePath: findChromium(), args: CHROMIUM_ARGS, headless: true })
-  const killer = setTimeout(() => { console.error(`[bench] timed out after ${args.timeoutS} s`); process.exit(1) }, args.timeoutS * 1000)
-  let result
+  const killer = setTimeout(() => { console.error(`[bench] timed out after ${args.timeoutS} s (in the WebGPU part)`); process.exit(1) }, deadline - Date.now())
   try {
     const page = await browser.newPage()
     page.on('console', (m) => { const t = m.text(); if (t.startsWith('[bench]')) console.error(t); else if (m.type() === 'error' && !/VerifyEachNodeIsAssignedToAnEp/.test(t)) console.error(`[page] ${t}`) })
@@ -160,12 +247,65 @@ async function main() {
     const options = { quick: args.quick, ort: args.ort }
     if (args.reps) { options.reps = args.reps; options.peerReps = args.reps }
     if (args.scalingTfjs !== undefined) options.scalingTfjs = args.scalingTfjs
-    result = await page.evaluate((o) => window.__bench(o), options)
+    return await page.evaluate((o) => window.__bench(o), options)
   } finally {
     clearTimeout(killer)
     await browser.close()
     server.close()
   }
+}
+
+/** The CPU part: bench/cpu.ts in a Node of its own (TypeScript through tsx), its JSON read back. */
+function runCpu(args, deadline) {
+  const out = join(tmpdir(), `grpo-lab-bench-cpu-${process.pid}.json`)
+  rmSync(out, { force: true })
+  const cli = ['--import', import.meta.resolve('tsx'), join(ROOT, 'bench/cpu.ts'), '--out', out]
+  if (args.quick) cli.push('--quick')
+  if (args.reps) cli.push('--reps', String(args.reps))
+  if (!args.trl) cli.push('--no-trl')
+  console.error('[bench] CPU part: bench/cpu.ts')
+  const r = spawnSync(process.execPath, cli, { stdio: ['ignore', 'inherit', 'inherit'], timeout: Math.max(1000, deadline - Date.now()) })
+  if (!existsSync(out)) {
+    const why = r.error?.code === 'ETIMEDOUT' ? `timed out after ${args.timeoutS} s` : r.signal ? `was killed (${r.signal})` : `exited with status ${r.status}`
+    return { errors: [`CPU part: bench/cpu.ts ${why} without writing its results (its messages are above)`] }
+  }
+  const cpu = JSON.parse(readFileSync(out, 'utf8'))
+  rmSync(out, { force: true })
+  return cpu
+}
+
+const RATIOS = ['train_step_vs_torch_cpu', 'rollout_vs_torch_cpu', 'grpo_step_vs_trl_cpu']
+
+/** The CPU part's numbers under `cpu`, its ratios at the top next to the WebGPU ones. WebGPU's
+ *  whole GRPO step (the page's, this run) is set against TRL on all the cores. */
+function mergeCpu(result, cpu) {
+  const { errors = [], ...rest } = cpu
+  const ratios = Object.fromEntries(RATIOS.map((k) => [k, rest[k]]))
+  for (const k of RATIOS) delete rest[k]
+  result.cpu = rest
+  for (const k of RATIOS) if (ratios[k]) result[k] = ratios[k]
+  const trlAll = rest.full_grpo_step?.sides?.[rest.full_grpo_step?.trl_all_cores]
+  if (trlAll && Number.isFinite(result.full_grpo_step?.median_ms)) {
+    result.grpo_step_vs_trl_cpu = { ...result.grpo_step_vs_trl_cpu, webgpu: Math.round((trlAll.median_ms / result.full_grpo_step.median_ms) * 1000) / 1000 }
+  }
+  result.errors = [...(result.errors ?? []), ...errors]
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2))
+  const t0 = Date.now()
+  const deadline = t0 + args.timeoutS * 1000
+  // the CPU peers' Python, checked before the long WebGPU part: missing, the bench fails here
+  if (args.cpu) {
+    try {
+      ensurePythonEnv((line) => console.error(line))
+    } catch (e) {
+      fail(`the CPU part (PyTorch and TRL peers) needs the Python of python/requirements.txt: ${e.message}. ` +
+        '(--no-cpu runs the WebGPU part alone.)')
+    }
+  }
+  const result = args.webgpu ? await runPage(args, deadline) : { quick: args.quick, date: new Date().toISOString(), errors: [] }
+  if (args.cpu) mergeCpu(result, runCpu(args, deadline))
   result.wall_s = Math.round((Date.now() - t0) / 100) / 10
   mkdirSync(dirname(args.out), { recursive: true })
   writeFileSync(args.out, JSON.stringify(result, null, 2) + '\n')
