@@ -26,9 +26,12 @@ import { GPT } from '../src/model/gpt'
 import type { CharTokenizer } from '../src/model/tokenizer'
 import { ADAM, benchRunConfig, freshModel, GrpoLabTrainStep, LEARNING_RATE, makeTrainer, modelConfig, rolloutKv, sampleCompletions } from './grpolab'
 import { benchPython, type PeerTimed, TorchPeer, TrlPeer } from './peers'
-import { type BenchOptions, benchPrompts, defaultOptions, forwardFlops, type GrpoBatch, grpoBatch, log, median, rolloutFlops, type Shape, TASK_ID } from './workload'
+import { type BenchOptions, benchPrompts, defaultOptions, forwardFlops, type GrpoBatch, grpoBatch, median, rolloutFlops, type Shape, TASK_ID } from './workload'
 
 type Json = Record<string, unknown>
+
+/** Progress on stderr: stdout is the JSON's when no --out is given. */
+const log = (msg: string) => console.error(`[bench] ${msg}`)
 
 export interface CpuBenchOptions extends Pick<BenchOptions, 'quick' | 'reps' | 'scalingReps' | 'headline' | 'scaling' | 'seed'> {
   /** run TRL's whole GRPO step (about 10 s of Python start-up per thread count) */

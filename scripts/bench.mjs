@@ -264,7 +264,7 @@ function runCpu(args, deadline) {
   if (args.reps) cli.push('--reps', String(args.reps))
   if (!args.trl) cli.push('--no-trl')
   console.error('[bench] CPU part: bench/cpu.ts')
-  const r = spawnSync(process.execPath, cli, { stdio: ['ignore', 'inherit', 'inherit'], timeout: Math.max(1000, deadline - Date.now()) })
+  const r = spawnSync(process.execPath, cli, { stdio: ['ignore', 2, 2], timeout: Math.max(1000, deadline - Date.now()) })
   if (!existsSync(out)) {
     const why = r.error?.code === 'ETIMEDOUT' ? `timed out after ${args.timeoutS} s` : r.signal ? `was killed (${r.signal})` : `exited with status ${r.status}`
     return { errors: [`CPU part: bench/cpu.ts ${why} without writing its results (its messages are above)`] }
