@@ -12,6 +12,12 @@
 // TRL export writes for the bench's run, its train.py unchanged, GRPOTrainer on PyTorch's CPU.
 // Each measurement warms every side up once, then runs rounds in which the sides alternate, so a
 // machine whose load changes slows them alike; medians are reported.
+//
+// PyTorch's many-thread runs go twice: with OpenMP's default wait policy (its threads spin at the
+// end of each parallel region) and with OMP_WAIT_POLICY=PASSIVE (they sleep). On a machine shared
+// with other work the spinning threads wait on threads that are not scheduled, and a rollout of
+// thousands of small ops can take ten times longer than on one thread; each lab backend is set
+// against the faster of the two, so the ratio is against PyTorch at its best on those cores.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -56,6 +62,22 @@ async function labBackends(): Promise<LabCpu[]> {
 }
 
 const threadsKey = (peer: string, n: number) => `${peer}_${n}_thread${n === 1 ? '' : 's'}`
+
+/** How a peer runs: its threads, and whether OpenMP's idle threads sleep (PASSIVE) or spin. */
+interface PeerSetting { threads: number; passive: boolean }
+const settingKey = (peer: string, s: PeerSetting) => threadsKey(peer, s.threads) + (s.passive ? '_passive' : '')
+const PASSIVE_ENV = { OMP_WAIT_POLICY: 'PASSIVE' }
+
+/** The peers' settings: each lab backend's thread count and all the cores, the many-thread ones
+ *  with each wait policy (one thread has nothing to wait for). */
+function peerSettings(labs: LabCpu[]): PeerSetting[] {
+  const threads = [...new Set([...labs.map((l) => l.threads), availableParallelism()])].sort((a, b) => a - b)
+  return threads.flatMap((n) => (n === 1 ? [{ threads: n, passive: false }] : [{ threads: n, passive: false }, { threads: n, passive: true }]))
+}
+
+/** One torch process per wait policy (it is read when OpenMP starts); threads are set per command. */
+interface TorchPeers { spin: TorchPeer; passive: TorchPeer | null }
+const torchOf = (t: TorchPeers, s: PeerSetting) => (s.passive ? t.passive! : t.spin)
 const r1 = (x: number) => Math.round(x * 10) / 10
 const r3 = (x: number) => Math.round(x * 1000) / 1000
 
@@ -96,11 +118,6 @@ async function compare<T>(sides: Side<T>[], reps: number, warmUp: boolean): Prom
   return out
 }
 
-/** The thread counts torch runs at: each lab backend's, and all the cores. */
-function torchThreads(labs: LabCpu[]): number[] {
-  return [...new Set([...labs.map((l) => l.threads), availableParallelism()])].sort((a, b) => a - b)
-}
-
 function writeFolder(dir: string, files: Map<string, Uint8Array>): string {
   for (const [path, bytes] of files) {
     mkdirSync(dirname(join(dir, path)), { recursive: true })
@@ -111,7 +128,7 @@ function writeFolder(dir: string, files: Map<string, Uint8Array>): string {
 
 /** One shape's workload on every side: the model (fresh, from the seed) in each lab backend and in
  *  torch (through the Hugging Face folder of its checkpoint), the sampled batch, the prompts. */
-async function prepareShape(labs: LabCpu[], torch: TorchPeer, s: Shape, tokenizer: CharTokenizer, prompts: number[][], seed: number, dir: string) {
+async function prepareShape(labs: LabCpu[], torch: TorchPeers, s: Shape, tokenizer: CharTokenizer, prompts: number[][], seed: number, dir: string) {
   const V = tokenizer.vocabSize
   const Lp = prompts[0].length
   const blockSize = Math.max(128, Lp + s.completion)
@@ -127,11 +144,13 @@ async function prepareShape(labs: LabCpu[], torch: TorchPeer, s: Shape, tokenize
     return m
   })
   const folder = writeFolder(mkdtempSync(join(dir, 'hf-')), hfFolderFiles(ck))
-  const loaded = await torch.load({
+  const load = {
     model: folder, learning_rate: LEARNING_RATE, epsilon: 0.2,
     adam: { beta1: ADAM.beta1, beta2: ADAM.beta2, eps: ADAM.eps, weight_decay: ADAM.weightDecay, max_grad_norm: ADAM.maxGradNorm },
     batch: torchBatch(batch),
-  })
+  }
+  const loaded = await torch.spin.load(load)
+  if (torch.passive) await torch.passive.load(load)
   const rolloutPrompts = sp.flatMap((p) => Array.from({ length: s.generations }, () => p))
   return { V, Lp, batch, models, ck, loaded, rolloutPrompts }
 }
@@ -145,12 +164,14 @@ function torchBatch(b: GrpoBatch): Json {
 
 type Prepared = Awaited<ReturnType<typeof prepareShape>>
 
-/** Train steps: each lab backend and torch at each thread count, alternating. */
-async function trainSteps(labs: LabCpu[], torch: TorchPeer, w: Prepared, reps: number, warmUp: boolean) {
+/** Train steps: each lab backend and torch in each setting, alternating. */
+async function trainSteps(labs: LabCpu[], torch: TorchPeers, w: Prepared, reps: number, warmUp: boolean) {
   const steps = labs.map((l, i) => new GrpoLabTrainStep(l.be, w.models[i], w.batch))
   const sides: Side<number>[] = []
   labs.forEach((l, i) => sides.push({ key: l.name, run: () => clocked(() => steps[i].run()) }))
-  for (const n of torchThreads(labs)) sides.push({ key: threadsKey('torch', n), run: async () => { const r = await torch.trainStep(n); return { ms: r.ms, value: Number(r.grad_norm) } } })
+  for (const st of peerSettings(labs)) {
+    sides.push({ key: settingKey('torch', st), run: async () => { const r = await torchOf(torch, st).trainStep(st.threads); return { ms: r.ms, value: Number(r.grad_norm) } } })
+  }
   try {
     return await compare(sides, reps, warmUp)
   } finally {
@@ -159,16 +180,21 @@ async function trainSteps(labs: LabCpu[], torch: TorchPeer, w: Prepared, reps: n
 }
 
 /** KV-cache rollouts: the lab's generate() and torch's loop (and generate()), alternating. */
-async function rollouts(labs: LabCpu[], torch: TorchPeer, w: Prepared, L: number, seed: number, reps: number, warmUp: boolean, withGenerate: boolean) {
+async function rollouts(labs: LabCpu[], torch: TorchPeers, w: Prepared, L: number, seed: number, reps: number, warmUp: boolean, withGenerate: boolean) {
   let stream = 1
   const sides: Side<boolean>[] = []
   labs.forEach((l, i) => sides.push({
     key: l.name,
     run: () => clocked(async () => (await rolloutKv(w.models[i], w.rolloutPrompts, L, seed, stream++)).every((c) => c.length === L)),
   }))
-  for (const n of torchThreads(labs)) {
-    sides.push({ key: threadsKey('torch', n), run: async () => { const r = await torch.rollout(n, w.rolloutPrompts, L, seed + stream++, 'loop'); return { ms: r.ms, value: r.completion_lengths_ok === true } } })
-    if (withGenerate) sides.push({ key: threadsKey('torch_generate', n), run: async () => { const r = await torch.rollout(n, w.rolloutPrompts, L, seed + stream++, 'generate'); return { ms: r.ms, value: r.completion_lengths_ok === true } } })
+  for (const st of peerSettings(labs)) {
+    const peer = torchOf(torch, st)
+    const run = (mode: 'loop' | 'generate') => async () => {
+      const r = await peer.rollout(st.threads, w.rolloutPrompts, L, seed + stream++, mode)
+      return { ms: r.ms, value: r.completion_lengths_ok === true }
+    }
+    sides.push({ key: settingKey('torch', st), run: run('loop') })
+    if (withGenerate) sides.push({ key: settingKey('torch_generate', st), run: run('generate') })
   }
   return compare(sides, reps, warmUp)
 }
@@ -185,7 +211,7 @@ function describeTrain(r: Record<string, SideResult<number>>, labs: LabCpu[], fl
 
 /** |ours − torch's| / torch's first gradient norm: both start from the same weights and batch. */
 function gradNormDiffs(r: Record<string, SideResult<number>>, labs: LabCpu[]): Json {
-  const torchFirst = r[threadsKey('torch', torchThreads(labs)[0])]?.first
+  const torchFirst = r[settingKey('torch', peerSettings(labs)[0])]?.first
   const out: Json = {}
   for (const l of labs) if (r[l.name] && torchFirst !== undefined) out[l.name] = Math.abs(r[l.name].first - torchFirst) / Math.max(1e-12, Math.abs(torchFirst))
   return out
@@ -199,23 +225,30 @@ function describeRollout(r: Record<string, SideResult<boolean>>, tokens: number,
   return sides
 }
 
-/** torch's time / ours, for each lab backend against torch at its own thread count. */
-function ratiosTime(r: Record<string, { median_ms: number }>, labs: LabCpu[], peer: string): Json {
-  const out: Json = {}
-  for (const l of labs) {
-    const p = r[threadsKey(peer, l.threads)]
-    if (r[l.name] && p) out[l.name] = r3(p.median_ms / r[l.name].median_ms)
-  }
-  return out
+/** The fastest of the peer's settings that `keep` admits: its key, or undefined. */
+function fastestSetting(r: Record<string, { median_ms: number }>, labs: LabCpu[], peer: string, keep: (s: PeerSetting) => boolean): string | undefined {
+  const keys = peerSettings(labs).filter(keep).map((s) => settingKey(peer, s)).filter((k) => Number.isFinite(r[k]?.median_ms))
+  return keys.length ? keys.reduce((a, b) => (r[b].median_ms < r[a].median_ms ? b : a)) : undefined
 }
 
-/** The same against the peer's fastest thread count (on a loaded machine more threads can be slower). */
+/** The peer's time / ours for each lab backend, against the peer on as many threads (its faster
+ *  wait policy); `against` names the peer setting each ratio is against. */
+function ratiosTime(r: Record<string, { median_ms: number }>, labs: LabCpu[], peer: string): { ratios: Json; against: Json } {
+  const ratios: Json = {}
+  const against: Json = {}
+  for (const l of labs) {
+    const k = fastestSetting(r, labs, peer, (s) => s.threads === l.threads)
+    if (r[l.name] && k) { ratios[l.name] = r3(r[k].median_ms / r[l.name].median_ms); against[l.name] = k }
+  }
+  return { ratios, against }
+}
+
+/** The same against the peer's fastest setting of all (on a loaded machine more threads can be slower). */
 function ratiosFastest(r: Record<string, { median_ms: number }>, labs: LabCpu[], peer: string): Json {
-  const times = torchThreads(labs).map((n) => ({ n, ms: r[threadsKey(peer, n)]?.median_ms })).filter((x) => Number.isFinite(x.ms))
-  if (!times.length) return {}
-  const best = times.reduce((a, b) => (b.ms! < a.ms! ? b : a))
-  const out: Json = { [`${peer}_threads`]: best.n }
-  for (const l of labs) if (r[l.name]) out[l.name] = r3(best.ms! / r[l.name].median_ms)
+  const k = fastestSetting(r, labs, peer, () => true)
+  if (!k) return {}
+  const out: Json = { against: k }
+  for (const l of labs) if (r[l.name]) out[l.name] = r3(r[k].median_ms / r[l.name].median_ms)
   return out
 }
 
@@ -231,35 +264,42 @@ async function fullSteps(labs: LabCpu[], python: string, o: CpuBenchOptions, dir
   fresh.destroy()
   const project = writeFolder(join(dir, 'trl'), trlProjectFiles(config, ck, `fresh weights of seed ${config.seed}`).files)
   const steps = 1 + o.reps
-  const threads = torchThreads(labs)
-  log(`  TRL: starting GRPOTrainer (${project}) at ${threads.join(', ')} thread(s)`)
-  const peers: TrlPeer[] = []
+  const settings = peerSettings(labs)
+  log(`  TRL: starting GRPOTrainer (${project}): ${settings.map((st) => settingKey('trl', st)).join(', ')}`)
+  const peers: { key: string; peer: TrlPeer }[] = []
   try {
     // one after the other: each start-up has the cores to itself
-    for (const n of threads) peers.push(await TrlPeer.start(python, project, n, steps, join(dir, `trl-out-${n}`)))
+    for (const st of settings) {
+      const key = settingKey('trl', st)
+      peers.push({ key, peer: await TrlPeer.start(python, project, st.threads, steps, join(dir, key), st.passive ? PASSIVE_ENV : {}) })
+    }
     const trainers = labs.map((l) => makeTrainer(l.be, h, o.seed, ck))
     const sides: Side<Json>[] = []
     labs.forEach((l, i) => sides.push({
       key: l.name,
       run: () => clocked(async () => ({ mean_completion_length: (await trainers[i].trainStep()).metrics['completions/mean_length'] })),
     }))
-    peers.forEach((p) => sides.push({ key: threadsKey('trl', p.threads), run: () => peerClocked(() => p.step()) }))
+    peers.forEach(({ key, peer }) => sides.push({ key, run: () => peerClocked(() => peer.step()) }))
     const r = await compare(sides, steps - 1, true)
     trainers.forEach((t) => t.destroy())
-    for (const p of peers) await p.finish()
+    for (const { peer } of peers) await peer.finish()
     const out: Json = {}
     labs.forEach((l) => { const { first, values, ...x } = r[l.name]; out[l.name] = { ...x, mean_completion_length: [first, ...values].map((v) => v.mean_completion_length) } })
-    for (const p of peers) {
-      const { first, values, ...x } = r[threadsKey('trl', p.threads)]
+    for (const { key, peer } of peers) {
+      const { first, values, ...x } = r[key]
       // TRL's own step_time: from before generation to after backward (no clipping, no AdamW)
-      out[threadsKey('trl', p.threads)] = {
-        ...x, trl_step_time_ms: p.logs.map((l) => r1(Number(l.step_time) * 1000)),
-        mean_completion_length: p.logs.map((l) => l['completions/mean_length']),
+      out[key] = {
+        ...x, trl_step_time_ms: peer.logs.map((l) => r1(Number(l.step_time) * 1000)),
+        mean_completion_length: peer.logs.map((l) => l['completions/mean_length']),
       }
     }
-    return { sides: out, ratios: ratiosTime(r, labs, 'trl'), fastest: ratiosFastest(r, labs, 'trl'), trl: peers[0]?.versions, steps: { warmup: 1, timed: steps - 1 } }
+    const allCores = fastestSetting(r, labs, 'trl', (st) => st.threads === availableParallelism())
+    return {
+      sides: out, ...ratiosTime(r, labs, 'trl'), fastest: ratiosFastest(r, labs, 'trl'), allCores,
+      trl: peers[0]?.peer.versions, steps: { warmup: 1, timed: steps - 1 },
+    }
   } catch (e) {
-    peers.forEach((p) => p.kill())
+    peers.forEach(({ peer }) => peer.kill())
     errors.push(`full GRPO step vs TRL: ${(e as Error).message}`)
     log(`ERROR ${(e as Error).message}`)
     return null
@@ -273,35 +313,44 @@ export async function runCpuBench(o: CpuBenchOptions): Promise<Json> {
   const python = benchPython((line) => log(line))
   const dir = mkdtempSync(join(tmpdir(), 'grpo-lab-bench-cpu-'))
   const labs = await labBackends()
-  const torch = await TorchPeer.start(python)
+  const settings = peerSettings(labs)
+  const torch: TorchPeers = {
+    spin: await TorchPeer.start(python, {}),
+    passive: settings.some((st) => st.passive) ? await TorchPeer.start(python, PASSIVE_ENV) : null,
+  }
   const h = o.headline
   const { tokenizer, prompts } = benchPrompts(Math.max(h.prompts, ...o.scaling.map((x) => x.shape.prompts)), o.seed)
   const result: Json = {
     machine: { cores: availableParallelism(), cpu: cpus()[0]?.model, node: process.version },
     backends: Object.fromEntries(labs.map((l) => [l.name, { label: l.label, threads: l.threads }])),
-    torch: { ...torch.versions, threads: torchThreads(labs) },
+    torch: { ...torch.spin.versions, settings: settings.map((st) => settingKey('torch', st)) },
   }
   try {
     // ---- the headline shape: train step, rollout, whole GRPO step ------------------------------
-    log(`CPU: ${labs.map((l) => `${l.name} (${l.label})`).join(', ')}; torch ${torch.versions.torch} at ${torchThreads(labs).join(', ')} thread(s)`)
+    log(`CPU: ${labs.map((l) => `${l.name} (${l.label})`).join(', ')}; torch ${torch.spin.versions.torch}: ${settings.map((st) => settingKey('torch', st)).join(', ')}`)
     const w = await prepareShape(labs, torch, h, tokenizer, prompts, o.seed, dir)
     ;(result.torch as Json).attn_implementation = w.loaded.attn_implementation
     result.headline = { ...shapeJson(h), vocab_size: w.V, prompt_length: w.Lp, positions: w.batch.T }
     const flops = 3 * forwardFlops(h, w.V, w.batch.N, w.batch.T)
     log(`CPU train step (${w.batch.N} sequences × ${w.batch.T} positions)`)
     const train = await trainSteps(labs, torch, w, o.reps, true)
-    result.train_step = { tokens: w.batch.N * w.batch.T, flops, ...describeTrain(train, labs, flops), vs_torch_fastest: ratiosFastest(train, labs, 'torch') }
-    result.train_step_vs_torch_cpu = ratiosTime(train, labs, 'torch')
+    const trainVs = ratiosTime(train, labs, 'torch')
+    result.train_step = {
+      tokens: w.batch.N * w.batch.T, flops, ...describeTrain(train, labs, flops), vs_torch_against: trainVs.against,
+      vs_torch_fastest: ratiosFastest(train, labs, 'torch'),
+    }
+    result.train_step_vs_torch_cpu = trainVs.ratios
 
     const N = w.rolloutPrompts.length
     log(`CPU rollout with KV cache (${N} × ${h.completion} new tokens)`)
     const roll = await rollouts(labs, torch, w, h.completion, o.seed, o.reps, true, true)
     const rflops = rolloutFlops(h, w.V, N, w.Lp, h.completion)
+    const rollVs = ratiosTime(roll, labs, 'torch') // tokens/s ratio = time ratio (same tokens)
     result.rollout = {
       sequences: N, new_tokens: h.completion, flops: rflops, sides: describeRollout(roll, N * h.completion, rflops),
-      vs_torch_fastest: ratiosFastest(Object.fromEntries(Object.entries(roll).filter(([k]) => !k.startsWith('torch_generate'))), labs, 'torch'),
+      vs_torch_against: rollVs.against, vs_torch_fastest: ratiosFastest(roll, labs, 'torch'),
     }
-    result.rollout_vs_torch_cpu = ratiosTime(roll, labs, 'torch') // tokens/s ratio = time ratio (same tokens)
+    result.rollout_vs_torch_cpu = rollVs.ratios
     w.models.forEach((m) => m.destroy())
 
     if (o.trl) {
@@ -309,7 +358,7 @@ export async function runCpuBench(o: CpuBenchOptions): Promise<Json> {
       const full = await fullSteps(labs, python, o, dir, tokenizer, errors)
       if (full) {
         result.full_grpo_step = {
-          sides: full.sides, trl: full.trl, steps: full.steps, trl_all_cores: threadsKey('trl', availableParallelism()), vs_trl_fastest: full.fastest,
+          sides: full.sides, trl: full.trl, steps: full.steps, trl_all_cores: full.allCores, vs_trl_against: full.against, vs_trl_fastest: full.fastest,
         }
         result.grpo_step_vs_trl_cpu = full.ratios
       }
@@ -331,9 +380,11 @@ export async function runCpuBench(o: CpuBenchOptions): Promise<Json> {
       }
     }
     result.scaling = scaling
-    await torch.close()
+    await torch.spin.close()
+    await torch.passive?.close()
   } catch (e) {
-    torch.kill()
+    torch.spin.kill()
+    torch.passive?.kill()
     errors.push(`CPU bench: ${(e as Error).message}`)
     log(`ERROR ${(e as Error).message}`)
   } finally {
@@ -351,9 +402,10 @@ function shapeJson(s: Shape): Json {
   return { n_layer: s.nLayer, n_head: s.nHead, n_embd: s.nEmbd, prompts_per_step: s.prompts, num_generations: s.generations, completion_length: s.completion }
 }
 
-/** A scaling row's cells: each side's median and each lab backend's ratio to torch at its threads. */
+/** A scaling row's cells: each side's median and each lab backend's ratio to torch on its threads. */
 function ratioRow(r: Record<string, { median_ms: number }>, labs: LabCpu[]): Json {
-  return { median_ms: Object.fromEntries(Object.entries(r).map(([k, x]) => [k, x.median_ms])), vs_torch: ratiosTime(r, labs, 'torch') }
+  const { ratios, against } = ratiosTime(r, labs, 'torch')
+  return { median_ms: Object.fromEntries(Object.entries(r).map(([k, x]) => [k, x.median_ms])), vs_torch: ratios, vs_torch_against: against }
 }
 
 function parseArgs(argv: string[]): { o: CpuBenchOptions; out: string } {

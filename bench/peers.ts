@@ -35,8 +35,8 @@ class JsonLines {
   stderrTail = ''
   readonly child: ChildProcess
 
-  constructor(readonly name: string, python: string, args: string[]) {
-    this.child = spawn(python, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, HF_HUB_OFFLINE: '1', PYTHONUNBUFFERED: '1' } })
+  constructor(readonly name: string, python: string, args: string[], env: Record<string, string>) {
+    this.child = spawn(python, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, HF_HUB_OFFLINE: '1', PYTHONUNBUFFERED: '1', ...env } })
     this.child.stdout!.setEncoding('utf8')
     this.child.stdout!.on('data', (d: string) => {
       this.buffer += d
@@ -80,8 +80,9 @@ export interface PeerTimed extends Json { ms: number; threads: number }
 export class TorchPeer {
   private constructor(private readonly p: JsonLines, readonly versions: { torch: string; transformers: string }) {}
 
-  static async start(python: string): Promise<TorchPeer> {
-    const p = new JsonLines('PyTorch peer (bench/python/torch_peer.py)', python, [TORCH_PEER])
+  /** `env`: e.g. OMP_WAIT_POLICY, which OpenMP reads once, when it starts */
+  static async start(python: string, env: Record<string, string>): Promise<TorchPeer> {
+    const p = new JsonLines(`PyTorch peer (bench/python/torch_peer.py${Object.keys(env).length ? `, ${JSON.stringify(env)}` : ''})`, python, [TORCH_PEER], env)
     const hello = await p.next()
     return new TorchPeer(p, { torch: String(hello.torch), transformers: String(hello.transformers) })
   }
@@ -115,9 +116,9 @@ export class TrlPeer {
   private ready = false
   private constructor(private readonly p: JsonLines, readonly versions: { trl: string; torch: string }, readonly threads: number) {}
 
-  static async start(python: string, project: string, threads: number, steps: number, outputDir: string): Promise<TrlPeer> {
-    const p = new JsonLines(`TRL peer (bench/python/trl_peer.py, ${threads} threads)`, python,
-      [TRL_PEER, project, '--threads', String(threads), '--steps', String(steps), '--output_dir', outputDir])
+  static async start(python: string, project: string, threads: number, steps: number, outputDir: string, env: Record<string, string>): Promise<TrlPeer> {
+    const p = new JsonLines(`TRL peer (bench/python/trl_peer.py, ${threads} threads${Object.keys(env).length ? `, ${JSON.stringify(env)}` : ''})`, python,
+      [TRL_PEER, project, '--threads', String(threads), '--steps', String(steps), '--output_dir', outputDir], env)
     const hello = await p.next()
     if (hello.event !== 'start') throw new Error(`TRL peer: expected its start message, got ${JSON.stringify(hello)}`)
     const peer = new TrlPeer(p, { trl: String(hello.trl), torch: String(hello.torch) }, Number(hello.threads))

@@ -148,16 +148,19 @@ function webgpuMarkdown(r) {
   return lines.join('\n')
 }
 
-/** Each lab backend against the peer at whichever of its thread counts was fastest in this run. */
-function fastestRow(f, peer, labs, value) {
-  const n = f?.[`${peer}_threads`]
-  return `| … every backend against the peer's fastest thread count here | ${n ?? '—'} | | ${n === undefined ? '—' : value(n)} | ${labs.map(([k]) => ratio(f?.[k])).join(' / ')} |`
+/** A peer setting's key as the tables show it: 'torch_2_threads_passive' → '2T passive'. */
+const settingLabel = (key) => (key ? key.replace(/^[a-z_]*?_(\d+)_threads?/, '$1T').replace('_passive', ' passive') : '—')
+
+/** Each lab backend against the peer's fastest setting in this run, whatever its threads. */
+function fastestRow(f, sides, value) {
+  const k = f?.against
+  const labs = Object.keys(f ?? {}).filter((x) => x !== 'against')
+  return `| … against the peer's fastest setting here (${settingLabel(k)}) | | | ${k ? value(sides[k]) : '—'} | ${labs.map((l) => ratio(f[l])).join(' / ')} |`
 }
 
-const threadsKey = (peer, n) => `${peer}_${n}_thread${n === 1 ? '' : 's'}`
 const backendName = (name) => `\`--backend ${name}\``
 
-/** The CPU part: each lab CPU backend against PyTorch / TRL at its own thread count. */
+/** The CPU part: each lab CPU backend against PyTorch / TRL on as many threads. */
 function cpuMarkdown(r) {
   const c = r.cpu
   const h = c.headline
@@ -165,55 +168,53 @@ function cpuMarkdown(r) {
   const labs = Object.entries(c.backends ?? {})
   const load = (xs) => (xs ? xs.map((x) => x.toFixed(2)).join(' / ') : '—')
   lines.push(`CPU: ${c.machine?.cpu ?? '?'}, ${c.machine?.cores ?? '?'} cores, Node ${c.machine?.node ?? '?'}; load average ${load(c.load_average?.start)} at the start of this part, ${load(c.load_average?.end)} at its end (1 / 5 / 15 min).`)
-  lines.push(`grpo-lab: ${labs.map(([k, b]) => `${backendName(k)} = ${b.label}`).join('; ')}. Peers: PyTorch ${c.torch?.torch ?? '?'} (transformers ${c.torch?.transformers ?? '?'}, GPT2LMHeadModel, ${c.torch?.attn_implementation ?? '?'} attention)${c.full_grpo_step ? `, TRL ${c.full_grpo_step.trl?.trl ?? '?'} GRPOTrainer` : ''}, each at torch.set_num_threads(the lab backend's threads).`)
+  lines.push(`grpo-lab: ${labs.map(([k, b]) => `${backendName(k)} = ${b.label}`).join('; ')}. Peers: PyTorch ${c.torch?.torch ?? '?'} (transformers ${c.torch?.transformers ?? '?'}, GPT2LMHeadModel, ${c.torch?.attn_implementation ?? '?'} attention)${c.full_grpo_step ? `, TRL ${c.full_grpo_step.trl?.trl ?? '?'} GRPOTrainer` : ''}, each lab backend against the peer on as many threads (torch.set_num_threads), with OpenMP's faster wait policy of the two tried (nT = spinning, the default; nT passive = OMP_WAIT_POLICY=PASSIVE).`)
   if (h) lines.push(`Shape: ${h.n_layer} layers × ${h.n_embd} wide, ${h.n_head} heads, vocabulary ${h.vocab_size}; ${h.prompts_per_step} prompts × ${h.num_generations} completions = ${h.prompts_per_step * h.num_generations} sequences of ${h.prompt_length} prompt + ${h.completion_length} completion tokens.`)
   lines.push('')
   lines.push('| | threads | grpo-lab | peer | grpo-lab vs peer (higher: grpo-lab faster) |')
   lines.push('|---|---:|---:|---:|---:|')
+  const row = (what, k, b, ours, against, sides, value, ratioOf) =>
+    `| ${what}${backendName(k)} | ${b.threads} | ${value(ours)} | ${against?.[k] ? `${value(sides[against[k]])} (${settingLabel(against[k])})` : '—'} | ${ratio(ratioOf?.[k])} |`
+  const ms = (x) => fmt(x?.median_ms, 0)
+  const tps = (x) => int(x?.tokens_per_s)
   const ts = c.train_step
-  labs.forEach(([k, b], i) => {
-    const ours = ts?.sides?.[k]
-    const peer = ts?.sides?.[threadsKey('torch', b.threads)]
-    const what = i === 0 ? 'Train step (forward, log-softmax gather, GRPO loss, backward, clip, AdamW), ms — peer: PyTorch — ' : '… '
-    lines.push(`| ${what}${backendName(k)} | ${b.threads} | ${fmt(ours?.median_ms, 0)} | ${fmt(peer?.median_ms, 0)} | ${ratio(r.train_step_vs_torch_cpu?.[k])} |`)
-  })
   if (ts) {
-    const torchFirst = Object.entries(ts.sides).find(([k]) => k.startsWith('torch_'))?.[1]?.grad_norm_first
+    labs.forEach(([k, b], i) => lines.push(row(i === 0 ? 'Train step (forward, log-softmax gather, GRPO loss, backward, clip, AdamW), ms — peer: PyTorch — ' : '… ',
+      k, b, ts.sides[k], ts.vs_torch_against, ts.sides, ms, r.train_step_vs_torch_cpu)))
+    lines.push(`| … PyTorch in each setting, ms | | | ${Object.entries(ts.sides).filter(([x]) => x.startsWith('torch_')).map(([x, v]) => `${settingLabel(x)} ${ms(v)}`).join(', ')} | |`)
+    const torchFirst = ts.sides.torch_1_thread?.grad_norm_first
     lines.push(`| … gradient norm of the first step (same weights, same batch) | | ${labs.map(([k]) => fmt(ts.sides[k]?.grad_norm_first, 6)).join(' / ')} | ${fmt(torchFirst, 6)} | rel. diff ${labs.map(([k]) => ts.grad_norm_rel_diff_vs_torch?.[k]?.toExponential(1) ?? '—').join(' / ')} |`)
-    lines.push(`| … achieved GFLOP/s | | ${labs.map(([k]) => fmt(ts.sides[k]?.gflops, 2)).join(' / ')} | ${labs.map(([, b]) => fmt(ts.sides[threadsKey('torch', b.threads)]?.gflops, 2)).join(' / ')} | |`)
-    lines.push(fastestRow(ts.vs_torch_fastest, 'torch', labs, (n) => fmt(ts.sides[threadsKey('torch', n)]?.median_ms, 0)))
+    lines.push(`| … achieved GFLOP/s | | ${labs.map(([k]) => fmt(ts.sides[k]?.gflops, 2)).join(' / ')} | ${labs.map(([k]) => fmt(ts.sides[ts.vs_torch_against?.[k]]?.gflops, 2)).join(' / ')} | |`)
+    lines.push(fastestRow(ts.vs_torch_fastest, ts.sides, ms))
   }
   const ro = c.rollout
-  labs.forEach(([k, b], i) => {
-    const what = i === 0 ? `Rollout with KV cache, tokens/s (${ro?.sequences} × ${ro?.new_tokens} new tokens, sampled) — peer: PyTorch, its own KV-cache loop — ` : '… '
-    lines.push(`| ${what}${backendName(k)} | ${b.threads} | ${int(ro?.sides?.[k]?.tokens_per_s)} | ${int(ro?.sides?.[threadsKey('torch', b.threads)]?.tokens_per_s)} | ${ratio(r.rollout_vs_torch_cpu?.[k])} |`)
-  })
   if (ro) {
-    lines.push(fastestRow(ro.vs_torch_fastest, 'torch', labs, (n) => int(ro.sides[threadsKey('torch', n)]?.tokens_per_s)))
-    const threads = c.torch?.threads ?? []
-    lines.push(`| … PyTorch through transformers' generate() instead, tokens/s | ${threads.join(' / ')} | | ${threads.map((n) => int(ro.sides[threadsKey('torch_generate', n)]?.tokens_per_s)).join(' / ')} | |`)
+    labs.forEach(([k, b], i) => lines.push(row(i === 0 ? `Rollout with KV cache, tokens/s (${ro.sequences} × ${ro.new_tokens} new tokens, sampled) — peer: PyTorch, its own KV-cache loop — ` : '… ',
+      k, b, ro.sides[k], ro.vs_torch_against, ro.sides, tps, r.rollout_vs_torch_cpu)))
+    lines.push(`| … PyTorch in each setting, tokens/s | | | ${Object.entries(ro.sides).filter(([x]) => /^torch_\d/.test(x)).map(([x, v]) => `${settingLabel(x)} ${tps(v)}`).join(', ')} | |`)
+    lines.push(`| … PyTorch through transformers' generate() instead, tokens/s | | | ${Object.entries(ro.sides).filter(([x]) => x.startsWith('torch_generate')).map(([x, v]) => `${settingLabel(x)} ${tps(v)}`).join(', ')} | |`)
+    lines.push(fastestRow(ro.vs_torch_fastest, ro.sides, tps))
   }
   const f = c.full_grpo_step
   if (f) {
-    labs.forEach(([k, b], i) => {
-      const what = i === 0 ? 'Whole GRPO step (rollout, rewards, advantages, loss, backward, AdamW), ms — peer: TRL GRPOTrainer on PyTorch — ' : '… '
-      lines.push(`| ${what}${backendName(k)} | ${b.threads} | ${fmt(f.sides[k]?.median_ms, 0)} | ${fmt(f.sides[threadsKey('trl', b.threads)]?.median_ms, 0)} | ${ratio(r.grpo_step_vs_trl_cpu?.[k])} |`)
-    })
-    lines.push(fastestRow(f.vs_trl_fastest, 'trl', labs, (n) => fmt(f.sides[threadsKey('trl', n)]?.median_ms, 0)))
-    if (r.full_grpo_step) lines.push(`| … WebGPU (${r.adapter?.label ?? 'the page'}; its step above) vs TRL on all ${c.machine?.cores} cores | | ${fmt(r.full_grpo_step.median_ms, 0)} | ${fmt(f.sides[f.trl_all_cores]?.median_ms, 0)} | ${ratio(r.grpo_step_vs_trl_cpu?.webgpu)} |`)
+    labs.forEach(([k, b], i) => lines.push(row(i === 0 ? 'Whole GRPO step (rollout, rewards, advantages, loss, backward, AdamW), ms — peer: TRL GRPOTrainer on PyTorch — ' : '… ',
+      k, b, f.sides[k], f.vs_trl_against, f.sides, ms, r.grpo_step_vs_trl_cpu)))
+    if (r.full_grpo_step) lines.push(`| … WebGPU (${r.adapter?.label ?? 'the page'}; its step above) | all | ${fmt(r.full_grpo_step.median_ms, 0)} | ${ms(f.sides[f.trl_all_cores])} (${settingLabel(f.trl_all_cores)}) | ${ratio(r.grpo_step_vs_trl_cpu?.webgpu)} |`)
+    lines.push(`| … TRL in each setting, ms | | | ${Object.entries(f.sides).filter(([x]) => x.startsWith('trl_')).map(([x, v]) => `${settingLabel(x)} ${ms(v)}`).join(', ')} | |`)
+    lines.push(fastestRow(f.vs_trl_fastest, f.sides, ms))
     const len = (x) => (x?.mean_completion_length?.length ? fmt(x.mean_completion_length.reduce((a, b) => a + b, 0) / x.mean_completion_length.length) : '—')
-    lines.push(`| … mean completion length over the steps (both stop at the end token) | | ${labs.map(([k]) => len(f.sides[k])).join(' / ')} | ${labs.map(([, b]) => len(f.sides[threadsKey('trl', b.threads)])).join(' / ')} | |`)
+    lines.push(`| … mean completion length over the steps (both stop at the end token) | | ${labs.map(([k]) => len(f.sides[k])).join(' / ')} | ${len(f.sides[f.vs_trl_fastest?.against])} | |`)
   }
   if (c.scaling?.length) {
     lines.push('')
-    lines.push('How the CPU backends\' cost grows against PyTorch\'s (train step as above; rollout with the KV cache; PyTorch at each backend\'s threads):')
+    lines.push('How the CPU backends\' cost grows against PyTorch\'s (one repetition each; train step as above; rollout with the KV cache; PyTorch on each backend\'s threads, its faster wait policy):')
     lines.push('')
     lines.push('| varied | n_embd | G (×' + (h?.prompts_per_step ?? '') + ' prompts) | completion | backend | train step ms | PyTorch ms | vs PyTorch | rollout ms | PyTorch ms | vs PyTorch |')
     lines.push('|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|')
     for (const s of c.scaling) {
       for (const [k, b] of labs) {
-        const t = threadsKey('torch', b.threads)
-        lines.push(`| ${s.vary} | ${s.shape.n_embd} | ${s.shape.num_generations} | ${s.shape.completion_length} | ${k} (${b.threads}T) | ${fmt(s.train?.median_ms?.[k], 0)} | ${fmt(s.train?.median_ms?.[t], 0)} | ${ratio(s.train?.vs_torch?.[k])} | ${fmt(s.rollout?.median_ms?.[k], 0)} | ${fmt(s.rollout?.median_ms?.[t], 0)} | ${ratio(s.rollout?.vs_torch?.[k])} |`)
+        const cell = (part) => `${fmt(part?.median_ms?.[part?.vs_torch_against?.[k]], 0)} (${settingLabel(part?.vs_torch_against?.[k])})`
+        lines.push(`| ${s.vary} | ${s.shape.n_embd} | ${s.shape.num_generations} | ${s.shape.completion_length} | ${k} (${b.threads}T) | ${fmt(s.train?.median_ms?.[k], 0)} | ${cell(s.train)} | ${ratio(s.train?.vs_torch?.[k])} | ${fmt(s.rollout?.median_ms?.[k], 0)} | ${cell(s.rollout)} | ${ratio(s.rollout?.vs_torch?.[k])} |`)
       }
     }
   }

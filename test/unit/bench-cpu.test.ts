@@ -29,8 +29,12 @@ describe('CPU benchmark harness', () => {
       expect(j.rollout_vs_torch_cpu[b], b).toBeGreaterThan(0)
       expect(j.scaling[1].grad_norm_rel_diff_vs_torch[b], b).toBeLessThan(1e-4)
     }
-    // torch is set against each backend at that backend's threads
-    expect(j.torch.threads).toContain(j.backends.cpu.threads)
+    // torch is set against each backend on that backend's threads
+    for (const b of ['reference', 'cpu']) {
+      const n = j.backends[b].threads
+      expect(j.train_step.vs_torch_against[b], b).toMatch(new RegExp(`^torch_${n}_threads?(_passive)?$`))
+      expect(j.rollout.vs_torch_against[b], b).toMatch(new RegExp(`^torch_${n}_threads?(_passive)?$`))
+    }
     for (const [side, x] of Object.entries(j.rollout.sides) as [string, { completion_lengths_ok: boolean }][]) {
       expect(x.completion_lengths_ok, side).toBe(true)
     }
