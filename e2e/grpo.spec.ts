@@ -1,5 +1,5 @@
-// The GRPO trainer runs unchanged in a Web Worker: in the page on the CPU backend it produces
-// exactly the metrics that Node produces for the same configuration and seed; on WebGPU it
+// The GRPO trainer runs unchanged in a Web Worker: in the page on the reference CPU backend it
+// produces exactly the metrics that Node produces for the same configuration and seed; on WebGPU it
 // reads back twice per step and the reward rises, with the page's own thread free; a base
 // checkpoint loads into the worker. Waits are on steps and states, with generous outer limits.
 import { execFileSync } from 'node:child_process'
@@ -17,8 +17,8 @@ import { GRPOTrainer } from '../src/rl/trainer'
 import { getTask } from '../src/tasks/registry'
 import { echoLink, lastMetrics, openLab, shownStep, TRAINING_LIMIT, withoutTiming } from './helpers'
 
-test('GRPO in the worker (CPU backend) gives the same metrics as in Node', async ({ page }) => {
-  await openLab(page, echoLink(), '?backend=cpu')
+test('GRPO in the worker (reference CPU backend) gives the same metrics as in Node', async ({ page }) => {
+  await openLab(page, echoLink(), '?backend=reference')
   await expect(page.getByRole('status', { name: 'Adapter' })).toContainText('CPU backend')
   await page.getByRole('button', { name: 'Start', exact: true }).click()
   await expect.poll(() => shownStep(page)).toBeGreaterThanOrEqual(3)
@@ -70,7 +70,7 @@ test('a base model loads from models/<name>.safetensors with a progress bar, and
     await released
     await route.fulfill({ status: 200, body: Buffer.from(bytes), headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(bytes.length) } })
   })
-  await openLab(page, echoLink({ base_model: 'test-base' }), '?backend=cpu')
+  await openLab(page, echoLink({ base_model: 'test-base' }), '?backend=reference')
   await expect(page.getByLabel('Starts from')).toHaveText('test-base (models/test-base.safetensors)')
   await page.getByRole('button', { name: 'Step', exact: true }).click()
   await expect(page.getByRole('progressbar', { name: /Loading base model .*models\/test-base\.safetensors/ })).toBeVisible()
@@ -83,9 +83,9 @@ test('a base model loads from models/<name>.safetensors with a progress bar, and
   expect(withoutTiming(await lastMetrics(page))).toEqual(withoutTiming(node))
 })
 
-test('the default demo in the page (CPU backend) follows the curve of `grpo-lab train` with the same configuration', async ({ page }) => {
+test('the default demo in the page (reference CPU backend) follows the curve of `grpo-lab train` with the same configuration', async ({ page }) => {
   test.setTimeout(2 * TRAINING_LIMIT)
-  await openLab(page, '', '?backend=cpu')
+  await openLab(page, '', '?backend=reference')
   await expect(page.getByLabel('Starts from')).toContainText('addition')
   await page.getByRole('button', { name: 'Start', exact: true }).click()
   await expect.poll(() => shownStep(page), { timeout: TRAINING_LIMIT }).toBeGreaterThanOrEqual(3)
@@ -96,7 +96,7 @@ test('the default demo in the page (CPU backend) follows the curve of `grpo-lab 
 
   // the README's command, stopped after the same step (the schedule still spans max_steps); one metrics row per step
   const out = mkdtempSync(join(tmpdir(), 'grpo-cli-'))
-  execFileSync(process.execPath, ['bin/grpo-lab.mjs', 'train', '--stop-after', String(shown), '--backend', 'cpu', '--out', out], { stdio: 'pipe' })
+  execFileSync(process.execPath, ['bin/grpo-lab.mjs', 'train', '--stop-after', String(shown), '--backend', 'reference', '--out', out], { stdio: 'pipe' })
   const rows = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>)
   const training = (m: Record<string, number>) => Object.fromEntries(Object.entries(withoutTiming(m)).filter(([k]) => !k.startsWith('eval/')))
   expect(rows.at(-1)!.step).toBe(shown)

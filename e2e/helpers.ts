@@ -16,19 +16,28 @@ export function echoLink(extra: Partial<RunConfig> = {}, hidden: string[] = [], 
   return encodeLink(resolveRunConfig({ ...ECHO_VALUES, ...extra }), hidden, autostart)
 }
 
-/**
- * The adapter the page trains on: the CPU backend when asked (?backend=cpu) or when the browser
- * has no WebGPU, else a WebGPU adapter. A page that fell back to the CPU silently fails here.
- */
-export async function expectBackend(page: Page, backend: 'webgpu' | 'cpu'): Promise<void> {
-  await expect(page.getByRole('status', { name: 'Adapter' })).toHaveText(backend === 'cpu' ? /^CPU backend/ : /^WebGPU: /)
+const ADAPTERS = {
+  webgpu: /^WebGPU: /,
+  cpu: /^CPU backend \(WebAssembly SIMD/,
+  reference: /^CPU backend \(TypeScript/,
 }
 
-/** Open the lab at a link; the query picks the backend (?backend=cpu), which is checked. */
+/**
+ * The adapter the page trains on: the fast CPU backend when asked (?backend=cpu) or when the
+ * browser has no WebGPU, the reference CPU backend when asked (?backend=reference: Node's numbers
+ * to the bit, whatever SIMD the browser has), else a WebGPU adapter. A page that fell back to
+ * another backend silently fails here.
+ */
+export async function expectBackend(page: Page, backend: keyof typeof ADAPTERS): Promise<void> {
+  await expect(page.getByRole('status', { name: 'Adapter' })).toHaveText(ADAPTERS[backend])
+}
+
+/** Open the lab at a link; the query picks the backend (?backend=cpu, ?backend=reference), which is checked. */
 export async function openLab(page: Page, fragment: string, query = ''): Promise<void> {
   await page.goto(`/${query}${fragment}`)
   await expect(page.getByRole('button', { name: 'Start', exact: true })).toBeEnabled()
-  await expectBackend(page, query.includes('backend=cpu') ? 'cpu' : 'webgpu')
+  const asked = new URLSearchParams(query).get('backend')
+  await expectBackend(page, asked === 'cpu' || asked === 'reference' ? asked : 'webgpu')
 }
 
 export async function shownStep(page: Page): Promise<number> {

@@ -57,7 +57,7 @@ test('the echo demo runs: steps advance, charts and traces fill', async ({ page 
 test('evaluation on held-out problems every few steps: the metrics Node computes, and the last one shown', async ({ page }) => {
   test.setTimeout(TRAINING_LIMIT)
   const values = { ...ECHO_VALUES, eval_every: 2, eval_problems: 16, max_steps: 6 }
-  await openLab(page, echoLink(values), '?backend=cpu') // the CPU backend: Node's numbers to the bit
+  await openLab(page, echoLink(values), '?backend=reference') // the reference CPU backend: Node's numbers to the bit
   await startAndFinish(page, 6)
   const run = await exportedRun(page)
   const trainer = GRPOTrainer.create(new CpuBackend('f32'), resolveRunConfig(values), getTask('echo'))
@@ -102,8 +102,8 @@ test('Pause stops the steps, Step advances exactly one, Reset clears the run', a
 })
 
 test('Reset during a step: the step in flight is dropped, and the next run starts afresh', async ({ page }) => {
-  // CPU backend: the next run's first step must equal a fresh trainer's, bit for bit
-  await openLab(page, echoLink(), '?backend=cpu')
+  // reference CPU backend: the next run's first step must equal a fresh trainer's in Node, bit for bit
+  await openLab(page, echoLink(), '?backend=reference')
   await page.getByRole('button', { name: 'Start', exact: true }).click()
   await expect.poll(() => shownStep(page)).toBeGreaterThanOrEqual(2)
   const old = await runId(page)

@@ -1,7 +1,7 @@
 // Pretraining a base model in the page: the progress bar and the model it leaves (also after a
 // reload), Cancel part-way, pretraining beside a paused run that is stepped and resumed meanwhile,
 // a run resumed after a reload on a locally pretrained base, and a local model that can no longer
-// be read. The CPU backend where results are compared with Node bit for bit.
+// be read. The reference CPU backend where results are compared with Node bit for bit.
 import { expect, type Page, test } from '@playwright/test'
 import { CpuBackend } from '../src/engine/cpu/cpuBackend'
 import { ECHO_VALUES } from '../src/lab/presets'
@@ -99,7 +99,7 @@ test('Cancel during pretraining: the bar goes, nothing is kept, and a run then s
 
 test('pretraining beside a run: not while it runs; while it is paused, Step and Resume go on, and neither result changes', async ({ page }) => {
   test.setTimeout(TRAINING_LIMIT)
-  await openLab(page, echoLink(), '?backend=cpu')
+  await openLab(page, echoLink(), '?backend=reference') // Node's numbers to the bit
   await page.getByLabel('Speed').selectOption({ label: '1 step / second' }) // running for a while on any machine
   await page.getByRole('button', { name: 'Start', exact: true }).click()
   await expect.poll(() => shownStep(page), { timeout: TRAINING_LIMIT }).toBeGreaterThan(0)

@@ -1,13 +1,13 @@
 // The `grpo-lab` command: the lab's engine headless, for runs, sweeps and checks.
-//   grpo-lab train [--config FILE | --link URL] [--steps N] [--seed S] [--backend webgpu|cpu] [--out DIR] [--stop-after N]  (metrics, traces, model)
-//   grpo-lab worksheet [--backend webgpu|cpu] --input FILE
+//   grpo-lab train [--config FILE | --link URL] [--steps N] [--seed S] [--backend webgpu|cpu|reference] [--out DIR] [--stop-after N]  (metrics, traces, model)
+//   grpo-lab worksheet [--backend webgpu|cpu|reference] --input FILE
 //   grpo-lab score --task ID --problem JSON --completion TEXT
 //   grpo-lab export --format onnx --model FILE.safetensors [--out FILE.onnx] [--kv-cache]
 //   grpo-lab export --format hf --model MODEL --out DIR                 (a Hugging Face gpt2 folder)
 //   grpo-lab export --format trl [--config FILE | --link URL] [--model MODEL] --out DIR   (a TRL project)
 //   grpo-lab generate --model MODEL --prompt P [--prompt P2 …] [--greedy | --temperature T --seed S] [--max-new-tokens N] [--n K]
-//   grpo-lab logits --model MODEL --text S [--text S2 …]                (full forward, CPU backend)
-//   grpo-lab update --config C.json --model MODEL --rollout R.json [--backend cpu|webgpu]  (one update on a given rollout)
+//   grpo-lab logits --model MODEL --text S [--text S2 …]                (full forward, reference CPU backend)
+//   grpo-lab update --config C.json --model MODEL --rollout R.json [--backend cpu|webgpu|reference]  (one update on a given rollout)
 // MODEL: a lab .safetensors checkpoint, a Hugging Face gpt2 folder, or a .zip of one.
 // Invalid input: one line naming the field and what is allowed, exit status 2.
 
@@ -44,13 +44,13 @@ import { parseUpdateRollout } from './updateInput'
 export class UsageError extends Error {}
 
 const USAGE = `usage:
-  grpo-lab train [--config FILE | --link 'URL or #fragment'] [--steps N] [--seed S] [--backend webgpu|cpu] [--out DIR]
+  grpo-lab train [--config FILE | --link 'URL or #fragment'] [--steps N] [--seed S] [--backend webgpu|cpu|reference] [--out DIR]
                  [--stop-after N]   (stop after step N of the run, as pausing the page does; the schedule still spans all steps)
   grpo-lab pretrain --task ID [--steps N] [--seed S] [--batch-size B] [--n-layer L] [--n-head H] [--n-embd C]
-                    [--block-size T] [--learning-rate LR] [--backend webgpu|cpu] [--out FILE.safetensors]
-  grpo-lab eval --task ID --model MODEL [--n N] [--k K] [--temperature T] [--seed S] [--backend webgpu|cpu]
+                    [--block-size T] [--learning-rate LR] [--backend webgpu|cpu|reference] [--out FILE.safetensors]
+  grpo-lab eval --task ID --model MODEL [--n N] [--k K] [--temperature T] [--seed S] [--backend webgpu|cpu|reference]
                 [--completions-out FILE.jsonl]   (each problem's prompt, greedy completion and reward)
-  grpo-lab worksheet [--backend webgpu|cpu] --input FILE
+  grpo-lab worksheet [--backend webgpu|cpu|reference] --input FILE
   grpo-lab score --task ID --problem JSON --completion TEXT
   grpo-lab export --format onnx --model MODEL [--out FILE.onnx] [--kv-cache]
   grpo-lab export --format hf --model MODEL --out DIR   (a Hugging Face gpt2 folder: safetensors, config, tokenizer, ONNX, card)
@@ -58,12 +58,14 @@ const USAGE = `usage:
                   (the run as a TRL project: model/, data/, rewards.py, train.py, README.md; MODEL defaults to the
                   config's base_model, fresh weights from its seed when that is empty)
   grpo-lab generate --model MODEL --prompt P [--prompt P2 ...] [--greedy | --temperature T --seed S] [--max-new-tokens N]
-                    [--n K] [--backend cpu|webgpu]   (JSON; the default backend is cpu)
-  grpo-lab logits --model MODEL --text S [--text S2 ...]   (JSON: every position's logits, CPU backend)
-  grpo-lab update --config FILE --model MODEL --rollout FILE [--backend cpu|webgpu]
+                    [--n K] [--backend cpu|webgpu|reference]   (JSON; the default backend is cpu)
+  grpo-lab logits --model MODEL --text S [--text S2 ...]   (JSON: every position's logits, reference CPU backend)
+  grpo-lab update --config FILE --model MODEL --rollout FILE [--backend cpu|webgpu|reference]
                   (the trainer's update phase on a given rollout: advantages, reference and old log-probs, μ passes of
                    minibatch AdamW steps; JSON: advantages, each optimizer step's loss and grad_norm, metrics; default cpu)
-MODEL: a lab .safetensors checkpoint, a Hugging Face gpt2 folder (as export --format hf writes), or a .zip of one`
+MODEL: a lab .safetensors checkpoint, a Hugging Face gpt2 folder (as export --format hf writes), or a .zip of one
+BACKEND: webgpu (Dawn: a GPU, or SwiftShader), cpu (the fast CPU backend: WebAssembly SIMD on every core, or
+         --threads N), reference (the plain TypeScript backend the others are checked against)`
 
 type Flags = Record<string, string>
 
@@ -123,10 +125,18 @@ function int(flags: Flags, name: string, lo: number, hi: number): number | undef
   return v
 }
 
+/** --backend webgpu (Dawn), cpu (the fast CPU backend: WebAssembly SIMD on --threads threads, default
+ *  every core) or reference (the plain TypeScript twin the others are checked against). */
 async function backendOf(flags: Flags): Promise<Backend> {
   const name = flags.backend ?? 'webgpu'
-  if (name === 'cpu') return new CpuBackend('f32')
-  if (name !== 'webgpu') throw new UsageError(`--backend: got ${JSON.stringify(name)}; allowed: webgpu, cpu`)
+  const threads = int(flags, 'threads', 1, 256)
+  if (threads !== undefined && name !== 'cpu') throw new UsageError(`--threads: only with --backend cpu (got --backend ${name})`)
+  if (name === 'cpu') {
+    const { createFastCpuBackend } = await import('../engine/cpu/fastCpuNode')
+    return createFastCpuBackend({ threads })
+  }
+  if (name === 'reference') return new CpuBackend('f32')
+  if (name !== 'webgpu') throw new UsageError(`--backend: got ${JSON.stringify(name)}; allowed: webgpu, cpu, reference`)
   const { createNodeWebGPUBackend } = await import('../engine/node')
   return createNodeWebGPUBackend()
 }
@@ -154,7 +164,7 @@ export function runConfigFromFlags(flags: Flags): RunConfig {
 }
 
 async function train(args: string[]): Promise<void> {
-  const flags = parseFlags(args, ['config', 'link', 'steps', 'seed', 'backend', 'out', 'stop-after'])
+  const flags = parseFlags(args, ['config', 'link', 'steps', 'seed', 'backend', 'threads', 'out', 'stop-after'])
   const config = runConfigFromFlags(flags)
   const stopAfter = int(flags, 'stop-after', 1, config.max_steps) ?? config.max_steps
   const task = getTask(config.task)
@@ -237,7 +247,7 @@ function encodeFor(ck: Checkpoint, text: string, field: string, room: number): n
 
 async function generateCommand(args: string[]): Promise<void> {
   const { on, rest } = switches(args, ['greedy'])
-  const flags = parseFlags(rest, ['model', 'prompt', 'temperature', 'seed', 'max-new-tokens', 'n', 'backend'])
+  const flags = parseFlags(rest, ['model', 'prompt', 'temperature', 'seed', 'max-new-tokens', 'n', 'backend', 'threads'])
   const prompts = repeated(rest, 'prompt')
   if (prompts.length === 0) throw new UsageError('--prompt: required (may be repeated); allowed: text in the model\'s alphabet')
   if (on.has('greedy') && flags.temperature !== undefined) throw new UsageError('--greedy, --temperature: give one of them, not both')
@@ -258,7 +268,7 @@ async function logitsCommand(args: string[]): Promise<void> {
   const flags = parseFlags(args, ['model', 'text'])
   const texts = repeated(args, 'text')
   if (texts.length === 0) throw new UsageError('--text: required (may be repeated); allowed: text in the model\'s alphabet')
-  const { checkpoint, be, model } = await modelOf({ ...flags, backend: 'cpu' }, 'cpu')
+  const { checkpoint, be, model } = await modelOf({ ...flags, backend: 'reference' }, 'cpu')
   const V = checkpoint.config.vocabSize
   const results = []
   for (const text of texts) {
@@ -275,7 +285,7 @@ async function logitsCommand(args: string[]): Promise<void> {
  *  policy, the reference (β > 0) and the old policy: what TRL's trainer does with the same
  *  rollout, for comparing the two. The config's base_model is not loaded; cold start does not run. */
 async function updateCommand(args: string[]): Promise<void> {
-  const flags = parseFlags(args, ['config', 'model', 'rollout', 'backend'])
+  const flags = parseFlags(args, ['config', 'model', 'rollout', 'backend', 'threads'])
   if (!flags.config) throw new UsageError('--config: required; allowed: a JSON file of run settings')
   if (!flags.rollout) throw new UsageError('--rollout: required; allowed: a JSON file with prompt_ids, completion_ids, truncated, rewards and optionally rewards_per_func')
   if (!flags.model) throw new UsageError('--model: required; allowed: a .safetensors checkpoint, a Hugging Face gpt2 folder or a .zip of one')
@@ -314,7 +324,7 @@ const modelPath = (name: string) => existsSync(name) ? name : baseModelPath(name
 export const MANIFEST_EVAL = { n: 128, k: 8, temperature: 1.0 }
 
 async function pretrainCommand(args: string[]): Promise<void> {
-  const flags = parseFlags(args, ['task', 'steps', 'seed', 'batch-size', 'n-layer', 'n-head', 'n-embd', 'block-size', 'learning-rate', 'backend', 'out'])
+  const flags = parseFlags(args, ['task', 'steps', 'seed', 'batch-size', 'n-layer', 'n-head', 'n-embd', 'block-size', 'learning-rate', 'backend', 'threads', 'out'])
   if (!flags.task) throw new UsageError('--task: required; allowed: a task id such as addition or countdown')
   const task = getTask(flags.task)
   const d = DEFAULT_PRETRAIN
@@ -370,7 +380,7 @@ async function pretrainCommand(args: string[]): Promise<void> {
 }
 
 async function evalCommand(args: string[]): Promise<void> {
-  const flags = parseFlags(args, ['task', 'model', 'n', 'k', 'temperature', 'seed', 'backend', 'max-new-tokens', 'completions-out'])
+  const flags = parseFlags(args, ['task', 'model', 'n', 'k', 'temperature', 'seed', 'backend', 'threads', 'max-new-tokens', 'completions-out'])
   if (!flags.task) throw new UsageError('--task: required; allowed: a task id such as addition or countdown')
   const task = getTask(flags.task)
   const temperature = flags.temperature === undefined ? 1 : Number(flags.temperature)
@@ -401,7 +411,7 @@ async function evalCommand(args: string[]): Promise<void> {
 }
 
 async function worksheet(args: string[]): Promise<void> {
-  const flags = parseFlags(args, ['backend', 'input'])
+  const flags = parseFlags(args, ['backend', 'threads', 'input'])
   if (!flags.input) throw new UsageError('--input: required; allowed: a JSON file with "config" and "groups"')
   const input = parseWorksheetInput(readJson(flags.input, '--input'))
   const be = await backendOf(flags)

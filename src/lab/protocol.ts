@@ -1,6 +1,7 @@
 // Messages between the page and the training worker (start / pause / resume / step / stop, as in
 // Sequence Toy). Plain data only: a message never carries code.
 import type { AdapterDescription } from '../engine/backend'
+import type { BackendPreference } from '../engine/browser'
 import type { RunConfig } from '../rl/config'
 import type { Metrics, TraceRecord, TrainerSnapshot } from '../rl/trainer'
 
@@ -8,7 +9,8 @@ export type RunState = 'idle' | 'running' | 'paused' | 'done'
 export type ModelFormat = 'safetensors' | 'onnx' | 'hf'
 
 export type ToWorker =
-  | { type: 'init'; backend: 'webgpu' | 'cpu' }
+  /** webgpu (falling back to the fast CPU backend), cpu (the fast CPU backend), reference (the TypeScript one) */
+  | { type: 'init'; backend: BackendPreference }
   /** a new run (or one resumed from a snapshot); `paused` creates it without running, `stepOnce` then takes one step */
   | { type: 'start-grpo'; config: Partial<RunConfig>; paused?: boolean; stepOnce?: boolean; resume?: TrainerSnapshot
       /** the base checkpoint's bytes when this browser holds it (pretrained here); else it is fetched */

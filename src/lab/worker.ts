@@ -4,7 +4,8 @@
 // metrics and trace, a snapshot every few steps (for resume after a reload or a lost GPU
 // device), and progress.
 import { type Backend, DeviceLostError } from '../engine/backend'
-import { createBrowserBackend } from '../engine/browser'
+import { type BackendPreference, createBrowserBackend } from '../engine/browser'
+import { createBrowserFastCpuBackend } from '../engine/cpu/fastCpuBrowser'
 import type { WebGPUBackend } from '../engine/webgpu/webgpuBackend'
 import { type Checkpoint, checkpointOf, saveSafetensors } from '../model/checkpoint'
 import { checkpointFromBytes, checkpointFromHfFiles } from '../model/hfFolder'
@@ -26,7 +27,7 @@ const post = (m: FromWorker, transfer: Transferable[] = []) => scope.postMessage
 
 // null after a lost GPU device, until the next run or pretraining acquires a new one
 let backend: Backend | null = null
-let wantedBackend: 'webgpu' | 'cpu' = 'webgpu'
+let wantedBackend: BackendPreference = 'webgpu'
 // what the backend is busy with, for the message when its device is lost
 let activity: Activity = 'training'
 let grpo: GRPOTrainer | null = null
@@ -147,7 +148,7 @@ async function acquireBackend(): Promise<Backend> {
 }
 
 async function newBackend(): Promise<Backend> {
-  const choice = await createBrowserBackend(wantedBackend)
+  const choice = await createBrowserBackend(wantedBackend, createBrowserFastCpuBackend)
   backend = choice.backend
   if (backend.kind === 'webgpu') {
     const be = backend

@@ -383,7 +383,9 @@ export const useLab = create<LabState>((set, get) => {
       }).catch(noStorage)
       db.modelNames().then((localModels) => set({ localModels })).catch(() => { /* no storage: nothing pretrained here */ })
       db.importedModelNames().then((importedModels) => set({ importedModels })).catch(() => { /* no storage: nothing imported */ })
-      const wanted = new URLSearchParams(location.search).get('backend') === 'cpu' ? 'cpu' : 'webgpu'
+      // ?backend=cpu: the fast CPU backend; ?backend=reference: the TypeScript one; else WebGPU
+      const asked = new URLSearchParams(location.search).get('backend')
+      const wanted = asked === 'cpu' || asked === 'reference' ? asked : 'webgpu'
       worker.postMessage({ type: 'init', backend: wanted } satisfies ToWorker)
     },
 

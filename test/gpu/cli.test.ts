@@ -36,14 +36,16 @@ function metricsOf(dir: string): Record<string, number>[] {
 }
 
 describe('grpo-lab train', () => {
-  for (const backend of ['cpu', 'webgpu']) {
-    it(`writes metrics.jsonl and traces.jsonl, identical for the same config and seed (${backend})`, RUNS, async () => {
+  for (const backend of ['cpu', 'reference', 'webgpu']) {
+    it(`writes metrics.jsonl and traces.jsonl, identical for the same config and seed (${backend}${backend === 'cpu' ? ', on 1 and 3 threads' : ''})`, RUNS, async () => {
       const dir = tmp()
       const config = join(dir, 'config.json')
       writeFileSync(config, JSON.stringify(ECHO))
       const runs = [join(dir, 'a'), join(dir, 'b')]
-      for (const out of runs) {
-        const r = await cli('train', '--config', config, '--backend', backend, '--out', out)
+      for (const [i, out] of runs.entries()) {
+        const threads = backend === 'cpu' ? ['--threads', String(1 + 2 * i)] : []
+        const r = await cli('train', '--config', config, '--backend', backend, ...threads, '--out', out)
+        if (backend === 'cpu') expect(r.stderr).toMatch(new RegExp(`CPU backend \\(WebAssembly SIMD.*, ${1 + 2 * i} threads?\\)`))
         expect(r.stderr).toMatch(/step 4\/4/)
         expect(r.status).toBe(0)
       }
@@ -86,7 +88,9 @@ describe('grpo-lab train', () => {
   it.each([
     [['train', '--link', '#v=1&num_generations=1'], /num_generations: got 1; allowed: an integer from 2 to 64/],
     [['train', '--steps', 'ten', '--backend', 'cpu'], /--steps: got "ten"; allowed: an integer from 1 to 100000/],
-    [['train', '--backend', 'tpu'], /--backend: got "tpu"; allowed: webgpu, cpu/],
+    [['train', '--backend', 'tpu'], /--backend: got "tpu"; allowed: webgpu, cpu, reference/],
+    [['train', '--backend', 'webgpu', '--threads', '2'], /--threads: only with --backend cpu \(got --backend webgpu\)/],
+    [['train', '--backend', 'cpu', '--threads', '0'], /--threads: got "0"; allowed: an integer from 1 to 256/],
     [['train', '--steps', '5', '--stop-after', '6', '--backend', 'cpu'], /--stop-after: got "6"; allowed: an integer from 1 to 5/],
     [['train', '--config', '/nonexistent.json'], /--config: cannot read/],
     [['train', '--link', '#v=1&loss_type=ppo'], /loss_type: got "ppo"; allowed: grpo, bnpo, dr_grpo, dapo/],
@@ -104,11 +108,11 @@ describe('grpo-lab train', () => {
 })
 
 describe('grpo-lab worksheet', () => {
-  it('computes the same GRPO loss on both backends (to 1e-5)', RUNS, async () => {
+  it('computes the same GRPO loss on every backend (to 1e-5)', RUNS, async () => {
     const file = join(tmp(), 'ws.json')
     writeFileSync(file, JSON.stringify(GRPO_CASES.far_outside_clip.input))
     const outs = []
-    for (const b of ['cpu', 'webgpu']) {
+    for (const b of ['cpu', 'webgpu', 'reference']) {
       const r = await cli('worksheet', '--backend', b, '--input', file)
       expect(r.status, r.stderr).toBe(0)
       outs.push(JSON.parse(r.stdout))
@@ -116,6 +120,7 @@ describe('grpo-lab worksheet', () => {
     expect(outs[0].advantages).toHaveLength(4)
     expect(Math.abs(outs[0].loss - GRPO_CASES.far_outside_clip.expected.loss)).toBeLessThan(1e-5)
     expect(Math.abs(outs[1].loss - outs[0].loss)).toBeLessThan(1e-5)
+    expect(Math.abs(outs[2].loss - outs[0].loss)).toBeLessThan(1e-5)
     expect(outs[0].metrics).not.toHaveProperty('kl') // β = 0: TRL logs no kl
     for (const k of ['entropy', 'clip_ratio/low_mean', 'clip_ratio/high_mean', 'clip_ratio/region_mean', 'clip_ratio/low_min', 'clip_ratio/high_max', 'frac_reward_zero_std']) {
       expect(outs[0].metrics, k).toHaveProperty(k)

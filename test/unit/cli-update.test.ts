@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { CpuBackend } from '../../src/engine/cpu/cpuBackend'
+import { createFastCpuBackend } from '../../src/engine/cpu/fastCpuNode'
 import { hfFolderFiles } from '../../src/export/hf'
 import { checkpointOf, loadSafetensors, saveSafetensors } from '../../src/model/checkpoint'
 import { GPT } from '../../src/model/gpt'
@@ -50,11 +51,14 @@ beforeAll(async () => {
 describe('grpo-lab update', () => {
   it('prints the advantages, each optimizer step\'s loss and grad_norm, and the metrics: the trainer\'s update on that rollout', async () => {
     const out = await cliJson<UpdateOutput>(['update', '--config', files.config, '--model', files.model, '--rollout', files.rollout])
-    // the same update in this process, from the same checkpoint
+    // the same update in this process, from the same checkpoint, on the command's default backend (the fast CPU one)
     const { readFileSync } = await import('node:fs')
     const ck = loadSafetensors(new Uint8Array(readFileSync(files.model)))
-    const trainer = GRPOTrainer.create(new CpuBackend('f32'), resolveRunConfig(CONFIG), getTask('echo'), ck)
+    const be = await createFastCpuBackend()
+    const trainer = GRPOTrainer.create(be, resolveRunConfig(CONFIG), getTask('echo'), ck)
     const r = await trainer.update(rollout)
+    trainer.destroy()
+    be.destroy()
     expect(out.advantages).toEqual(r.advantages)
     expect(out.optimizer_steps).toEqual(r.optimizerSteps.map((o) => ({ loss: o.loss, grad_norm: o.gradNorm, learning_rate: o.learningRate })))
     expect(out.optimizer_steps).toHaveLength(2)

@@ -39,6 +39,7 @@ export interface KernelExports {
   init(args: number): void
   run(kernel: number, part: number, parts: number, thread: number): void
   heapBase(): number
+  zero(at: number, bytes: number): void
   [name: string]: unknown
 }
 
@@ -76,6 +77,8 @@ export class WasmKernels {
   private readonly canWait: boolean
   private workers: KernelThread[] = []
   private top: number
+  /** everything from here up has never been handed out */
+  private zeroFrom = 0
   /** free blocks [start, bytes], by address */
   private free: [number, number][] = []
   private readonly sizes = new Map<number, number>()
@@ -150,7 +153,9 @@ export class WasmKernels {
       this.top = at + size
     }
     this.sizes.set(at, size)
-    new Uint8Array(this.memory.buffer, at, size).fill(0)
+    // memory above the highest block ever handed out is as the engine made it: zero
+    if (at < this.zeroFrom) this.exports.zero(at, Math.min(size, this.zeroFrom - at))
+    this.zeroFrom = Math.max(this.zeroFrom, at + size)
     return at
   }
 
@@ -294,7 +299,7 @@ function newMemory(shared: boolean, maxPages: number): WebAssembly.Memory {
 
 /** Whether Atomics.wait may block here (not on a page's main thread). */
 function agentCanBlock(ctl: Int32Array): boolean {
-  if (!(ctl.buffer instanceof SharedArrayBuffer)) return false
+  if (typeof SharedArrayBuffer !== 'function' || !(ctl.buffer instanceof SharedArrayBuffer)) return false
   try {
     Atomics.wait(ctl, CTL_STOP, 1, 0) // the value is 0: returns at once, or throws where blocking is not allowed
     return true

@@ -118,11 +118,57 @@ function dot(x: usize, y: usize, n: i32): f32 {
   return s
 }
 
-/** e^x for four lanes: 2^n · e^r with r = x − n·ln 2 (Cody–Waite), e^r by its Taylor series to r⁷
- *  (relative error < 2e-7); x is clamped to [−87, 88], where 2^n stays a normal float. */
+/** dot(x, y_j, n) for the four vectors y_j = y + j·stride floats, as one vector: the same sums
+ *  (each lane's hsum is (v0 + v2) + (v1 + v3), then the tail), four at a time. */
+function dot4(x: usize, y: usize, stride: i32, n: i32): v128 {
+  const y1 = at(y, stride); const y2 = at(y, 2 * stride); const y3 = at(y, 3 * stride)
+  let a0 = splat(0); let a1 = splat(0); let a2 = splat(0); let a3 = splat(0)
+  let i = 0
+  for (; i + 4 <= n; i += 4) {
+    const xv = v128.load(at(x, i))
+    a0 = madd(xv, v128.load(at(y, i)), a0); a1 = madd(xv, v128.load(at(y1, i)), a1)
+    a2 = madd(xv, v128.load(at(y2, i)), a2); a3 = madd(xv, v128.load(at(y3, i)), a3)
+  }
+  // transpose-add: lane j = (a_j0 + a_j2) + (a_j1 + a_j3)
+  const u01 = f32x4.add(v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), v128.shuffle<f32>(a0, a1, 2, 6, 3, 7))
+  const u23 = f32x4.add(v128.shuffle<f32>(a2, a3, 0, 4, 1, 5), v128.shuffle<f32>(a2, a3, 2, 6, 3, 7))
+  let s = f32x4.add(v128.shuffle<f32>(u01, u23, 0, 1, 4, 5), v128.shuffle<f32>(u01, u23, 2, 3, 6, 7))
+  for (; i < n; i++) {
+    const xs = f32at(x, i)
+    s = f32x4.replace_lane(s, 0, smadd(xs, f32at(y, i), f32x4.extract_lane(s, 0)))
+    s = f32x4.replace_lane(s, 1, smadd(xs, f32at(y1, i), f32x4.extract_lane(s, 1)))
+    s = f32x4.replace_lane(s, 2, smadd(xs, f32at(y2, i), f32x4.extract_lane(s, 2)))
+    s = f32x4.replace_lane(s, 3, smadd(xs, f32at(y3, i), f32x4.extract_lane(s, 3)))
+  }
+  return s
+}
+
+/** row[j] = dot(q, k_j, n) · scale for j ≤ last, k_j = k + j·stride floats; returns their max. */
+function scoreRow(row: usize, q: usize, k: usize, stride: i32, n: i32, last: i32, scale: f32): f32 {
+  const sv = splat(scale)
+  let mv = splat(<f32>-Infinity)
+  let j = 0
+  for (; j + 4 <= last + 1; j += 4) {
+    const w = f32x4.mul(dot4(q, at(k, j * stride), stride, n), sv)
+    v128.store(at(row, j), w)
+    mv = f32x4.max(mv, w)
+  }
+  let max = hmax(mv)
+  for (; j <= last; j++) {
+    const w = dot(q, at(k, j * stride), n) * scale
+    store<f32>(at(row, j), w)
+    max = Mathf.max(max, w)
+  }
+  return max
+}
+
+/** e^x for four lanes: 2^n · e^r with n = round(x / ln 2) and r = x − n·ln 2 (Cody–Waite), e^r by
+ *  its Taylor series to r⁷ (relative error < 2e-7); x is clamped to [−87, 88], where 2^n stays a
+ *  normal float. n is rounded by adding 1.5·2²³, which leaves it in the low bits of the sum. */
 @inline function expv(x: v128): v128 {
-  x = f32x4.max(f32x4.min(x, splat(88.0)), splat(-87.0))
-  const n = f32x4.nearest(f32x4.mul(x, splat(1.44269504089)))
+  x = f32x4.pmax(f32x4.pmin(x, splat(88.0)), splat(-87.0))
+  const t = f32x4.add(f32x4.mul(x, splat(1.44269504089)), splat(12582912.0))
+  const n = f32x4.sub(t, splat(12582912.0))
   let r = f32x4.sub(x, f32x4.mul(n, splat(0.693359375)))
   r = f32x4.sub(r, f32x4.mul(n, splat(-2.12194440e-4)))
   let p = splat(1.0 / 5040.0)
@@ -133,8 +179,8 @@ function dot(x: usize, y: usize, n: i32): f32 {
   p = madd(p, r, splat(0.5))
   p = madd(p, r, splat(1.0))
   p = madd(p, r, splat(1.0))
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23)
-  return f32x4.mul(p, scale)
+  // (n + 127) << 23 from the sum's bits: the 1.5·2²³ part is shifted out
+  return f32x4.mul(p, i32x4.shl(i32x4.add(t, i32x4.splat(127)), 23))
 }
 /** The same e^x for one value (a row's tail gives the numbers its lanes would). */
 @inline function exps(x: f32): f32 { return f32x4.extract_lane(expv(splat(x)), 0) }
@@ -356,9 +402,20 @@ function layernormBackward(part: i32, parts: i32): void {
 }
 
 // ---- attention -----------------------------------------------------------------------------------
-/** o[0..n) = Σ_{j < count} w[j] · x_j[0..n), x_j at x + j·stride floats; in j order per element. */
+/** o[0..n) = Σ_{j < count} w[j] · x_j[0..n), x_j at x + j·stride floats; in j order per element
+ *  (sixteen, then four lanes at a time, then one). */
 function weightedSum(o: usize, w: usize, wStride: i32, count: i32, x: usize, stride: i32, n: i32): void {
   let i = 0
+  for (; i + 16 <= n; i += 16) {
+    let a0 = splat(0); let a1 = splat(0); let a2 = splat(0); let a3 = splat(0)
+    for (let j = 0; j < count; j++) {
+      const wj = v128.load32_splat(at(w, j * wStride)); const xj = at(x, j * stride + i)
+      a0 = madd(wj, v128.load(xj), a0); a1 = madd(wj, v128.load(xj, 16), a1)
+      a2 = madd(wj, v128.load(xj, 32), a2); a3 = madd(wj, v128.load(xj, 48), a3)
+    }
+    const oi = at(o, i)
+    v128.store(oi, a0); v128.store(oi, a1, 16); v128.store(oi, a2, 32); v128.store(oi, a3, 48)
+  }
   for (; i + 4 <= n; i += 4) {
     let acc = splat(0)
     for (let j = 0; j < count; j++) acc = madd(v128.load32_splat(at(w, j * wStride)), v128.load(at(x, j * stride + i)), acc)
@@ -406,12 +463,7 @@ function attentionForward(part: i32, parts: i32): void {
     for (let t = 0; t < T; t++) {
       const q = at(base, t * C3)
       const row = at(att, (bh * T + t) * T)
-      let max = <f32>-Infinity
-      for (let t2 = 0; t2 <= t; t2++) {
-        const w = dot(q, at(base, t2 * C3 + C), hs) * scale
-        store<f32>(at(row, t2), w)
-        max = Mathf.max(max, w)
-      }
+      const max = scoreRow(row, q, at(base, C), C3, hs, t, scale)
       const sum = expRow(row, t + 1, max)
       divideRow(row, t + 1, sum)
       zeroRow(row, t + 1, T)
@@ -433,12 +485,9 @@ function attentionBackward(part: i32, parts: i32): void {
     for (let t = 0; t < T; t++) {
       const arow = at(att, (bh * T + t) * T); const drow = at(datt, (bh * T + t) * T)
       const g = at(gbase, t * C)
+      scoreRow(drow, g, at(base, 2 * C), C3, hs, t, 1)
       let s: f32 = 0
-      for (let t2 = 0; t2 <= t; t2++) {
-        const d = dot(g, at(base, t2 * C3 + 2 * C), hs)
-        store<f32>(at(drow, t2), d)
-        s += f32at(arow, t2) * d
-      }
+      for (let t2 = 0; t2 <= t; t2++) s += f32at(arow, t2) * f32at(drow, t2)
       const sv = splat(s); const scv = splat(scale); let t2 = 0
       for (; t2 + 4 <= t + 1; t2 += 4) {
         v128.store(at(drow, t2), f32x4.mul(f32x4.mul(v128.load(at(arow, t2)), f32x4.sub(v128.load(at(drow, t2)), sv)), scv))
@@ -467,12 +516,7 @@ function decodeAttention(out: usize, qkv: usize, kc: usize, vc: usize, C: i32, N
     memory.copy(at(kc, cache + pos * hs), at(q, C), <usize>hs << 2)
     memory.copy(at(vc, cache + pos * hs), at(q, 2 * C), <usize>hs << 2)
     const row = at(scores, ((n - scoreRow0) * NH + h) * maxLen)
-    let max = <f32>-Infinity
-    for (let t2 = 0; t2 <= pos; t2++) {
-      const w = dot(q, at(kc, cache + t2 * hs), hs) * scale
-      store<f32>(at(row, t2), w)
-      max = Mathf.max(max, w)
-    }
+    const max = scoreRow(row, q, at(kc, cache), hs, hs, pos, scale)
     const sum = expRow(row, pos + 1, max)
     divideRow(row, pos + 1, sum)
     weightedSum(at(out, n * C + h * hs), row, 1, pos + 1, at(vc, cache), hs, hs)
@@ -499,35 +543,33 @@ function geluForward(part: i32, parts: i32): void {
 }
 
 function geluRange(out: usize, inp: usize, i0: i32, i1: i32): void {
-  for (let i = i0; i < i1; i += 4) {
-    const x = i + 4 <= i1 ? v128.load(at(inp, i)) : tail(inp, i, i1)
-    const inner = f32x4.mul(splat(GELU_SCALE), f32x4.add(x, f32x4.mul(splat(0.044715), f32x4.mul(x, f32x4.mul(x, x)))))
-    const y = f32x4.mul(f32x4.mul(splat(0.5), x), f32x4.add(splat(1), tanhv(inner)))
-    if (i + 4 <= i1) v128.store(at(out, i), y)
-    else storeTail(out, i, i1, y)
-  }
+  let i = i0
+  for (; i + 4 <= i1; i += 4) v128.store(at(out, i), geluv(v128.load(at(inp, i))))
+  if (i < i1) storeTail(out, i, i1, geluv(tail(inp, i, i1)))
+}
+
+@inline function geluv(x: v128): v128 {
+  const inner = f32x4.mul(splat(GELU_SCALE), f32x4.add(x, f32x4.mul(splat(0.044715), f32x4.mul(x, f32x4.mul(x, x)))))
+  return f32x4.mul(f32x4.mul(splat(0.5), x), f32x4.add(splat(1), tanhv(inner)))
 }
 
 /** dinp = gelu'(x)·dout; args: dinp, inp, dout, n */
 function geluBackward(part: i32, parts: i32): void {
   const d = ptr(0); const inp = ptr(1); const g = ptr(2); const n = int(3)
   const blocks = (n + ELEMENTS - 1) / ELEMENTS
-  for (let blk = lo(blocks, part, parts); blk < lo(blocks, part + 1, parts); blk++) {
-    const i1 = min(n, (blk + 1) * ELEMENTS)
-    for (let i = blk * ELEMENTS; i < i1; i += 4) {
-      const full = i + 4 <= i1
-      const x = full ? v128.load(at(inp, i)) : tail(inp, i, i1)
-      const gv = full ? v128.load(at(g, i)) : tail(g, i, i1)
-      const x2 = f32x4.mul(x, x)
-      const th = tanhv(f32x4.mul(splat(GELU_SCALE), f32x4.add(x, f32x4.mul(splat(0.044715), f32x4.mul(x, x2)))))
-      const sech2 = f32x4.sub(splat(1), f32x4.mul(th, th))
-      const local = f32x4.add(f32x4.mul(splat(0.5), f32x4.add(splat(1), th)),
-        f32x4.mul(f32x4.mul(f32x4.mul(splat(0.5), x), f32x4.mul(sech2, splat(GELU_SCALE))), f32x4.add(splat(1), f32x4.mul(splat(3 * 0.044715), x2))))
-      const y = f32x4.mul(local, gv)
-      if (full) v128.store(at(d, i), y)
-      else storeTail(d, i, i1, y)
-    }
-  }
+  const i1 = min(n, lo(blocks, part + 1, parts) * ELEMENTS)
+  let i = lo(blocks, part, parts) * ELEMENTS
+  for (; i + 4 <= i1; i += 4) v128.store(at(d, i), f32x4.mul(geluGrad(v128.load(at(inp, i))), v128.load(at(g, i))))
+  if (i < i1) storeTail(d, i, i1, f32x4.mul(geluGrad(tail(inp, i, i1)), tail(g, i, i1)))
+}
+
+/** gelu'(x) = ½(1 + tanh u) + ½x·sech²u·√(2/π)·(1 + 3·0.044715·x²), u = √(2/π)(x + 0.044715·x³) */
+@inline function geluGrad(x: v128): v128 {
+  const x2 = f32x4.mul(x, x)
+  const th = tanhv(f32x4.mul(splat(GELU_SCALE), f32x4.add(x, f32x4.mul(splat(0.044715), f32x4.mul(x, x2)))))
+  const sech2 = f32x4.sub(splat(1), f32x4.mul(th, th))
+  return f32x4.add(f32x4.mul(splat(0.5), f32x4.add(splat(1), th)),
+    f32x4.mul(f32x4.mul(f32x4.mul(splat(0.5), x), f32x4.mul(sech2, splat(GELU_SCALE))), f32x4.add(splat(1), f32x4.mul(splat(3 * 0.044715), x2))))
 }
 
 /** The last 1–3 elements of an array as a vector (the other lanes 0). */
@@ -806,6 +848,9 @@ function decode(part: i32, parts: i32, tmp: usize): void {
   }
 }
 @inline function param(params: usize, offs: usize, i: i32): usize { return at(params, <i32>load<u32>(at(offs, i))) }
+
+/** Zero `bytes` at `at` (the host's TypedArray.fill is slow on a shared memory). */
+export function zero(at: usize, bytes: usize): void { memory.fill(at, 0, bytes) }
 
 /** The end of this module's static data: the host allocates above it. */
 export function heapBase(): usize { return __heap_base }
