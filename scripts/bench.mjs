@@ -16,7 +16,7 @@
 import { spawnSync } from 'node:child_process'
 import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { dirname, extname, join, normalize, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CHROMIUM_ARGS, findChromium } from './chromium.mjs'
@@ -295,6 +295,7 @@ function mergeCpu(result, cpu) {
 async function main() {
   const args = parseArgs(process.argv.slice(2))
   const t0 = Date.now()
+  const loadStart = loadavg()
   const deadline = t0 + args.timeoutS * 1000
   // the CPU peers' Python, checked before the long WebGPU part: missing, the bench fails here
   if (args.cpu) {
@@ -308,6 +309,9 @@ async function main() {
   const result = args.webgpu ? await runPage(args, deadline) : { quick: args.quick, date: new Date().toISOString(), errors: [] }
   if (args.cpu) mergeCpu(result, runCpu(args, deadline))
   result.wall_s = Math.round((Date.now() - t0) / 100) / 10
+  // the machine's load over the whole run (1, 5, 15 min): the CPU part records its own as well
+  const load = (xs) => xs.map((x) => Math.round(x * 100) / 100)
+  result.load_average = { start: load(loadStart), end: load(loadavg()) }
   mkdirSync(dirname(args.out), { recursive: true })
   writeFileSync(args.out, JSON.stringify(result, null, 2) + '\n')
   console.log(markdown(result))
