@@ -125,6 +125,19 @@ export async function savedSteps(page: Page, id: string): Promise<number[]> {
   }), id)
 }
 
+/** The step of a run's snapshot in IndexedDB (0: none stored yet). */
+export async function savedSnapshotStep(page: Page, id: string): Promise<number> {
+  return page.evaluate((runId) => new Promise<number>((resolve, reject) => {
+    const req = indexedDB.open('grpo-lab')
+    req.onsuccess = () => {
+      const one = req.result.transaction('snapshots').objectStore('snapshots').get(runId)
+      one.onsuccess = () => { resolve((one.result as { step: number } | undefined)?.step ?? 0); req.result.close() }
+      one.onerror = () => reject(one.error)
+    }
+    req.onerror = () => reject(req.error)
+  }), id)
+}
+
 /** The page exposes its store as window.grpoLab (casts only: page.evaluate runs in the page). */
 type LabWindow = { grpoLab: typeof import('../src/store/labStore').useLab }
 

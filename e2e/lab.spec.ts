@@ -16,7 +16,7 @@ import { resolveRunConfig } from '../src/rl/config'
 import { GRPOTrainer } from '../src/rl/trainer'
 import { getTask } from '../src/tasks/registry'
 import {
-  download, echoLink, expectBackend, exportedRun, lastMetrics, openLab, runId, savedSteps, shownStep, startAndFinish, TRAINING_LIMIT, withoutTiming,
+  download, echoLink, expectBackend, exportedRun, lastMetrics, openLab, runId, savedSnapshotStep, savedSteps, shownStep, startAndFinish, TRAINING_LIMIT, withoutTiming,
 } from './helpers'
 
 test('the default page (R1-Zero addition) starts: a step lands with charts and traces', async ({ page }) => {
@@ -353,10 +353,14 @@ test('export a run, then import it: the same metrics and traces are shown, and i
 
 test('a reload mid-run at full speed finds the run and resumes from its last checkpoint, with no step lost', async ({ page }) => {
   test.setTimeout(TRAINING_LIMIT)
-  await openLab(page, echoLink(), '?backend=cpu')
+  // enough steps that the fast CPU backend (a few ms a step) is still running at the reload
+  await openLab(page, echoLink({ max_steps: 5000 }), '?backend=cpu')
   await page.getByRole('button', { name: 'Start', exact: true }).click()
   await expect.poll(() => shownStep(page), { timeout: TRAINING_LIMIT }).toBeGreaterThanOrEqual(12)
-  await page.reload() // steps land every few tens of ms: some are still on their way to IndexedDB
+  // a snapshot stored (a step takes a few ms here: a reload could else beat the first one to IndexedDB)
+  const id = await runId(page)
+  await expect.poll(() => savedSnapshotStep(page, id), { timeout: TRAINING_LIMIT }).toBeGreaterThan(0)
+  await page.reload() // steps land every few ms: some are still on their way to IndexedDB
   await expect(page.getByRole('button', { name: 'Start', exact: true })).toBeEnabled()
   const resume = page.getByRole('button', { name: /^Resume from step \d+$/ })
   await expect(resume).toBeVisible() // the saved run is read from IndexedDB after the page is ready

@@ -1,4 +1,5 @@
-// `npm test`: every tier, in order — types, unit and kernel tests (Vitest, WebGPU through Dawn),
+// `npm test`: every tier, in order — the fast CPU backend's WebAssembly kernels (built from their
+// AssemblyScript sources when stale, scripts/build-wasm.mjs), types, unit and kernel tests (Vitest, WebGPU through Dawn),
 // the exported Hugging Face folders in Python (pytest: transformers, tokenizers, ONNX Runtime, in
 // the venv of scripts/python-env.mjs), then the page in real Chromium (Playwright). Fails on the
 // first tier that fails.
@@ -53,7 +54,8 @@ function pythonTier() {
     'test-results/pytest.xml', tallyPytest)
 }
 
-let ok = run('types', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json'])
+let ok = run('wasm kernels', process.execPath, ['scripts/build-wasm.mjs'])
+ok = ok && run('types', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json'])
 ok = ok && run('unit + kernels', 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile.json=test-results/vitest.json'],
   'test-results/vitest.json', (text) => tallyVitest(JSON.parse(text)))
 ok = ok && pythonTier()

@@ -64,8 +64,8 @@ const USAGE = `usage:
                   (the trainer's update phase on a given rollout: advantages, reference and old log-probs, μ passes of
                    minibatch AdamW steps; JSON: advantages, each optimizer step's loss and grad_norm, metrics; default cpu)
 MODEL: a lab .safetensors checkpoint, a Hugging Face gpt2 folder (as export --format hf writes), or a .zip of one
-BACKEND: webgpu (Dawn: a GPU, or SwiftShader), cpu (the fast CPU backend: WebAssembly SIMD on every core, or
-         --threads N), reference (the plain TypeScript backend the others are checked against)`
+BACKEND: webgpu (Dawn: a GPU, or SwiftShader), cpu (the fast CPU backend: WebAssembly SIMD on every core up to
+         16, or --threads N), reference (the plain TypeScript backend the others are checked against)`
 
 type Flags = Record<string, string>
 
@@ -126,7 +126,7 @@ function int(flags: Flags, name: string, lo: number, hi: number): number | undef
 }
 
 /** --backend webgpu (Dawn), cpu (the fast CPU backend: WebAssembly SIMD on --threads threads, default
- *  every core) or reference (the plain TypeScript twin the others are checked against). */
+ *  every core up to 16) or reference (the plain TypeScript twin the others are checked against). */
 async function backendOf(flags: Flags): Promise<Backend> {
   const name = flags.backend ?? 'webgpu'
   const threads = int(flags, 'threads', 1, 256)

@@ -1,5 +1,6 @@
-// The one interface the model and GRPO code are written against. Two implementations:
-// WebGPU (WGSL kernels from shaders/) and CPU (plain TypeScript, the reference twin).
+// The one interface the model and GRPO code are written against. Three implementations:
+// WebGPU (WGSL kernels from shaders/), the reference CPU backend (plain TypeScript, the twin the
+// others are checked against) and the fast CPU backend (WebAssembly SIMD on threads, cpu/fastCpuBackend.ts).
 //
 // Every op works on Tensors: a view (offset, length, both in elements) into a backend buffer.
 // Ops are enqueued in program order; on WebGPU nothing is read back until `read` is called.

@@ -9,6 +9,11 @@ import { decodeScratchLayout, view } from '../../src/engine/backend'
 import { CpuBackend } from '../../src/engine/cpu/cpuBackend'
 import type { FastCpuBackend } from '../../src/engine/cpu/fastCpuBackend'
 import { createFastCpuBackend } from '../../src/engine/cpu/fastCpuNode'
+import { tensorsFromFlat } from '../../src/model/checkpoint'
+import type { GPTConfig } from '../../src/model/config'
+import { generate } from '../../src/model/decode'
+import { GPT } from '../../src/model/gpt'
+import { AdamW } from '../../src/model/optimizer'
 import { expectClose, randomArray, randomInts, upload, zeros } from '../helpers'
 
 const ATOL = 1e-5
@@ -201,6 +206,39 @@ describe('the fast CPU backend matches the reference CPU backend', () => {
       }
       return [tokens, done, kCache, vCache, view(scratch.buffer, S.logits, N * V)]
     }, 1e-4, 1e-3)
+  })
+
+  it.each([[1, false], [0.7, true]])('the whole 2-layer GPT: log-probs, entropy, every gradient, one AdamW step and a sampled rollout (temperature %s, entropy gradient %s)', async (temperature, entropyGrad) => {
+    const config: GPTConfig = { vocabSize: 13, blockSize: 24, nLayer: 2, nHead: 2, nEmbd: 24 }
+    const B = 5; const T = 21
+    const tokens = randomInts(B * T, 1, config.vocabSize); const targets = randomInts(B * T, 2, config.vocabSize)
+    const dlogp = Float32Array.from({ length: B * T }, (_, i) => -(1 + (i % 3)) / (B * T))
+    const dentropy = Float32Array.from({ length: B * T }, (_, i) => ((i % 5) - 2) / (B * T))
+    const named = async (model: GPT, of: Tensor) => tensorsFromFlat(model.config, model.backend.alignment, Float32Array.from(await model.backend.read(of)))
+    const results = []
+    for (const be of [cpu, await fast()] as Backend[]) {
+      const model = new GPT(be, config)
+      model.initialize(42)
+      const opt = new AdamW(model, { learningRate: 1e-2, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1, maxGradNorm: 1 })
+      const acts = model.activations(B, T)
+      be.write(acts.tokens, tokens); be.write(acts.targets, targets); be.write(acts.dlogp, dlogp); be.write(acts.dentropy, dentropy)
+      model.forward(B, T, undefined, { temperature })
+      model.backward(false, entropyGrad)
+      const grads = await named(model, model.grads)
+      opt.update()
+      const rollout = await generate(model, { prompts: [[1, 2], [3], [4, 5, 6], [7]], maxNewTokens: 12, temperature, seed: 5 })
+      results.push({ logp: await be.read(acts.logp), entropy: await be.read(acts.entropy), grads, gradNorm: await be.read(opt.gradNorm),
+        params: await named(model, model.params), rollout: rollout.completions })
+      opt.destroy(); model.destroy()
+    }
+    const [c, f] = results
+    expectClose(f.logp, c.logp, ATOL, RTOL, 'logp')
+    expectClose(f.entropy, c.entropy, ATOL, RTOL, 'entropy')
+    expect([...f.grads.keys()]).toEqual([...c.grads.keys()])
+    for (const [name, expected] of c.grads) expectClose(f.grads.get(name)!, expected, 1e-6, 1e-3, `grad ${name}`)
+    expectClose(f.gradNorm, c.gradNorm, 1e-6, 1e-4, 'grad norm')
+    for (const [name, expected] of c.params) expectClose(f.params.get(name)!, expected, 1e-5, 1e-3, `param ${name}`)
+    expect(f.rollout).toEqual(c.rollout)
   })
 
   it('counts as the reference does: one dispatch per op, one for a whole decode', async () => {

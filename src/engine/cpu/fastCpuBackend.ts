@@ -53,6 +53,7 @@ export interface FastCpuInfo {
 export class FastCpuBackend extends CpuBackend {
   private readonly K: Record<KernelName, number>
   private readonly sumsqChunk: number
+  private readonly matmulKB: number
   private nextBufferId = 1
   private packAddress = 0
   private packBytes = 0
@@ -67,6 +68,7 @@ export class FastCpuBackend extends CpuBackend {
     }
     this.K = Object.fromEntries(KERNELS.map((k) => [k, value(`K_${k}`)])) as Record<KernelName, number>
     this.sumsqChunk = value('SUMSQ_CHUNK')
+    this.matmulKB = value('MATMUL_KB')
   }
 
   get threads(): number { return this.kernels.threads }
@@ -167,6 +169,8 @@ export class FastCpuBackend extends CpuBackend {
     const P = this.parts(tm * tn, 32 * K)
     const pn = tm >= P ? 1 : Math.min(tn, Math.ceil(P / tm))
     const pm = Math.max(1, Math.min(tm, Math.floor(P / pn)))
+    // K past one block: the part's tiles keep their totals in scratch (32 floats each)
+    if (K > this.matmulKB) this.kernels.scratch(64 + Math.ceil(tm / pm) * Math.ceil(tn / pn) * 128)
     this.run('MATMUL', pm * pn, [this.at(out), this.at(a), bAddress, bias ? this.at(bias) : 0, M, N, K,
       transA ? 1 : K, transA ? M : 1, ldb, N, accumulate ? 1 : 0, pn])
   }

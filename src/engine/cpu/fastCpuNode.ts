@@ -12,13 +12,17 @@ import { type KernelThread, WasmKernels } from './wasmKernels'
 const THREAD_ENTRY = new URL('./kernelThread.node.mjs', import.meta.url)
 
 export interface NodeFastCpuOptions {
-  /** threads in all (default: the cores Node may use) */
+  /** threads in all, the calling one included (default: defaultThreads()) */
   threads?: number
   /** use relaxed SIMD's fused multiply-add when the engine has it (default true) */
   relaxed?: boolean
 }
 
-export function defaultThreads(): number { return availableParallelism() }
+/** past this many threads a tiny model's kernels are too small to share out */
+const MAX_DEFAULT_THREADS = 16
+
+/** Every core Node may use, up to MAX_DEFAULT_THREADS. */
+export function defaultThreads(): number { return Math.min(MAX_DEFAULT_THREADS, availableParallelism()) }
 
 export async function createFastCpuBackend(o: NodeFastCpuOptions = {}): Promise<FastCpuBackend> {
   await buildWasm()

@@ -13,6 +13,12 @@
 //
 // The host blocks (Atomics.wait) while the threads finish: allowed in Node and in a Web Worker, which
 // is where the lab trains; on a page's main thread it spins instead.
+//
+// On a machine busy with other work a thread may be descheduled holding a part, and the host then
+// waits for it: threads can cost more than they give. The host measures it (the time its own parts
+// took, scaled to all parts, against the time the kernels took) and, when threads did not pay over
+// a window of kernels, runs the next ones alone before trying again. Who runs a part never changes
+// its numbers.
 
 /** A kernel thread as the pool sees it (a worker_threads Worker or a Web Worker). */
 export interface KernelThread {
@@ -60,6 +66,10 @@ const PAGE = 65536
 const SPIN = 20000
 /** the host gives up on its threads after this long without any finishing a part */
 const STALL_MS = 120_000
+/** kernels per window over which threads must pay (be 10% faster than the host alone) */
+const WINDOW = 64
+/** kernels the host then runs alone before it tries threads again */
+const ALONE = 512
 
 export class WasmKernels {
   readonly memory: WebAssembly.Memory
@@ -83,6 +93,12 @@ export class WasmKernels {
   private free: [number, number][] = []
   private readonly sizes = new Map<number, number>()
   private tmpBase = 0
+  /** dispatches so far; up to aloneUntil, the host runs kernels by itself (threads did not pay) */
+  private dispatches = 0
+  private aloneUntil = 0
+  private window = { kernels: 0, alone: 0, threaded: 0 }
+  /** kernels of more than one part run on the threads, and run by the host alone when threads did not pay */
+  readonly split = { threaded: 0, alone: 0 }
   private tmpStride = 0
   private destroyed = false
 
@@ -224,16 +240,20 @@ export class WasmKernels {
     for (let i = 0; i < args.length; i++) a[i] = args[i]
     a[ARG_TMP_BASE] = this.tmpBase
     a[ARG_TMP_STRIDE] = this.tmpStride
-    if (parts === 1 || this.threads === 1) {
+    if (parts === 1 || this.threads === 1 || ++this.dispatches < this.aloneUntil) {
+      if (parts > 1 && this.threads > 1) this.split.alone++
       for (let p = 0; p < parts; p++) this.exports.run(kernel, p, parts, 0)
       return
     }
+    this.split.threaded++
+    const t0 = performance.now()
     const ctl = this.ctlView
     Atomics.store(ctl, CTL_KERNEL, kernel)
     Atomics.store(ctl, CTL_REMAINING, parts)
     Atomics.store(ctl, CTL_WORD, parts << 16)
     Atomics.notify(ctl, CTL_WORD)
     let failure: unknown = null
+    let mine = 0
     for (;;) {
       const v = Atomics.load(ctl, CTL_WORD)
       const next = v & 0xffff
@@ -241,13 +261,27 @@ export class WasmKernels {
       if (Atomics.compareExchange(ctl, CTL_WORD, v, v + 1) !== v) continue
       try { this.exports.run(kernel, next, parts, 0) } catch (e) { failure ??= e }
       Atomics.sub(ctl, CTL_REMAINING, 1)
+      mine++
     }
+    const t1 = performance.now()
     this.join(ctl)
+    this.judge(mine, parts, t1 - t0, performance.now() - t0)
     if (failure) throw failure
     if (Atomics.load(ctl, CTL_FAILED) !== 0) {
       Atomics.store(ctl, CTL_FAILED, 0)
       throw new Error(`a kernel thread failed in kernel ${kernel} (an out-of-bounds access in the WebAssembly kernels)`)
     }
+  }
+
+  /** One threaded kernel: the host ran `mine` of `parts` parts in `ownMs`, all were done in `ms`. */
+  private judge(mine: number, parts: number, ownMs: number, ms: number): void {
+    const w = this.window
+    if (mine === 0) return // the threads took every part: nothing to scale from
+    w.alone += ownMs * parts / mine
+    w.threaded += ms
+    if (++w.kernels < WINDOW) return
+    if (w.alone < 1.1 * w.threaded) this.aloneUntil = this.dispatches + ALONE
+    this.window = { kernels: 0, alone: 0, threaded: 0 }
   }
 
   private join(ctl: Int32Array): void {

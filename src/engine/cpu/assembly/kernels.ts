@@ -199,6 +199,8 @@ function scoreRow(row: usize, q: usize, k: usize, stride: i32, n: i32, last: i32
 // same instructions. K runs in blocks of KB, each summed on its own and added to the total, which
 // keeps long sums (K = batch × positions in weight gradients) accurate in float32.
 const KB = 256
+/** K per block of a matmul (past it, the host gives each part scratch for its tiles' totals) */
+export const MATMUL_KB: i32 = KB
 
 function mmTile(out: usize, ldo: i32, rows: i32, cols: i32, a: usize, sam: i32, sak: i32, M: i32, m0: i32,
   b: usize, ldb: i32, K: i32, bias: usize, accumulate: bool, tmp: usize): void {
@@ -264,14 +266,73 @@ function mmRange(out: usize, ldo: i32, a: usize, sam: i32, sak: i32, M: i32, b: 
   }
 }
 
-/** args: out, a, b, bias (0: none), M, N, K, sam, sak, ldb, ldo, accumulate, column parts */
+/** The tiles of mmRange with K outermost: each block of KB rows of A and B is taken by every tile
+ *  of the range while it is in cache, the tiles' totals kept in scratch (`tot`, 32 floats a tile).
+ *  Every output's sum is mmTile's, 0 + block 0 + block 1 + …, so the two give the same bits. */
+function mmRangeBlocked(out: usize, ldo: i32, a: usize, sam: i32, sak: i32, M: i32, b: usize, ldb: i32, N: i32, K: i32,
+  bias: usize, accumulate: bool, tm0: i32, tm1: i32, tn0: i32, tn1: i32, tmp: usize, tot: usize): void {
+  memory.fill(tot, 0, <usize>((tm1 - tm0) * (tn1 - tn0)) << 7)
+  const stepA = <usize>sak << 2; const stepB = <usize>ldb << 2
+  for (let k0 = 0; k0 < K; k0 += KB) {
+    const k1 = min(K, k0 + KB)
+    let t = tot
+    for (let i = tm0; i < tm1; i++) {
+      const m0 = i * TILE_M
+      const a0 = at(a, min(m0, M - 1) * sam); const a1 = at(a, min(m0 + 1, M - 1) * sam)
+      const a2 = at(a, min(m0 + 2, M - 1) * sam); const a3 = at(a, min(m0 + 3, M - 1) * sam)
+      for (let j = tn0; j < tn1; j++) {
+        let c00 = splat(0); let c01 = splat(0); let c10 = splat(0); let c11 = splat(0)
+        let c20 = splat(0); let c21 = splat(0); let c30 = splat(0); let c31 = splat(0)
+        let pa = <usize>k0 * stepA
+        let pb = at(b, j * TILE_N) + <usize>k0 * stepB
+        for (let k = k0; k < k1; k++) {
+          const b0 = v128.load(pb); const b1 = v128.load(pb, 16)
+          let x = v128.load32_splat(a0 + pa)
+          c00 = madd(x, b0, c00); c01 = madd(x, b1, c01)
+          x = v128.load32_splat(a1 + pa)
+          c10 = madd(x, b0, c10); c11 = madd(x, b1, c11)
+          x = v128.load32_splat(a2 + pa)
+          c20 = madd(x, b0, c20); c21 = madd(x, b1, c21)
+          x = v128.load32_splat(a3 + pa)
+          c30 = madd(x, b0, c30); c31 = madd(x, b1, c31)
+          pa += stepA; pb += stepB
+        }
+        v128.store(t, f32x4.add(v128.load(t), c00)); v128.store(t, f32x4.add(v128.load(t, 16), c01), 16)
+        v128.store(t, f32x4.add(v128.load(t, 32), c10), 32); v128.store(t, f32x4.add(v128.load(t, 48), c11), 48)
+        v128.store(t, f32x4.add(v128.load(t, 64), c20), 64); v128.store(t, f32x4.add(v128.load(t, 80), c21), 80)
+        v128.store(t, f32x4.add(v128.load(t, 96), c30), 96); v128.store(t, f32x4.add(v128.load(t, 112), c31), 112)
+        t += 128
+      }
+    }
+  }
+  let t = tot
+  for (let i = tm0; i < tm1; i++) {
+    const m0 = i * TILE_M; const rows = min(TILE_M, M - m0)
+    for (let j = tn0; j < tn1; j++) {
+      const n0 = j * TILE_N; const cols = min(TILE_N, N - n0)
+      const o = at(out, m0 * ldo + n0); const bs = bias ? at(bias, n0) : 0
+      for (let r = 0; r < rows; r++) {
+        storeRow(o + (<usize>(r * ldo) << 2), cols, v128.load(t + (<usize>r << 5)), v128.load(t + (<usize>r << 5), 16), bs, accumulate, tmp)
+      }
+      t += 128
+    }
+  }
+}
+
+/** args: out, a, b, bias (0: none), M, N, K, sam, sak, ldb, ldo, accumulate, column parts;
+ *  K > KB takes mmRangeBlocked, its totals in the thread's scratch after 64 bytes of its own */
 function matmul(part: i32, parts: i32, tmp: usize): void {
   const M = int(4); const N = int(5); const K = int(6)
   const pn = int(12); const pm = parts / pn
   const im = part / pn; const jn = part % pn
   const tm = (M + TILE_M - 1) / TILE_M; const tn = (N + TILE_N - 1) / TILE_N
-  mmRange(ptr(0), int(10), ptr(1), int(7), int(8), M, ptr(2), int(9), N, K, ptr(3), int(11) !== 0,
-    lo(tm, im, pm), lo(tm, im + 1, pm), lo(tn, jn, pn), lo(tn, jn + 1, pn), tmp)
+  if (K > KB) {
+    mmRangeBlocked(ptr(0), int(10), ptr(1), int(7), int(8), M, ptr(2), int(9), N, K, ptr(3), int(11) !== 0,
+      lo(tm, im, pm), lo(tm, im + 1, pm), lo(tn, jn, pn), lo(tn, jn + 1, pn), tmp, tmp + 64)
+  } else {
+    mmRange(ptr(0), int(10), ptr(1), int(7), int(8), M, ptr(2), int(9), N, K, ptr(3), int(11) !== 0,
+      lo(tm, im, pm), lo(tm, im + 1, pm), lo(tn, jn, pn), lo(tn, jn + 1, pn), tmp)
+  }
 }
 
 /** dst[k, n] = src(k, n) at src + (k·sk + n·sn)·4 for n < N, 0 for N ≤ n < ld; parts over k.
