@@ -1,15 +1,17 @@
-// grpo-lab's side of the benchmark, on the engine's WebGPU backend: the optimisation part of a
-// GRPO step (the trainer's pieces: advantage kernel, forward, GRPO loss kernel, backward, AdamW),
-// the full GRPO step (the real GRPOTrainer: rollout, rewards, update), and rollouts with and
-// without the KV cache.
-import type { Tensor } from '../src/engine/backend'
+// grpo-lab's side of the benchmark, on any of the engine's backends (the page runs WebGPU, bench/cpu.ts
+// the CPU ones): the optimisation part of a GRPO step (the trainer's pieces: advantage kernel,
+// forward, GRPO loss kernel, backward, AdamW), the full GRPO step (the real GRPOTrainer: rollout,
+// rewards, update), and rollouts with and without the KV cache. The op profile and the dispatch
+// floor are WebGPU's.
+import type { Backend, Tensor } from '../src/engine/backend'
 import { GRPO_STATS, view, whole } from '../src/engine/backend'
 import { type Counters, countersSince } from '../src/engine/counters'
 import type { WebGPUBackend } from '../src/engine/webgpu/webgpuBackend'
 import { generate } from '../src/model/decode'
 import { GPT } from '../src/model/gpt'
 import { AdamW } from '../src/model/optimizer'
-import { resolveRunConfig } from '../src/rl/config'
+import type { Checkpoint } from '../src/model/checkpoint'
+import { resolveRunConfig, type RunConfig } from '../src/rl/config'
 import { GRPOTrainer } from '../src/rl/trainer'
 import { getTask } from '../src/tasks/registry'
 import type { GrpoBatch, Shape } from './workload'
@@ -32,7 +34,7 @@ export function engineCounts(c: Counters): EngineCounts {
 }
 
 /** Start measuring: a counters snapshot, with the peak reset to what is held now. */
-export function mark(be: WebGPUBackend): Counters {
+export function mark(be: Backend): Counters {
   be.counters.peakBytes = be.counters.bytesAllocated
   return { ...be.counters }
 }
@@ -42,7 +44,7 @@ export function modelConfig(s: Shape, vocabSize: number, blockSize: number) {
 }
 
 /** A freshly initialised model (GPT-2 init from the seed). */
-export function freshModel(be: WebGPUBackend, s: Shape, vocabSize: number, blockSize: number, seed: number): GPT {
+export function freshModel(be: Backend, s: Shape, vocabSize: number, blockSize: number, seed: number): GPT {
   const m = new GPT(be, modelConfig(s, vocabSize, blockSize))
   m.initialize(seed)
   return m
@@ -62,7 +64,7 @@ export class GrpoLabTrainStep {
   private readonly opt: AdamW
   private readonly t: Record<'tokens' | 'targets' | 'mask' | 'weights' | 'rewards' | 'advantages' | 'std' | 'zero' | 'terms' | 'stats', Tensor>
 
-  constructor(readonly be: WebGPUBackend, readonly model: GPT, readonly batch: GrpoBatch) {
+  constructor(readonly be: Backend, readonly model: GPT, readonly batch: GrpoBatch) {
     this.opt = new AdamW(model, { learningRate: LEARNING_RATE, ...ADAM })
     const { N, T, P } = batch
     const mk = (n: number, label: string, dtype: 'f32' | 'u32' = 'f32') => whole(be.createBuffer(n, dtype, label))
@@ -145,14 +147,19 @@ export async function rolloutNoCache(model: GPT, prompts: number[][], L: number,
   return seqs.map((s) => s.slice(Lp))
 }
 
-/** The full GRPO step of the real trainer (fresh weights of the shape, task addition). */
-export function makeTrainer(be: WebGPUBackend, s: Shape, seed: number): GRPOTrainer {
-  const config = resolveRunConfig({
+/** The run whose GRPO step the bench times: the default run's settings at the shape, task addition,
+ *  fresh weights (the TRL peer is exported from this same configuration). */
+export function benchRunConfig(s: Shape, seed: number): RunConfig {
+  return resolveRunConfig({
     task: TASK_ID, base_model: '', seed, n_layer: s.nLayer, n_head: s.nHead, n_embd: s.nEmbd,
     block_size: Math.max(128, 32 + s.completion), num_generations: s.generations, prompts_per_step: s.prompts,
     max_completion_length: s.completion, learning_rate: LEARNING_RATE, eval_every: 0,
   })
-  return GRPOTrainer.create(be, config, getTask(TASK_ID))
+}
+
+/** The full GRPO step of the real trainer: fresh weights of the shape, or `base`'s. */
+export function makeTrainer(be: Backend, s: Shape, seed: number, base?: Checkpoint): GRPOTrainer {
+  return GRPOTrainer.create(be, benchRunConfig(s, seed), getTask(TASK_ID), base)
 }
 
 /** Dispatch overhead floor: `count` tiny fills (64 floats each) in one submission, awaited. */

@@ -1,6 +1,7 @@
 // The benchmark harness works: `node scripts/bench.mjs --quick` (tiny dimensions, one repetition)
 // builds the bench page, runs grpo-lab, TensorFlow.js and onnxruntime-web side by side in
-// headless Chromium on WebGPU and writes valid JSON. No speed is asserted (DESIGN.md: speed is
+// headless Chromium on WebGPU, then the lab's CPU backends against PyTorch and TRL in Node and
+// Python (bench/cpu.ts), and writes valid JSON. No speed is asserted (DESIGN.md: speed is
 // measured in benchmarks, never asserted in tests); a missing adapter fails the run. The run is
 // waited for until it exits, within a generous outer limit: a loaded machine is slow, not failing.
 import { spawn } from 'node:child_process'
@@ -46,4 +47,14 @@ test('npm run bench -- --quick writes the benchmark JSON', async () => {
   expect(j.rollout.kv_cache.onnxruntime_web.gpu_api.readbacks).toBeGreaterThanOrEqual(j.rollout.kv_cache.new_tokens)
   expect(j.readbacks_per_token.grpo_lab_kv_cache).toBeGreaterThan(0)
   expect(j.scaling.length).toBeGreaterThanOrEqual(2)
+  // the CPU part: each CPU backend against PyTorch (train step, rollout) and TRL (whole GRPO step),
+  // the page's WebGPU step against TRL too; PyTorch computes the lab's train step
+  for (const b of ['reference', 'cpu']) {
+    for (const k of ['train_step_vs_torch_cpu', 'rollout_vs_torch_cpu', 'grpo_step_vs_trl_cpu']) {
+      expect(Number.isFinite(j[k]?.[b]) && j[k][b] > 0, `${k}.${b}`).toBe(true)
+    }
+    expect(j.cpu.train_step.grad_norm_rel_diff_vs_torch[b], b).toBeLessThan(1e-4)
+  }
+  expect(Number.isFinite(j.grpo_step_vs_trl_cpu.webgpu) && j.grpo_step_vs_trl_cpu.webgpu > 0).toBe(true)
+  expect(r.stdout).toContain('| Whole GRPO step')
 })

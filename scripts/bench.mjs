@@ -1,25 +1,32 @@
 #!/usr/bin/env node
-// `npm run bench`: grpo-lab against TensorFlow.js (a GRPO training step) and onnxruntime-web
-// (rollout generation), both on WebGPU, in headless Chromium on whatever adapter it finds.
-// Builds bench/ (its own Vite config), serves it, runs window.__bench() in the page, prints a
-// markdown table and writes the numbers as JSON.
+// `npm run bench`: grpo-lab against its peers, each part in one run with the sides taking turns.
+//   WebGPU, in headless Chromium on whatever adapter it finds: a GRPO training step against
+//     TensorFlow.js, rollout generation against onnxruntime-web (bench/main.ts, built with its own
+//     Vite config, served, run through window.__bench()).
+//   CPU, in Node on the same cores: the lab's CPU backends against PyTorch (train step, KV-cache
+//     rollout) and TRL's GRPOTrainer (the whole GRPO step) (bench/cpu.ts; Python from
+//     scripts/python-env.mjs — without it the bench fails before it starts, saying why).
+// Prints markdown tables and writes the numbers as JSON.
 //
 //   node scripts/bench.mjs [--quick] [--out FILE] [--no-ort] [--scaling-tfjs] [--reps N] [--timeout S]
+//                          [--no-webgpu | --no-cpu] [--no-trl]
 //
 // --quick: tiny dimensions, one repetition (checks the harness; writes test-results/bench-quick.json
 // unless --out is given). Without it the results go to bench/results/latest.json.
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { dirname, extname, join, normalize, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CHROMIUM_ARGS, findChromium } from './chromium.mjs'
+import { ensurePythonEnv } from './python-env.mjs'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const ORT_DIR = join(ROOT, 'node_modules/onnxruntime-web/dist')
 
 function parseArgs(argv) {
-  const a = { quick: false, out: null, ort: true, scalingTfjs: undefined, reps: undefined, timeoutS: 1800 }
+  const a = { quick: false, out: null, ort: true, scalingTfjs: undefined, reps: undefined, timeoutS: 2700, webgpu: true, cpu: true, trl: true }
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]
     const next = () => { if (i + 1 >= argv.length) fail(`${k} needs a value`); return argv[++i] }
@@ -27,14 +34,20 @@ function parseArgs(argv) {
     else if (k === '--out') a.out = next()
     else if (k === '--no-ort') a.ort = false
     else if (k === '--scaling-tfjs') a.scalingTfjs = true
+    else if (k === '--no-webgpu') a.webgpu = false
+    else if (k === '--no-cpu') a.cpu = false
+    else if (k === '--no-trl') a.trl = false
     else if (k === '--reps') { a.reps = Number(next()); if (!Number.isInteger(a.reps) || a.reps < 1 || a.reps > 50) fail('--reps: allowed an integer from 1 to 50') }
     else if (k === '--timeout') { a.timeoutS = Number(next()); if (!(a.timeoutS > 0)) fail('--timeout: seconds, > 0') }
-    else if (k === '-h' || k === '--help') { console.log('usage: node scripts/bench.mjs [--quick] [--out FILE] [--no-ort] [--scaling-tfjs] [--reps N] [--timeout S]'); process.exit(0) }
-    else fail(`unknown option ${k}; allowed: --quick, --out FILE, --no-ort, --scaling-tfjs, --reps N, --timeout S`)
+    else if (k === '-h' || k === '--help') { console.log(`usage: node scripts/bench.mjs ${USAGE}`); process.exit(0) }
+    else fail(`unknown option ${k}; allowed: ${USAGE}`)
   }
+  if (!a.webgpu && !a.cpu) fail('--no-webgpu and --no-cpu: that leaves nothing to run; give one of them at most')
   a.out = resolve(a.out ?? (a.quick ? join(ROOT, 'test-results/bench-quick.json') : join(ROOT, 'bench/results/latest.json')))
   return a
 }
+
+const USAGE = '[--quick] [--out FILE] [--no-ort] [--scaling-tfjs] [--reps N] [--timeout S] [--no-webgpu | --no-cpu] [--no-trl]'
 
 function fail(msg) {
   console.error(`bench: ${msg}`)
@@ -68,6 +81,14 @@ const ratio = (x) => (typeof x === 'number' && Number.isFinite(x) ? `${x.toFixed
 
 /** The results as markdown tables (README's "Benchmarks" section shows the same). */
 export function markdown(r) {
+  const parts = []
+  if (r.adapter) parts.push(webgpuMarkdown(r))
+  if (r.cpu) parts.push(cpuMarkdown(r))
+  if (r.errors?.length) parts.push(r.errors.map((e) => `- error: ${e}`).join('\n'))
+  return parts.join('\n\n')
+}
+
+function webgpuMarkdown(r) {
   const h = r.headline
   const lines = []
   lines.push(`Adapter: ${r.adapter.label}${r.quick ? ' (quick run: tiny dimensions)' : ''}`)
@@ -124,16 +145,84 @@ export function markdown(r) {
       lines.push(`| ${s.vary} | ${s.n_embd} | ${s.num_generations} | ${s.completion_length} | ${fmt(s.train_ms, 0)} | ${int(s.train_dispatches)} | ${mib(s.train_peak_bytes)} | ${fmt(s.tfjs_train_ms, 0)} | ${fmt(s.rollout_ms, 0)} | ${fmt(s.rollout_tokens_per_s)} | ${int(s.rollout_dispatches)} |`)
     }
   }
-  if (r.errors?.length) {
+  return lines.join('\n')
+}
+
+/** A peer setting's key as the tables show it: 'torch_2_threads_passive' → '2T passive'. */
+const settingLabel = (key) => (key ? key.replace(/^[a-z_]*?_(\d+)_threads?/, '$1T').replace('_passive', ' passive') : '—')
+
+/** Each lab backend against the peer's fastest setting in this run, whatever its threads. */
+function fastestRow(f, sides, value) {
+  const k = f?.against
+  const labs = Object.keys(f ?? {}).filter((x) => x !== 'against')
+  return `| … against the peer's fastest setting here (${settingLabel(k)}) | | | ${k ? value(sides[k]) : '—'} | ${labs.map((l) => ratio(f[l])).join(' / ')} |`
+}
+
+const backendName = (name) => `\`--backend ${name}\``
+
+/** The CPU part: each lab CPU backend against PyTorch / TRL on as many threads. */
+function cpuMarkdown(r) {
+  const c = r.cpu
+  const h = c.headline
+  const lines = []
+  const labs = Object.entries(c.backends ?? {})
+  const load = (xs) => (xs ? xs.map((x) => x.toFixed(2)).join(' / ') : '—')
+  lines.push(`CPU: ${c.machine?.cpu ?? '?'}, ${c.machine?.cores ?? '?'} cores, Node ${c.machine?.node ?? '?'}; load average ${load(c.load_average?.start)} at the start of this part, ${load(c.load_average?.end)} at its end (1 / 5 / 15 min).`)
+  lines.push(`grpo-lab: ${labs.map(([k, b]) => `${backendName(k)} = ${b.label}`).join('; ')}. Peers: PyTorch ${c.torch?.torch ?? '?'} (transformers ${c.torch?.transformers ?? '?'}, GPT2LMHeadModel, ${c.torch?.attn_implementation ?? '?'} attention)${c.full_grpo_step ? `, TRL ${c.full_grpo_step.trl?.trl ?? '?'} GRPOTrainer` : ''}, each lab backend against the peer on as many threads (torch.set_num_threads), with OpenMP's faster wait policy of the two tried (nT = spinning, the default; nT passive = OMP_WAIT_POLICY=PASSIVE).`)
+  if (h) lines.push(`Shape: ${h.n_layer} layers × ${h.n_embd} wide, ${h.n_head} heads, vocabulary ${h.vocab_size}; ${h.prompts_per_step} prompts × ${h.num_generations} completions = ${h.prompts_per_step * h.num_generations} sequences of ${h.prompt_length} prompt + ${h.completion_length} completion tokens.`)
+  lines.push('')
+  lines.push('| | threads | grpo-lab | peer | grpo-lab vs peer (higher: grpo-lab faster) |')
+  lines.push('|---|---:|---:|---:|---:|')
+  const row = (what, k, b, ours, against, sides, value, ratioOf) =>
+    `| ${what}${backendName(k)} | ${b.threads} | ${value(ours)} | ${against?.[k] ? `${value(sides[against[k]])} (${settingLabel(against[k])})` : '—'} | ${ratio(ratioOf?.[k])} |`
+  const ms = (x) => fmt(x?.median_ms, 0)
+  const tps = (x) => int(x?.tokens_per_s)
+  const ts = c.train_step
+  if (ts) {
+    labs.forEach(([k, b], i) => lines.push(row(i === 0 ? 'Train step (forward, log-softmax gather, GRPO loss, backward, clip, AdamW), ms — peer: PyTorch — ' : '… ',
+      k, b, ts.sides[k], ts.vs_torch_against, ts.sides, ms, r.train_step_vs_torch_cpu)))
+    lines.push(`| … PyTorch in each setting, ms | | | ${Object.entries(ts.sides).filter(([x]) => x.startsWith('torch_')).map(([x, v]) => `${settingLabel(x)} ${ms(v)}`).join(', ')} | |`)
+    const torchFirst = ts.sides.torch_1_thread?.grad_norm_first
+    lines.push(`| … gradient norm of the first step (same weights, same batch) | | ${labs.map(([k]) => fmt(ts.sides[k]?.grad_norm_first, 6)).join(' / ')} | ${fmt(torchFirst, 6)} | rel. diff ${labs.map(([k]) => ts.grad_norm_rel_diff_vs_torch?.[k]?.toExponential(1) ?? '—').join(' / ')} |`)
+    lines.push(`| … achieved GFLOP/s | | ${labs.map(([k]) => fmt(ts.sides[k]?.gflops, 2)).join(' / ')} | ${labs.map(([k]) => fmt(ts.sides[ts.vs_torch_against?.[k]]?.gflops, 2)).join(' / ')} | |`)
+    lines.push(fastestRow(ts.vs_torch_fastest, ts.sides, ms))
+  }
+  const ro = c.rollout
+  if (ro) {
+    labs.forEach(([k, b], i) => lines.push(row(i === 0 ? `Rollout with KV cache, tokens/s (${ro.sequences} × ${ro.new_tokens} new tokens, sampled) — peer: PyTorch, its own KV-cache loop — ` : '… ',
+      k, b, ro.sides[k], ro.vs_torch_against, ro.sides, tps, r.rollout_vs_torch_cpu)))
+    lines.push(`| … PyTorch in each setting, tokens/s | | | ${Object.entries(ro.sides).filter(([x]) => /^torch_\d/.test(x)).map(([x, v]) => `${settingLabel(x)} ${tps(v)}`).join(', ')} | |`)
+    lines.push(`| … PyTorch through transformers' generate() instead, tokens/s | | | ${Object.entries(ro.sides).filter(([x]) => x.startsWith('torch_generate')).map(([x, v]) => `${settingLabel(x)} ${tps(v)}`).join(', ')} | |`)
+    lines.push(fastestRow(ro.vs_torch_fastest, ro.sides, tps))
+  }
+  const f = c.full_grpo_step
+  if (f) {
+    labs.forEach(([k, b], i) => lines.push(row(i === 0 ? 'Whole GRPO step (rollout, rewards, advantages, loss, backward, AdamW), ms — peer: TRL GRPOTrainer on PyTorch — ' : '… ',
+      k, b, f.sides[k], f.vs_trl_against, f.sides, ms, r.grpo_step_vs_trl_cpu)))
+    if (r.full_grpo_step) lines.push(`| … WebGPU (${r.adapter?.label ?? 'the page'}; its step above) | all | ${fmt(r.full_grpo_step.median_ms, 0)} | ${ms(f.sides[f.trl_all_cores])} (${settingLabel(f.trl_all_cores)}) | ${ratio(r.grpo_step_vs_trl_cpu?.webgpu)} |`)
+    lines.push(`| … TRL in each setting, ms | | | ${Object.entries(f.sides).filter(([x]) => x.startsWith('trl_')).map(([x, v]) => `${settingLabel(x)} ${ms(v)}`).join(', ')} | |`)
+    lines.push(fastestRow(f.vs_trl_fastest, f.sides, ms))
+    const len = (x) => (x?.mean_completion_length?.length ? fmt(x.mean_completion_length.reduce((a, b) => a + b, 0) / x.mean_completion_length.length) : '—')
+    lines.push(`| … mean completion length over the steps (both stop at the end token) | | ${labs.map(([k]) => len(f.sides[k])).join(' / ')} | ${len(f.sides[f.vs_trl_fastest?.against])} | |`)
+  }
+  if (c.scaling?.length) {
     lines.push('')
-    for (const e of r.errors) lines.push(`- error: ${e}`)
+    lines.push('How the CPU backends\' cost grows against PyTorch\'s (one repetition each; train step as above; rollout with the KV cache; PyTorch on each backend\'s threads, its faster wait policy):')
+    lines.push('')
+    lines.push('| varied | n_embd | G (×' + (h?.prompts_per_step ?? '') + ' prompts) | completion | backend | train step ms | PyTorch ms | vs PyTorch | rollout ms | PyTorch ms | vs PyTorch |')
+    lines.push('|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|')
+    for (const s of c.scaling) {
+      for (const [k, b] of labs) {
+        const cell = (part) => `${fmt(part?.median_ms?.[part?.vs_torch_against?.[k]], 0)} (${settingLabel(part?.vs_torch_against?.[k])})`
+        lines.push(`| ${s.vary} | ${s.shape.n_embd} | ${s.shape.num_generations} | ${s.shape.completion_length} | ${k} (${b.threads}T) | ${fmt(s.train?.median_ms?.[k], 0)} | ${cell(s.train)} | ${ratio(s.train?.vs_torch?.[k])} | ${fmt(s.rollout?.median_ms?.[k], 0)} | ${cell(s.rollout)} | ${ratio(s.rollout?.vs_torch?.[k])} |`)
+      }
+    }
   }
   return lines.join('\n')
 }
 
-async function main() {
-  const args = parseArgs(process.argv.slice(2))
-  const t0 = Date.now()
+/** The WebGPU part: the bench page in headless Chromium; resolves with what window.__bench() does. */
+async function runPage(args, deadline) {
   // a build directory of this run's own, so that concurrent runs never serve each other's files
   const pageDir = mkdtempSync(join(tmpdir(), 'grpo-lab-bench-'))
   process.on('exit', () => rmSync(pageDir, { recursive: true, force: true }))
@@ -149,8 +238,7 @@ async function main() {
     ({ chromium } = await import('@playwright/test'))
   }
   const browser = await chromium.launch({ executablePath: findChromium(), args: CHROMIUM_ARGS, headless: true })
-  const killer = setTimeout(() => { console.error(`[bench] timed out after ${args.timeoutS} s`); process.exit(1) }, args.timeoutS * 1000)
-  let result
+  const killer = setTimeout(() => { console.error(`[bench] timed out after ${args.timeoutS} s (in the WebGPU part)`); process.exit(1) }, deadline - Date.now())
   try {
     const page = await browser.newPage()
     page.on('console', (m) => { const t = m.text(); if (t.startsWith('[bench]')) console.error(t); else if (m.type() === 'error' && !/VerifyEachNodeIsAssignedToAnEp/.test(t)) console.error(`[page] ${t}`) })
@@ -160,13 +248,70 @@ async function main() {
     const options = { quick: args.quick, ort: args.ort }
     if (args.reps) { options.reps = args.reps; options.peerReps = args.reps }
     if (args.scalingTfjs !== undefined) options.scalingTfjs = args.scalingTfjs
-    result = await page.evaluate((o) => window.__bench(o), options)
+    return await page.evaluate((o) => window.__bench(o), options)
   } finally {
     clearTimeout(killer)
     await browser.close()
     server.close()
   }
+}
+
+/** The CPU part: bench/cpu.ts in a Node of its own (TypeScript through tsx), its JSON read back. */
+function runCpu(args, deadline) {
+  const out = join(tmpdir(), `grpo-lab-bench-cpu-${process.pid}.json`)
+  rmSync(out, { force: true })
+  const cli = ['--import', import.meta.resolve('tsx'), join(ROOT, 'bench/cpu.ts'), '--out', out]
+  if (args.quick) cli.push('--quick')
+  if (args.reps) cli.push('--reps', String(args.reps))
+  if (!args.trl) cli.push('--no-trl')
+  console.error('[bench] CPU part: bench/cpu.ts')
+  const r = spawnSync(process.execPath, cli, { stdio: ['ignore', 2, 2], timeout: Math.max(1000, deadline - Date.now()) })
+  if (!existsSync(out)) {
+    const why = r.error?.code === 'ETIMEDOUT' ? `timed out after ${args.timeoutS} s` : r.signal ? `was killed (${r.signal})` : `exited with status ${r.status}`
+    return { errors: [`CPU part: bench/cpu.ts ${why} without writing its results (its messages are above)`] }
+  }
+  const cpu = JSON.parse(readFileSync(out, 'utf8'))
+  rmSync(out, { force: true })
+  return cpu
+}
+
+const RATIOS = ['train_step_vs_torch_cpu', 'rollout_vs_torch_cpu', 'grpo_step_vs_trl_cpu']
+
+/** The CPU part's numbers under `cpu`, its ratios at the top next to the WebGPU ones. WebGPU's
+ *  whole GRPO step (the page's, this run) is set against TRL on all the cores. */
+function mergeCpu(result, cpu) {
+  const { errors = [], ...rest } = cpu
+  const ratios = Object.fromEntries(RATIOS.map((k) => [k, rest[k]]))
+  for (const k of RATIOS) delete rest[k]
+  result.cpu = rest
+  for (const k of RATIOS) if (ratios[k]) result[k] = ratios[k]
+  const trlAll = rest.full_grpo_step?.sides?.[rest.full_grpo_step?.trl_all_cores]
+  if (trlAll && Number.isFinite(result.full_grpo_step?.median_ms)) {
+    result.grpo_step_vs_trl_cpu = { ...result.grpo_step_vs_trl_cpu, webgpu: Math.round((trlAll.median_ms / result.full_grpo_step.median_ms) * 1000) / 1000 }
+  }
+  result.errors = [...(result.errors ?? []), ...errors]
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2))
+  const t0 = Date.now()
+  const loadStart = loadavg()
+  const deadline = t0 + args.timeoutS * 1000
+  // the CPU peers' Python, checked before the long WebGPU part: missing, the bench fails here
+  if (args.cpu) {
+    try {
+      ensurePythonEnv((line) => console.error(line))
+    } catch (e) {
+      fail(`the CPU part (PyTorch and TRL peers) needs the Python of python/requirements.txt: ${e.message}. ` +
+        '(--no-cpu runs the WebGPU part alone.)')
+    }
+  }
+  const result = args.webgpu ? await runPage(args, deadline) : { quick: args.quick, date: new Date().toISOString(), errors: [] }
+  if (args.cpu) mergeCpu(result, runCpu(args, deadline))
   result.wall_s = Math.round((Date.now() - t0) / 100) / 10
+  // the machine's load over the whole run (1, 5, 15 min): the CPU part records its own as well
+  const load = (xs) => xs.map((x) => Math.round(x * 100) / 100)
+  result.load_average = { start: load(loadStart), end: load(loadavg()) }
   mkdirSync(dirname(args.out), { recursive: true })
   writeFileSync(args.out, JSON.stringify(result, null, 2) + '\n')
   console.log(markdown(result))
