@@ -40,25 +40,32 @@ function run(name, cmd, args, report, tally) {
   return r.status === 0 && counted.failed === 0
 }
 
-/** pytest in the venv, made first when missing or stale; no Python or no packages is a failure, never a skip. */
-function pythonTier() {
-  let python
+/** The venv, made when missing or stale: before the unit tier, whose CPU-bench harness test runs
+ *  PyTorch in it within a time limit. No Python or no packages is a failure, never a skip. */
+function pythonEnv() {
   try {
-    python = ensurePythonEnv((line) => console.log(line))
+    return ensurePythonEnv((line) => console.log(line))
   } catch (e) {
     console.error(`[test] python: FAILED: ${e.message}`)
     totals.failed += 1
-    return false
+    return null
   }
+}
+
+/** pytest in the venv. */
+function pythonTier(python) {
+  if (!python) return false
   return run('python', python, ['-m', 'pytest', 'python/tests', '-p', 'no:cacheprovider', '--junitxml=test-results/pytest.xml'],
     'test-results/pytest.xml', tallyPytest)
 }
 
 let ok = run('wasm kernels', process.execPath, ['scripts/build-wasm.mjs'])
+const python = ok ? pythonEnv() : null
+ok = ok && python !== null
 ok = ok && run('types', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json'])
 ok = ok && run('unit + kernels', 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile.json=test-results/vitest.json'],
   'test-results/vitest.json', (text) => tallyVitest(JSON.parse(text)))
-ok = ok && pythonTier()
+ok = ok && pythonTier(python)
 ok = ok && run('end to end', 'npx', ['playwright', 'test', '--reporter=list,json'], 'test-results/playwright.json',
   (text) => tallyPlaywright(JSON.parse(text)))
 
