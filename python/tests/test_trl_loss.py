@@ -349,10 +349,6 @@ def sides(tmp_path_factory):
     return cases, trl, lab, cli
 
 
-def relative_difference(lab, trl) -> float:
-    return abs(lab - trl) / max(abs(trl), FLOOR)
-
-
 class Comparison:
     """Every quantity of one case, lab against TRL: the worst relative difference and each one over."""
 

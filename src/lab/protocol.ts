@@ -52,7 +52,9 @@ export type FromWorker =
   | { type: 'model'; bytes: Uint8Array; name: string }
   /** a base model pretrained in the worker, named after its task */
   | { type: 'pretrained'; name: string; bytes: Uint8Array; loss: number; steps: number }
+  /** the worksheet's answer: its log-probs, or why there are none (that request only; no alert) */
   | { type: 'group-logp'; requestId: number; logp: number[][] }
+  | { type: 'group-logp-error'; requestId: number; message: string }
   /** the base checkpoint could not be fetched or read: the page offers fresh weights */
   | { type: 'base-model-error'; file: string; message: string }
   | { type: 'error'; message: string }

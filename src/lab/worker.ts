@@ -346,7 +346,11 @@ scope.onmessage = async (e: MessageEvent<ToWorker>) => {
       case 'export-trl': await exportTrl(msg); break
       case 'group-logp':
         await whenBetweenSteps(async () => {
-          if (!grpo) throw new Error('the worksheet needs a live run for log-probs: start or resume the run')
+          // a request can outlive its run (Reset while it waited): the worksheet alone hears of it
+          if (!grpo) {
+            post({ type: 'group-logp-error', requestId: msg.requestId, message: 'the worksheet needs a live run for log-probs: start or resume the run' })
+            return
+          }
           const logp = await completionLogprobs(grpo.model, grpo.tokenizer, msg.prompt, msg.completions, grpo.config.temperature)
           post({ type: 'group-logp', requestId: msg.requestId, logp })
         })

@@ -6,7 +6,7 @@
 import type { Backend, MultiObjectiveAggregation, ScaleRewards, Tensor } from '../engine/backend'
 import { GRPO_STATS, GrpoStat, MULTI_OBJECTIVE_AGGREGATIONS, SCALE_REWARDS, whole } from '../engine/backend'
 import {
-  grpoObjective, IMPORTANCE_SAMPLING_LEVELS, LOSS_TYPES, type LossType, type ObjectiveKeys, sequenceWeights,
+  grpoObjective, IMPORTANCE_SAMPLING_LEVELS, LOSS_TYPES, objectiveKind, type ObjectiveKeys, sequenceWeights,
 } from './loss'
 
 /** The GRPOConfig keys the worksheet takes, by TRL's names (the objective's from ObjectiveKeys). */
@@ -71,9 +71,6 @@ export const WORKSHEET_DEFAULTS: WorksheetConfig = {
   vespo_k_pos: 2.0, vespo_lambda_pos: 3.0, vespo_k_neg: 3.0, vespo_lambda_neg: 2.0,
   multi_objective_aggregation: 'sum_then_normalize', reward_weights: null, use_bias_correction_kl: true,
 }
-
-/** The loss types TRL logs clip_ratio/* for. */
-const CLIP_FAMILY: readonly LossType[] = ['grpo', 'bnpo', 'dr_grpo', 'dapo', 'luspo']
 
 export class InputError extends Error {
   constructor(readonly field: string, message: string) { super(`${field}: ${message}`) }
@@ -304,7 +301,7 @@ function worksheetMetrics(config: WorksheetConfig, st: ArrayLike<number>, reward
   }
   if (config.beta !== 0) m.kl = st[GrpoStat.kl] / tokens
   m.entropy = st[GrpoStat.entropy] / tokens
-  if (CLIP_FAMILY.includes(config.loss_type)) {
+  if (objectiveKind(config.loss_type) === 'clip') { // TRL logs clip_ratio/* for the clip family
     m['clip_ratio/low_mean'] = st[GrpoStat.clipLow] / clipCount
     m['clip_ratio/high_mean'] = st[GrpoStat.clipHigh] / clipCount
     m['clip_ratio/region_mean'] = st[GrpoStat.clipRegion] / clipCount

@@ -119,6 +119,8 @@ let latestSnapshot: TrainerSnapshot | null = null
 let pendingSnapshot: TrainerSnapshot | null = null
 const logpRequests = new Map<number, { resolve: (v: number[][]) => void; reject: (e: Error) => void }>()
 let logpIds = 0
+/** counts the worker's state messages: a state shown late (after a write) never overrides a newer one */
+let stateMessages = 0
 
 const newRunId = () => `run-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`
 const sameConfig = (a: RunConfig, b: RunConfig) => JSON.stringify(resolvePartial(a as never).config) === JSON.stringify(resolvePartial(b as never).config)
@@ -259,10 +261,15 @@ export const useLab = create<LabState>((set, get) => {
         scheduleFlush()
         break
       }
-      case 'state':
-        if (m.state !== 'running') flush() // everything of a paused or finished run is on screen
-        set({ runState: m.state })
+      case 'state': {
+        const seq = ++stateMessages
+        if (m.state === 'running') { set({ runState: m.state }); break }
+        flush() // everything of a paused or finished run is on screen
+        // and stored: 'paused' is shown once its snapshot is in IndexedDB, so a reload right after
+        // it resumes from that step (a write begun at pagehide may never finish)
+        void runWrites.then(() => { if (seq === stateMessages) set({ runState: m.state }) })
         break
+      }
       case 'progress':
         set((s) => {
           const progress = { ...s.progress }
@@ -273,6 +280,7 @@ export const useLab = create<LabState>((set, get) => {
         break
       case 'model': download(m.name, m.bytes as BlobPart, 'application/octet-stream'); break
       case 'group-logp': logpRequests.get(m.requestId)?.resolve(m.logp); logpRequests.delete(m.requestId); break
+      case 'group-logp-error': logpRequests.get(m.requestId)?.reject(new Error(m.message)); logpRequests.delete(m.requestId); break
       case 'base-model-error':
         get().alert(baseModelProblem(m.file, m.message), 'fresh-weights')
         break

@@ -7,6 +7,7 @@ import { CpuBackend } from '../../engine/cpu/cpuBackend'
 import { computeWorksheet, type ParsedWorksheetInput, parseWorksheetInput, weightedRewards, type WorksheetOutput } from '../../rl/worksheet'
 import { useLab } from '../../store/labStore'
 import type { RunConfig } from '../../rl/config'
+import { objectiveKind } from '../../rl/loss'
 import { ADVANTAGE_TEX, AGGREGATION_TEX, extrasTex, num, paren, perTokenTex, ratioTex, renderTex, vec } from './tex'
 
 const EXAMPLE = {
@@ -141,7 +142,7 @@ function WorksheetBody({ input, out, note }: { input: ParsedWorksheetInput; out:
   const A0 = out.advantages[0]
   const rho0 = first.ratio[0]
   const clip0 = Math.min(Math.max(rho0, 1 - c.epsilon), 1 + c.epsilon_high)
-  const clipFamily = ['grpo', 'bnpo', 'dr_grpo', 'dapo', 'luspo'].includes(c.loss_type) && c.delta === 0
+  const clipFamily = objectiveKind(c.loss_type) === 'clip' && c.delta === 0
   const extras = extrasTex(c)
   const mu1 = comps.every((x) => !x.logp_old || x.logp_old.every((v, t) => v === x.logp[t]))
   return (
