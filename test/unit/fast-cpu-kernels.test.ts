@@ -2,7 +2,10 @@
 // kernel, on the same inputs: the cases of test/gpu/kernels.test.ts with its tolerances (1e-5
 // absolute + 1e-4 relative; token ids and flags identical), and shapes that reach the kernels'
 // edges (rows and columns past the matmul tiles, K across its blocks, heads of odd size, rows not a
-// multiple of four). Run on three threads, so that every kernel is split into parts.
+// multiple of four). Run on three threads, so that every kernel is split into parts; for both
+// builds, SIMD alone (what Node 20 runs) and with relaxed SIMD's fused multiply-add (what Chromium
+// runs; Node validates it once V8's flag is set).
+import { setFlagsFromString } from 'node:v8'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { Backend, Tensor } from '../../src/engine/backend'
 import { decodeScratchLayout, view } from '../../src/engine/backend'
@@ -22,26 +25,31 @@ const RTOL = 1e-4
 type Case = (be: Backend) => Tensor[]
 
 const cpu = new CpuBackend('f32')
-let fastBackend: Promise<FastCpuBackend> | undefined
-const fast = () => (fastBackend ??= createFastCpuBackend({ threads: 3 }))
-afterAll(async () => { if (fastBackend) (await fastBackend).destroy() })
 
-/** Run a case on both backends and compare every output tensor. */
-async function twin(name: string, run: Case, atol = ATOL, rtol = RTOL): Promise<void> {
-  const be = await fast()
-  const expected = run(cpu)
-  const actual = run(be)
-  for (let i = 0; i < expected.length; i++) {
-    const e = await cpu.read(expected[i])
-    const a = await be.read(actual[i])
-    if (expected[i].buffer.dtype === 'u32') expect(Array.from(a), `${name} output ${i}`).toEqual(Array.from(e))
-    else expectClose(a, e, atol, rtol, `${name} output ${i}`)
+for (const relaxed of [false, true]) describe(`the fast CPU backend (${relaxed ? 'SIMD + relaxed FMA' : 'SIMD'}) matches the reference CPU backend`, () => {
+  let fastBackend: Promise<FastCpuBackend> | undefined
+  const fast = () => (fastBackend ??= (async () => {
+    if (relaxed) setFlagsFromString('--experimental-wasm-relaxed-simd') // on by default from Node 22
+    return createFastCpuBackend({ threads: 3, relaxed })
+  })())
+  afterAll(async () => { if (fastBackend) (await fastBackend).destroy() })
+
+  /** Run a case on both backends and compare every output tensor. */
+  async function twin(name: string, run: Case, atol = ATOL, rtol = RTOL): Promise<void> {
+    const be = await fast()
+    const expected = run(cpu)
+    const actual = run(be)
+    for (let i = 0; i < expected.length; i++) {
+      const e = await cpu.read(expected[i])
+      const a = await be.read(actual[i])
+      if (expected[i].buffer.dtype === 'u32') expect(Array.from(a), `${name} output ${i}`).toEqual(Array.from(e))
+      else expectClose(a, e, atol, rtol, `${name} output ${i}`)
+    }
   }
-}
 
-describe('the fast CPU backend matches the reference CPU backend', () => {
-  it('runs on three threads of WebAssembly SIMD', async () => {
-    expect((await fast()).describe().description).toMatch(/^CPU backend \(WebAssembly SIMD.*, 3 threads\)$/)
+  it(`runs on three threads of WebAssembly SIMD${relaxed ? ' with relaxed FMA' : ''}`, async () => {
+    const simd = relaxed ? 'WebAssembly SIMD \\+ relaxed FMA' : 'WebAssembly SIMD'
+    expect((await fast()).describe().description).toMatch(new RegExp(`^CPU backend \\(${simd}, 3 threads\\)$`))
   })
 
   it.each([[1000], [4099 * 3 + 2]])('elementwise: fill, copy, add, gelu forward and backward (%s elements)', async (n) => {
