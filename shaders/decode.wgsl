@@ -4,7 +4,7 @@
 // 4 + 10·n_layer per position. Sequences are independent, so no workgroup waits for another;
 // inside a workgroup the phases are separated by barriers, and every phase is spread over the
 // workgroup's invocations: rows of the matmuls, channels, (head, key) pairs, and the reductions
-// (layernorm moments, softmax max and sum, the sampler's peak and top-k floor) as per-lane
+// (layernorm sums, softmax max and sum, the sampler's peak and top-k floor) as per-lane
 // partials combined in a fixed lane order, so a run is bit-identical to the next. The matmul and
 // attention sums run in the order of the unfused kernels, which the CPU twin composes; the
 // reductions differ from its sequential order by rounding only. The one serial phase left is the
@@ -47,12 +47,16 @@ fn act_layout() -> ActLayout {
   return ActLayout(0u, NC, 2u * NC, 5u * NC, 6u * NC, 7u * NC, logits, scores, mean, mean + p.N);
 }
 
-// out[j] = Σ_k inp[k] · W[j, k] (+ bias[j]), rows j strided over the workgroup
-fn linear(out_off: u32, in_off: u32, w: u32, bias: u32, use_bias: bool, K: u32, rows: u32, lid: u32) {
+fn gelu(v: f32) -> f32 { return 0.5 * v * (1.0 + tanh(DECODE_GELU_SCALE * (v + 0.044715 * v * v * v))); }
+
+// out[j] = Σ_k inp[k] · W[j, k] (+ bias[j]), then GELU'd if asked (as elementwise.wgsl's, on the
+// stored float), rows j strided over the workgroup
+fn linear(out_off: u32, in_off: u32, w: u32, bias: u32, use_bias: bool, K: u32, rows: u32, lid: u32, then_gelu: bool) {
   for (var j = lid; j < rows; j = j + WG) {
     var acc = 0.0;
     for (var k = 0u; k < K; k = k + 1u) { acc = acc + act[in_off + k] * params[w + j * K + k]; }
     if (use_bias) { acc = acc + params[bias + j]; }
+    if (then_gelu) { acc = gelu(acc); }
     act[out_off + j] = acc;
   }
 }
@@ -64,27 +68,18 @@ fn linear(out_off: u32, in_off: u32, w: u32, bias: u32, use_bias: bool, K: u32, 
 var<workgroup> partial: array<vec4<f32>, 64>;
 var<workgroup> combined: array<vec4<f32>, 64>;
 
-/** (count, mean, M2 = Σ (x − mean)²) of two disjoint sets together (Chan et al.'s update). */
-fn join_moments(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
-  if (b.x == 0.0) { return a; }
-  if (a.x == 0.0) { return b; }
-  let n = a.x + b.x;
-  let d = b.y - a.y;
-  return vec4<f32>(n, a.y + d * (b.x / n), a.z + b.z + d * d * (a.x * b.x / n), 0.0);
-}
-
-/** The moments of every lane's set together: one reduction for a layernorm's mean and variance. */
-fn workgroup_moments(v: vec4<f32>, lid: u32) -> vec4<f32> {
-  partial[lid] = v;
+/** Σ of every lane's v (a pair of sums at once). */
+fn workgroup_sum2(v: vec2<f32>, lid: u32) -> vec2<f32> {
+  partial[lid] = vec4<f32>(v, 0.0, 0.0);
   workgroupBarrier();
   if (lid < 8u) {
-    var m = partial[lid * 8u];
-    for (var k = 1u; k < 8u; k = k + 1u) { m = join_moments(m, partial[lid * 8u + k]); }
-    combined[lid] = m;
+    var m = partial[lid * 8u].xy;
+    for (var k = 1u; k < 8u; k = k + 1u) { m = m + partial[lid * 8u + k].xy; }
+    combined[lid] = vec4<f32>(m, 0.0, 0.0);
   }
   workgroupBarrier();
-  var m = combined[0];
-  for (var k = 1u; k < 8u; k = k + 1u) { m = join_moments(m, combined[k]); }
+  var m = combined[0].xy;
+  for (var k = 1u; k < 8u; k = k + 1u) { m = m + combined[k].xy; }
   return m;
 }
 
@@ -135,20 +130,19 @@ fn segment_softmax(v: vec2<f32>, lid: u32, seg: u32) -> vec2<f32> {
   return combined[lid / seg].xy;
 }
 
-// the statistics as layernorm.wgsl's (the mean, then the mean square about it), from each
-// lane's share of the channels in one reduction; then every invocation normalises its channels
+// the statistics in one reduction: Σ (x − x₀) and Σ (x − x₀)² over each lane's channels, x₀ the
+// row's first channel (shifted sums: the variance keeps its digits unless one channel sits many
+// deviations from the mean); then every invocation normalises its channels
 fn layernorm(n: u32, out_off: u32, in_off: u32, w: u32, b: u32, lid: u32) {
   let s = act_layout();
   let C = p.C;
-  var count = 0.0;
-  var sum = 0.0;
-  for (var c = lid; c < C; c = c + WG) { sum = sum + act[in_off + c]; count = count + 1.0; }
-  let mean = select(0.0, sum / count, count > 0.0);
-  var m2 = 0.0;
-  for (var c = lid; c < C; c = c + WG) { let d = act[in_off + c] - mean; m2 = m2 + d * d; }
-  let all = workgroup_moments(vec4<f32>(count, mean, m2, 0.0), lid);
-  let m = all.y;
-  let r = 1.0 / sqrt(all.z / f32(C) + DECODE_LN_EPS);
+  let x0 = act[in_off];
+  var sums = vec2<f32>(0.0);
+  for (var c = lid; c < C; c = c + WG) { let d = act[in_off + c] - x0; sums = sums + vec2<f32>(d, d * d); }
+  sums = workgroup_sum2(sums, lid);
+  let shift = sums.x / f32(C);
+  let m = x0 + shift;
+  let r = 1.0 / sqrt(max(sums.y / f32(C) - shift * shift, 0.0) + DECODE_LN_EPS);
   if (lid == 0u) {
     act[s.mean + n] = m;
     act[s.rstd + n] = r;
@@ -213,13 +207,14 @@ fn attend(n: u32, l: u32, pos: u32, lid: u32) {
   let scale = 1.0 / sqrt(f32(hs));
   let q = s.qkv + n * 3u * C;
   let layer_cache = (l * p.N + n) * NH * p.max_len * hs;
+  // this position's k and v into the cache, for the positions after it; this position reads them
+  // from qkv itself, so no barrier is needed between the two
   for (var e = lid; e < C; e = e + WG) {
     let h = e / hs;
     let cache = layer_cache + h * p.max_len * hs + pos * hs + e % hs;
     k_cache[cache] = act[q + C + e];
     v_cache[cache] = act[q + 2u * C + e];
   }
-  storageBarrier();
   let span = pos + 1u;
   let scores = s.scores + n * NH * p.max_len;
   for (var e = lid; e < NH * span; e = e + WG) {
@@ -227,7 +222,11 @@ fn attend(n: u32, l: u32, pos: u32, lid: u32) {
     let t2 = e % span;
     let kb = layer_cache + h * p.max_len * hs + t2 * hs;
     var dot = 0.0;
-    for (var i = 0u; i < hs; i = i + 1u) { dot = dot + act[q + h * hs + i] * k_cache[kb + i]; }
+    if (t2 == pos) {
+      for (var i = 0u; i < hs; i = i + 1u) { dot = dot + act[q + h * hs + i] * act[q + C + h * hs + i]; }
+    } else {
+      for (var i = 0u; i < hs; i = i + 1u) { dot = dot + act[q + h * hs + i] * k_cache[kb + i]; }
+    }
     act[scores + h * p.max_len + t2] = dot * scale;
   }
   storageBarrier();
@@ -248,7 +247,8 @@ fn attend(n: u32, l: u32, pos: u32, lid: u32) {
     let row = scores + h * p.max_len;
     let vb = layer_cache + h * p.max_len * hs + e % hs;
     var acc = 0.0;
-    for (var t2 = 0u; t2 < span; t2 = t2 + 1u) { acc = acc + act[row + t2] * v_cache[vb + t2 * hs]; }
+    for (var t2 = 0u; t2 < pos; t2 = t2 + 1u) { acc = acc + act[row + t2] * v_cache[vb + t2 * hs]; }
+    acc = acc + act[row + pos] * act[q + 2u * C + e];
     act[s.atty + n * C + e] = acc;
   }
   storageBarrier();
@@ -272,7 +272,7 @@ fn decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
     for (var l = 0u; l < p.L; l = l + 1u) {
       let o = GLOBAL_PARAMS + l * LAYER_PARAMS;
       layernorm(n, ln, x, offsets[o], offsets[o + 1u], lid);
-      linear(s.qkv + n * 3u * C, ln, offsets[o + 2u], offsets[o + 3u], true, C, 3u * C, lid);
+      linear(s.qkv + n * 3u * C, ln, offsets[o + 2u], offsets[o + 3u], true, C, 3u * C, lid, false);
       storageBarrier();
       attend(n, l, pos, lid);
       // res = x + (atty · Wᵀ + b)
@@ -283,12 +283,7 @@ fn decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
       }
       storageBarrier();
       layernorm(n, ln, res, offsets[o + 6u], offsets[o + 7u], lid);
-      linear(fch, ln, offsets[o + 8u], offsets[o + 9u], true, C, 4u * C, lid);
-      storageBarrier();
-      for (var j = lid; j < 4u * C; j = j + WG) {
-        let v = act[fch + j];
-        act[fch + j] = 0.5 * v * (1.0 + tanh(DECODE_GELU_SCALE * (v + 0.044715 * v * v * v)));
-      }
+      linear(fch, ln, offsets[o + 8u], offsets[o + 9u], true, C, 4u * C, lid, true);
       storageBarrier();
       // x = res + (gelu · Wᵀ + b)
       for (var j = lid; j < C; j = j + WG) {
@@ -299,7 +294,7 @@ fn decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
       storageBarrier();
     }
     layernorm(n, ln, x, offsets[2], offsets[3], lid);
-    linear(s.logits + n * p.V, ln, offsets[4], 0u, false, C, p.V, lid);
+    linear(s.logits + n * p.V, ln, offsets[4], 0u, false, C, p.V, lid, false);
     storageBarrier();
     sample_next(n, pos, lid);
     storageBarrier();
