@@ -193,6 +193,13 @@ const deviceLostText = (message: string, during: Activity, resumeFrom: number | 
     'the steps after it are recomputed. Or add ?backend=cpu to the address to train on the CPU.'
 }
 
+/** Where a saved run can go on from: its snapshot, or (steps but none yet: a reload before the
+ *  first) step 0, whose seed recomputes the same steps; null for a finished or empty run. */
+export function resumableStep(snapshotStep: number | null, lastStep: number, maxSteps: number): { step: number } | null {
+  const from = snapshotStep ?? (lastStep > 0 ? 0 : null)
+  return from !== null && from < maxSteps ? { step: from } : null
+}
+
 const baseModelProblem = (from: string, why: string) =>
   `The base model could not be loaded from ${from} (${why}). You can train from fresh weights, or pretrain a base model here.`
 
@@ -385,7 +392,7 @@ export const useLab = create<LabState>((set, get) => {
             id: saved.header.id, name: saved.header.name, config: saved.header.config, source: 'saved',
             metrics: saved.steps.map((s) => s.metrics), traces: windowed(saved.steps.map((s) => s.trace)), evals: saved.evals,
           },
-          resumable: saved.snapshot && saved.snapshot.step < saved.header.config.max_steps ? { step: saved.snapshot.step } : null,
+          resumable: resumableStep(saved.snapshot?.step ?? null, saved.steps.at(-1)?.step ?? 0, saved.header.config.max_steps),
         })
         latestSnapshot = saved.snapshot?.snapshot ?? null
       }).catch(noStorage)
