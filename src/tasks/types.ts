@@ -59,4 +59,7 @@ export interface Task {
   /** cold-start document `index` for `seed`: a train problem worked out the way the task's
    *  reasoning goes, always correct (DeepSeek-R1's "cold start" data); absent = no cold start */
   workedExample?(seed: number, index: number): { prompt: string; completion: string }
+  /** how a completion reasons, read in the task's own format: answers tried, checks made, "wait"s,
+   *  and whether the answer given was checked; absent = counted from reflection words */
+  reasoning?(completion: string): { tries: number; checks: number; waits: number; verified: boolean }
 }
