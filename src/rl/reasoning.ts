@@ -5,18 +5,9 @@
 // analysis (sail-sg/oat-zero, analysis/eval_self_reflect.py: recheck, rethink, re-evaluate,
 // reevaluate, re-examine, check again, try again), split here into tries and checks, with
 // "reassess" added, and "wait" counted on its own (R1-Zero's "aha" word).
-import type { Task } from '../tasks/types'
+import type { Reasoning, Task } from '../tasks/types'
 
-export interface Reasoning {
-  /** answers tried (1 for a completion that commits to one answer without retrying) */
-  tries: number
-  /** verification steps */
-  checks: number
-  /** "wait"s */
-  waits: number
-  /** the answer given was checked (a check after the last try) */
-  verified: boolean
-}
+export type { Reasoning }
 
 // words that abandon an answer for another
 const RETRY = /\b(?:try(?:ing)? again|re-?evaluat(?:e|ed|ing|ion)|rethink(?:ing)?|reassess(?:ing)?|re-?examin(?:e|ed|ing))\b/gi
@@ -30,12 +21,15 @@ const positions = (re: RegExp, text: string): number[] => [...text.matchAll(re)]
 export function reflectionReasoning(text: string): Reasoning {
   const retries = positions(RETRY, text)
   const checks = positions(CHECK, text)
-  const lastRetry = retries.length ? retries[retries.length - 1] : -1
+  const waits = positions(WAIT, text)
+  const last = (xs: number[]) => (xs.length ? xs[xs.length - 1] : -1)
+  // as Task.reasoning defines it: the answer's try was checked, and nothing said "wait" after the check
+  const lastCheck = last(checks)
   return {
     tries: 1 + retries.length,
     checks: checks.length,
-    waits: positions(WAIT, text).length,
-    verified: checks.some((at) => at > lastRetry),
+    waits: waits.length,
+    verified: lastCheck > last(retries) && lastCheck > last(waits),
   }
 }
 

@@ -34,9 +34,11 @@ describe('the reflection-word reading (tasks without their own)', () => {
     expect(reflectionReasoning('')).toEqual({ tries: 1, checks: 0, waits: 0, verified: false })
   })
 
-  it('calls an answer verified only when a check comes after the last try', () => {
+  it('calls an answer verified only when a check comes after the last try and no "wait" after the check', () => {
     expect(reflectionReasoning('check 3=3 ok, try again 4').verified).toBe(false)
     expect(reflectionReasoning('try again 4, verify 4').verified).toBe(true)
+    expect(reflectionReasoning('try again 4, verify 4 wait').verified).toBe(false)
+    expect(reflectionReasoning('wait 4, check 4').verified).toBe(true)
   })
 
   it('gives way to the task\'s own reading when it has one', () => {
