@@ -1,6 +1,6 @@
 // The reasoning curves in the page: the Reasoning chart (tries, checks, "wait"), Verification
 // (verified share, accuracy verified vs unverified), Tries and Response length (correct vs
-// incorrect) fill with the run's own metrics, which equal the reasoning metrics recomputed here
+// incorrect) and Behaviour (reflection, truncation, zero-std groups) fill with the run's own metrics, which equal the reasoning metrics recomputed here
 // from the run's exported traces; an overlay run adds its dashed series to them.
 import { expect, type Page, test } from '@playwright/test'
 import { encodeLink } from '../src/lab/link'
@@ -15,6 +15,7 @@ const CHARTS: Record<string, string[]> = {
   Verification: ['verified_rate', 'accuracy/verified', 'accuracy/unverified'],
   Tries: ['reasoning/tries_mean'],
   'Response length': ['completions/mean_length', 'length_correct', 'length_incorrect'],
+  Behaviour: ['reflection_rate', 'completions/clipped_ratio', 'frac_reward_zero_std'],
 }
 
 /** Each chart's series, and how many steps each has a value at, are the exported run's. */
