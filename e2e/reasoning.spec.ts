@@ -1,7 +1,8 @@
 // The reasoning curves in the page: the Reasoning chart (tries, checks, "wait"), Verification
-// (verified share, accuracy verified vs unverified), Tries and Response length (correct vs
-// incorrect) and Behaviour (reflection, truncation, zero-std groups) fill with the run's own metrics, which equal the reasoning metrics recomputed here
-// from the run's exported traces; an overlay run adds its dashed series to them.
+// (verified share, accuracy verified vs unverified), Tries, Response length (correct vs incorrect)
+// and Behaviour (reflection, truncation, zero-std groups) fill with the run's own metrics, which
+// equal the reasoning metrics recomputed here from the run's exported traces; an overlay run adds
+// its dashed series to them.
 import { expect, type Page, test } from '@playwright/test'
 import { encodeLink } from '../src/lab/link'
 import type { RunFile } from '../src/lab/runFile'
