@@ -168,7 +168,6 @@ const escapeXml = (s: string) => s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>'
 
 /** The SVG: per group one colour, the first metric solid and the second dashed, each with its band. */
 export function bandsSvg(groups: readonly Group[], o: Pick<Options, 'smooth' | 'metrics' | 'title'>): string {
-  const W = 760; const H = 340; const L = 56; const R = 20; const T = 36; const B = 44
   const lines = groups.flatMap((g, gi) => o.metrics.map((key, mi) => ({
     g, gi, key, dashed: mi === 1, points: band(g.runs, (run) => smoothed(run.rows, key, o.smooth)).filter((p) => p.n > 0),
   })))
@@ -176,8 +175,13 @@ export function bandsSvg(groups: readonly Group[], o: Pick<Options, 'smooth' | '
   if (!all.length) throw new PlotArgsError(`${o.metrics.join(', ')}: no finite values in any run`)
   const hiOf = (p: Point) => (Number.isFinite(p.sd) ? p.mean + p.sd : p.mean)
   const loOf = (p: Point) => (Number.isFinite(p.sd) ? p.mean - p.sd : p.mean)
+  // the legend goes under the plot, two entries a row, so that it hides no curve
+  const legendRows = Math.ceil(lines.length / 2)
+  const W = 760; const L = 56; const R = 20; const T = 36; const B = 44 + legendRows * 16 + 8; const H = 300 + legendRows * 16 + 8
   const minStep = Math.min(...all.map((p) => p.step)); const maxStep = Math.max(...all.map((p) => p.step))
-  const yMax = Math.max(...all.map(hiOf)) * 1.05; const yMin = Math.min(0, ...all.map(loOf))
+  const top = Math.max(...all.map(hiOf)); const bottom = Math.min(...all.map(loOf))
+  const pad = (top - bottom) * 0.05 || Math.abs(top) * 0.05 || 1
+  const yMax = top + pad; const yMin = bottom - pad
   const x = (s: number) => L + ((s - minStep) / Math.max(1, maxStep - minStep)) * (W - L - R)
   const y = (v: number) => T + (1 - (v - yMin) / Math.max(1e-9, yMax - yMin)) * (H - T - B)
   const xy = (s: number, v: number) => `${x(s).toFixed(1)},${y(v).toFixed(1)}`
@@ -199,9 +203,10 @@ export function bandsSvg(groups: readonly Group[], o: Pick<Options, 'smooth' | '
   }).join('\n')
   const legend = lines.map((l, i) => {
     const color = COLORS[l.gi % COLORS.length]
-    const ly = 14 + i * 16
-    return `<line x1="8" y1="${ly}" x2="30" y2="${ly}" stroke="${color}" stroke-width="2"${l.dashed ? ' stroke-dasharray="6,4"' : ''}/>` +
-      `<text x="36" y="${ly + 4}">${escapeXml(`${l.g.label} · ${l.key} (${l.g.runs.length} seed${l.g.runs.length === 1 ? '' : 's'})`)}</text>`
+    const lx = (i % 2) * 340
+    const ly = 10 + Math.floor(i / 2) * 16
+    return `<line x1="${lx + 8}" y1="${ly}" x2="${lx + 30}" y2="${ly}" stroke="${color}" stroke-width="2"${l.dashed ? ' stroke-dasharray="6,4"' : ''}/>` +
+      `<text x="${lx + 36}" y="${ly + 4}">${escapeXml(`${l.g.label} · ${l.key} (${l.g.runs.length} seed${l.g.runs.length === 1 ? '' : 's'})`)}</text>`
   }).join('\n')
   const title = o.title || `${o.metrics.join(' vs ')}: mean ± sd over seeds`
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">
@@ -211,10 +216,9 @@ ${yTicks.map((v) => `<line x1="${L}" y1="${y(v).toFixed(1)}" x2="${W - R}" y2="$
 <line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="#999"/>
 <line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="#999"/>
 ${[minStep, Math.round((minStep + maxStep) / 2), maxStep].map((s) => `<text x="${x(s).toFixed(1)}" y="${H - B + 16}" text-anchor="middle">${s}</text>`).join('\n')}
-<text x="${(L + W - R) / 2}" y="${H - 8}" text-anchor="middle">GRPO step${o.smooth > 1 ? ` (each run: mean of the last ${o.smooth} steps)` : ''}</text>
+<text x="${(L + W - R) / 2}" y="${H - B + 34}" text-anchor="middle">GRPO step${o.smooth > 1 ? ` (each run: mean of the last ${o.smooth} steps)` : ''}; bands: ± 1 sd over seeds</text>
 ${body}
-<g transform="translate(${L + 8},${T + 4})">
-<rect width="340" height="${lines.length * 16 + 8}" fill="white" fill-opacity="0.85" stroke="#ddd"/>
+<g transform="translate(${L},${H - B + 44})">
 ${legend}
 </g>
 </svg>
