@@ -56,6 +56,10 @@ export interface LabState {
   /** lesson links: controls and panels to hide */
   hidden: string[]
   autostart: boolean
+  /** the link's `lesson=<id>` (the lesson panel fetches and validates it) */
+  lessonId: string | null
+  /** the link's `replay=1`: show the recorded run rather than train live */
+  replayWanted: boolean
   linkProblems: LinkProblem[]
   run: RunView | null
   overlay: { name: string; metrics: Metrics[] } | null
@@ -347,6 +351,8 @@ export const useLab = create<LabState>((set, get) => {
     presetId: initial.presetId,
     hidden: initial.hidden,
     autostart: initial.autostart,
+    lessonId: initial.lesson,
+    replayWanted: initial.replay,
     linkProblems: initial.linkProblems,
     run: null,
     overlay: null,
@@ -378,7 +384,7 @@ export const useLab = create<LabState>((set, get) => {
       // a new link in the same tab (pasted, or a lesson's next step)
       addEventListener('hashchange', () => {
         const l = linkState(location.hash)
-        set({ config: l.config, presetId: l.presetId, hidden: l.hidden, linkProblems: l.linkProblems })
+        set({ config: l.config, presetId: l.presetId, hidden: l.hidden, lessonId: l.lesson, replayWanted: l.replay, linkProblems: l.linkProblems })
       })
       // the run this browser showed last, unless the link asks for another configuration
       db.loadCurrentRun().then((saved) => {
@@ -451,7 +457,7 @@ export const useLab = create<LabState>((set, get) => {
       void writeInOrder(() => db.saveHeader({ id: run.id, name: run.name, config, createdAt: Date.now() }))
       // the address names the run on screen: a reload finds it again (the saved run is restored only
       // when the link asks for its configuration), and the address bar is a share link. No hashchange.
-      if (location.hash.length > 1) history.replaceState(history.state, '', encodeLink(config, get().hidden)) // no autostart: a reload must not start a second run
+      if (location.hash.length > 1) history.replaceState(history.state, '', encodeLink(config, get().hidden, false, { lesson: get().lessonId, replay: get().replayWanted })) // no autostart: a reload must not start a second run
       const send = (baseBytes?: Uint8Array) => get().send({ type: 'start-grpo', config, paused: opts.paused, stepOnce: opts.stepOnce, baseBytes, modelUrl: source.modelUrl })
       // a base model pretrained in this browser goes along; any other is fetched by the worker
       if (source.local) {
@@ -509,7 +515,7 @@ export const useLab = create<LabState>((set, get) => {
 
     shareLink(autostart) {
       const base = location.href.replace(/#.*$/, '')
-      return base + encodeLink(get().config, get().hidden, autostart)
+      return base + encodeLink(get().config, get().hidden, autostart, { lesson: get().lessonId, replay: get().replayWanted })
     },
 
     async exportRun() {
