@@ -38,6 +38,8 @@ export interface Alert {
   action?: 'fresh-weights' | 'export-run' | 'resume'
 }
 
+export type WorksheetSource = { kind: 'group'; index: number } | { kind: 'typed' }
+
 export interface Progress { label: string; fraction: number | null }
 
 export const SPEEDS = [
@@ -93,6 +95,15 @@ export interface LabState {
   resumeSaved(): Promise<void>
   setSpeed(delayMs: number): void
   setHidden(hidden: string[]): void
+  /** the index (into run.metrics) of the step the trace viewer shows; null follows the latest (a chart's step axis or a lesson moves it) */
+  traceIndex: number | null
+  setTraceIndex(index: number | null): void
+  /** what the worksheet works through: a group of the shown step, or the typed example */
+  worksheetSource: WorksheetSource
+  setWorksheetSource(source: WorksheetSource): void
+  /** a panel, chart or trace a lesson points at (its aria-label), drawn outlined; null: none */
+  highlight: string | null
+  setHighlight(label: string | null): void
   shareLink(autostart: boolean): string
   exportRun(): Promise<RunFile | null>
   /** a step's trace: from memory, else from IndexedDB (null when it is in neither) */
@@ -512,6 +523,12 @@ export const useLab = create<LabState>((set, get) => {
     setSpeed(delayMs) { set({ delayMs }); get().send({ type: 'speed', delayMs }) },
 
     setHidden(hidden) { set({ hidden }) },
+    traceIndex: null,
+    setTraceIndex(traceIndex) { set({ traceIndex }) },
+    worksheetSource: { kind: 'group', index: 0 },
+    setWorksheetSource(worksheetSource) { set({ worksheetSource }) },
+    highlight: null,
+    setHighlight(highlight) { set({ highlight }) },
 
     shareLink(autostart) {
       const base = location.href.replace(/#.*$/, '')
