@@ -93,7 +93,7 @@ function LessonPages({ lesson, index }: { lesson: Lesson; index: LessonIndexEntr
   const [at, setAt] = useState(0)
   const [status, setStatus] = useState<string | null>(null)
   /** the page's actions are running */
-  const [busy, setBusy] = useState(false)
+  const [busy, setBusy] = useState(lesson.pages[0].actions.length > 0)
   const [problems, setProblems] = useState<string[]>([])
   const [passed, setPassed] = useState(false)
   const heading = useRef<HTMLHeadingElement>(null)
@@ -221,7 +221,7 @@ function Question({ page, onPass }: { page: LessonPage; onPass: () => void }) {
         )
         : (
           <label className="lesson-answer">{q.prompt}{' '}
-            <input aria-label="Answer" value={typed} inputMode="decimal" size={10} autoComplete="off" onChange={(e) => setTyped(e.target.value)} />
+            <input value={typed} inputMode="decimal" size={10} autoComplete="off" onChange={(e) => setTyped(e.target.value)} />
           </label>
         )}
       <div className="buttons">
