@@ -180,4 +180,9 @@ test('a lesson link naming no lesson, or a malformed lesson file: the panel says
   // and a link to a real lesson from the list opens it
   await panel.getByRole('link', { name: INDEX[1].title }).click()
   await expect(panel).toContainText(`Lesson: ${INDEX[1].title}`)
+  // Close: the panel goes, the lab stays
+  await panel.getByRole('button', { name: 'Close lesson' }).click()
+  await expect(panel).toHaveCount(0)
+  expect(page.url()).not.toContain('lesson=')
+  await expect(page.getByRole('button', { name: 'Start', exact: true })).toBeVisible()
 })

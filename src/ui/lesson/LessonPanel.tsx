@@ -5,6 +5,7 @@
 import 'katex/dist/katex.min.css'
 import katex from 'katex'
 import { type FormEvent, type KeyboardEvent, useEffect, useRef, useState } from 'react'
+import { encodeLink } from '../../lab/link'
 import { checkAnswer, type Lesson, type LessonIndexEntry, type LessonPage, type LiveRun, parseLessonIndex, parseLessonText, type Verdict } from '../../lessons/lesson'
 import { lessonPieces } from '../../lessons/lessonText'
 import { runPage } from '../../lessons/runner'
@@ -37,6 +38,13 @@ async function loadIndex(): Promise<LessonIndexEntry[]> {
 
 const lessonHref = (id: string) => `#v=1&lesson=${id}`
 
+/** The same link without the lesson: the panel goes, the configuration and hidden controls stay. */
+function closeLesson(): void {
+  const s = useLab.getState()
+  s.setHighlight(null)
+  location.hash = encodeLink(s.config, s.hidden, false, { lesson: null, replay: s.replayWanted })
+}
+
 /** The run's numbers a question is checked against, read when the student answers. */
 function liveRun(): LiveRun {
   const s = useLab.getState()
@@ -61,6 +69,7 @@ export function LessonPanel() {
   if (!id) return null
   return (
     <section aria-label="Lesson" className="panel lesson-panel">
+      <button className="lesson-close" onClick={closeLesson} aria-label="Close lesson" title="close the lesson; the lab stays as it is">✕</button>
       {!loaded || loaded.id !== id ? <p className="hint">Loading lesson “{id}”…</p>
         : 'error' in loaded ? <LessonProblem id={id} error={loaded.error} index={index} />
           : <LessonPages key={id} lesson={loaded.lesson} index={index} />}
