@@ -120,10 +120,17 @@ for (const entry of INDEX) {
     await expect(panel).toContainText(`Lesson: ${lesson.title}`)
     for (const h of walk.hide ?? []) expect(await page.getByLabel(h === 'preset' ? 'Preset' : 'beta', { exact: true }).count()).toBe(0)
     for (const [i, p] of lesson.pages.entries()) {
+      const before = await shownStep(page)
       await expect(panel.getByLabel('Lesson page')).toHaveText(`page ${i + 1} of ${lesson.pages.length}`)
       await expect(panel.getByRole('heading', { level: 2 })).toHaveText(p.title)
-      // the page's actions (steps included) have run
+      // the page's actions (steps included) have run: each Step landed, on a new run when the page
+      // changed the configuration first (every shipped lesson's set or preset changes it)
       await expect(panel.locator('.lesson')).toHaveAttribute('data-busy', 'false', { timeout: TRAINING_LIMIT })
+      const presses = p.actions.flatMap((a) => ('press' in a && a.press === 'step' ? [a.times] : []))
+      if (presses.length) {
+        const fresh = p.actions.findIndex((a) => 'set' in a || 'preset' in a) >= 0
+        expect(await shownStep(page)).toBe((fresh ? 0 : before) + presses.reduce((x, y) => x + y, 0))
+      }
       await expect(panel.getByRole('alert')).toHaveCount(0)
       for (const a of p.actions) {
         if ('highlight' in a && a.highlight) await expect(page.locator('.highlighted').filter({ has: page.locator(`[aria-label="${a.highlight}"]`) }).or(page.locator(`.highlighted[aria-label="${a.highlight}"]`))).toHaveCount(1)
@@ -185,4 +192,15 @@ test('a lesson link naming no lesson, or a malformed lesson file: the panel says
   await expect(panel).toHaveCount(0)
   expect(page.url()).not.toContain('lesson=')
   await expect(page.getByRole('button', { name: 'Start', exact: true })).toBeVisible()
+})
+
+test('Step pressed again while a step is finishing is not lost (a lesson presses Step n times)', async ({ page }) => {
+  await openLab(page, echoLink())
+  await page.getByRole('button', { name: 'Step', exact: true }).click()
+  await expect(page.getByLabel('Step', { exact: true })).toHaveText('1')
+  await expect(page.getByLabel('Run state')).toHaveText('paused')
+  // the second press reaches the worker while the first step is in flight
+  await page.getByRole('button', { name: 'Step', exact: true }).dblclick()
+  await expect(page.getByLabel('Step', { exact: true })).toHaveText('3')
+  await expect(page.getByLabel('Run state')).toHaveText('paused')
 })
