@@ -38,7 +38,8 @@ export interface Alert {
   action?: 'fresh-weights' | 'export-run' | 'resume'
 }
 
-export type WorksheetSource = { kind: 'group'; index: number } | { kind: 'typed' }
+/** text: numbers a lesson puts into the worksheet's JSON box (absent: keep what is typed there) */
+export type WorksheetSource = { kind: 'group'; index: number } | { kind: 'typed'; text?: string }
 
 export interface Progress { label: string; fraction: number | null }
 

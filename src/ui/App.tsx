@@ -7,6 +7,7 @@ import { Charts } from './charts/Charts'
 import { BaseModelPanel } from './controls/BaseModelPanel'
 import { ConfigPanel } from './controls/ConfigPanel'
 import { ExportPanel } from './controls/ExportPanel'
+import { LessonSlot } from './lesson/LessonSlot'
 import { RunControls } from './controls/RunControls'
 import { SharePanel } from './controls/SharePanel'
 import { ProgressBars } from './ProgressBars'
@@ -32,6 +33,7 @@ export function App() {
         <p role="status" aria-label="Adapter" className="adapter">{adapter ? adapterLabel(adapter) : 'Looking for a WebGPU adapter…'}</p>
       </header>
       <Alerts />
+      <LessonSlot />
       <div className="layout">
         <aside>
           <RunControls />

@@ -5,6 +5,7 @@ import { useMemo } from 'react'
 import type { EvalRecord } from '../../lab/runFile'
 import type { Metrics } from '../../rl/trainer'
 import { useLab } from '../../store/labStore'
+import { useHighlight } from '../highlight'
 import { type SeriesSpec, UPlotChart } from './UPlotChart'
 
 const COLORS = ['#3a63d8', '#d8703a', '#2a9d5c', '#a63ad8', '#c9a227', '#d83a6b']
@@ -75,9 +76,10 @@ export function Charts() {
       return { def, series, data }
     })
   }, [run?.metrics, run?.evals, overlay])
+  const highlighted = useHighlight('Charts')
   if (hidden.includes('charts')) return null
   return (
-    <section aria-label="Charts" className="panel charts">
+    <section aria-label="Charts" className={`panel charts${highlighted}`}>
       <h2>Curves {overlay && <span className="overlay-note">— dashed: {overlay.name}</span>}</h2>
       <div className="chart-grid">
         {charts.map(({ def, series, data }) => (

@@ -5,6 +5,7 @@ import { useEffect, useRef } from 'react'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
 import { tickLabels } from './axes'
+import { useHighlight } from '../highlight'
 
 export interface SeriesSpec { label: string; color: string; dashed?: boolean; points?: boolean }
 
@@ -37,6 +38,7 @@ export function UPlotChart({ label, title, series, data, height = 170 }: Props) 
   const box = useRef<HTMLDivElement>(null)
   const plot = useRef<uPlot | null>(null)
   const seriesKey = JSON.stringify(series)
+  const highlighted = useHighlight(label)
 
   useEffect(() => {
     const el = box.current
@@ -67,7 +69,7 @@ export function UPlotChart({ label, title, series, data, height = 170 }: Props) 
   useEffect(() => { plot.current?.setData(data as uPlot.AlignedData) }, [data])
 
   return (
-    <figure className="chart-card">
+    <figure className={`chart-card${highlighted}`}>
       <figcaption>{title}</figcaption>
       <div ref={box} role="img" aria-label={label} data-points={data[0]?.length ?? 0} data-filled={filledOf(data)} data-series={seriesKey} className="uplot-box" />
     </figure>

@@ -4,6 +4,7 @@ import type { RunConfig } from '../../rl/config'
 import { PRESETS } from '../../lab/presets'
 import { useLab } from '../../store/labStore'
 import { KnobInput } from './KnobInput'
+import { useHighlight } from '../highlight'
 
 const GROUPS: { title: string; keys: (keyof RunConfig)[]; open?: boolean }[] = [
   { title: 'Task and model', keys: ['task', 'seed', 'base_model', 'n_layer', 'n_head', 'n_embd', 'block_size'], open: true },
@@ -25,8 +26,9 @@ export function ConfigPanel() {
   const runState = useLab((s) => s.runState)
   const changed = runConfig && (runState === 'running' || runState === 'paused') && JSON.stringify(runConfig) !== JSON.stringify(config)
   const preset = PRESETS.find((p) => p.id === presetId)
+  const highlighted = useHighlight('Configuration')
   return (
-    <section aria-label="Configuration" className="panel config">
+    <section aria-label="Configuration" className={`panel config${highlighted}`}>
       {!hidden.includes('preset') && (
         <div className="preset">
           <label>Preset{' '}
