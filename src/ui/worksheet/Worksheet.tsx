@@ -8,6 +8,7 @@ import { computeWorksheet, type ParsedWorksheetInput, parseWorksheetInput, weigh
 import { useLab, type WorksheetSource } from '../../store/labStore'
 import type { RunConfig } from '../../rl/config'
 import { objectiveKind } from '../../rl/loss'
+import { RewardSandbox } from './RewardSandbox'
 import { ADVANTAGE_TEX, AGGREGATION_TEX, extrasTex, num, paren, perTokenTex, ratioTex, renderTex, vec } from './tex'
 
 const EXAMPLE = {
@@ -122,6 +123,7 @@ export function Worksheet() {
       )}
       {problem && <p role="alert" className="error">{problem}</p>}
       {result && <WorksheetBody {...result} />}
+      <RewardSandbox group={group} step={trace?.step ?? null} />
     </section>
   )
 }
