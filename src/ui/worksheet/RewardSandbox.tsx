@@ -50,11 +50,11 @@ const edited = (originals: SandboxCompletion[], texts: string[]): SandboxComplet
 interface Computed { original: SandboxResult; edited: SandboxResult | null; problem: string | null; lossNote: string }
 
 /** Both groups through the sandbox: with log-probs from the live model when there is one. */
-async function computeBoth(src: Source, texts: string[], live: boolean, step: number | null): Promise<Computed> {
+async function computeBoth(src: Source, texts: string[], live: boolean, step: number | null, toGetOne: string): Promise<Computed> {
   const be = new CpuBackend('f32')
   const now = edited(src.originals, texts)
   let logp: { original: number[][]; edited: number[][] } | null = null
-  let lossNote = 'The loss needs a model: the per-token log-probs of each text. Start (or resume) a run to see it recompute; the rewards and advantages above need none.'
+  let lossNote = `The loss needs a model: the per-token log-probs of each text. ${toGetOne}; the rewards and advantages above need none.`
   if (live) {
     try {
       const lab = useLab.getState()
@@ -93,22 +93,27 @@ export function RewardSandbox({ group, step }: Props) {
   const runConfig = useLab((s) => s.run?.config)
   const controls = useLab((s) => s.config)
   const runState = useLab((s) => s.runState)
-  // the worker's model answers for any prompt of the run's task: the shown group's or the example's
-  const live = runConfig !== undefined && (runState === 'running' || runState === 'paused' || runState === 'done')
+  // log-probs only for a group of the run, when the worksheet asks for them too (a request queues behind the step in flight)
+  const live = group !== undefined && (runState === 'running' || runState === 'paused' || runState === 'done')
   const src = useMemo(() => sourceOf(group, step, runConfig, controls), [group, step, runConfig, controls])
   const key = 'error' in src ? '' : src.key
   const [texts, setTexts] = useState<{ key: string; texts: string[] } | null>(null)
   const shown = 'error' in src ? [] : texts?.key === key ? texts.texts : src.originals.map((c) => c.text)
-  const [computed, setComputed] = useState<Computed | null>(null)
+  const [result, setResult] = useState<{ key: string; computed: Computed } | null>(null)
+  // numbers of another group (the one before the worksheet moved on) are never shown against these texts
+  const computed = result?.key === key && result.computed.original.group.completions.length === shown.length ? result.computed : null
 
   useEffect(() => {
     if ('error' in src) return
     let cancelled = false
+    const toGetOne = runConfig && runState !== 'idle' && runState !== 'loading'
+      ? 'Choose a group of the run under “Numbers from” to take them from the live model'
+      : 'Start (or resume) a run to see it recompute'
     // typing: wait for a pause before asking the worker for log-probs
-    const timer = setTimeout(() => { void computeBoth(src, shown, live, step).then((c) => { if (!cancelled) setComputed(c) }) }, 250)
+    const timer = setTimeout(() => { void computeBoth(src, shown, live, step, toGetOne).then((c) => { if (!cancelled) setResult({ key: src.key, computed: c }) }) }, 250)
     return () => { cancelled = true; clearTimeout(timer) }
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [src, shown.join('\u0000'), live])
+  }, [src, shown.join('\u0000'), live, runState])
 
   if ('error' in src) return <div className="reward-sandbox"><h3>Reward sandbox</h3><p role="alert" className="error">{src.error}</p></div>
   const setText = (i: number, text: string) => setTexts({ key, texts: shown.map((t, j) => (j === i ? text : t)) })
