@@ -134,7 +134,12 @@ test('on a 360-px phone: one column, no horizontal overflow, charts and formulas
   await expect(page.getByRole('region', { name: 'GRPO worksheet' }).locator('.katex').first()).toBeVisible()
   await expect(page.getByRole('region', { name: 'Reward sandbox' }).getByLabel('Completion 1 reward')).toHaveAttribute('data-value', /\d/)
   const widths = await page.evaluate(() => {
-    const right = (sel: string) => Math.max(0, ...Array.from(document.querySelectorAll(sel), (e) => e.getBoundingClientRect().right))
+    // what shows of an element: the box it scrolls in (itself, or its nearest ancestor that clips or scrolls)
+    const box = (e: Element) => {
+      for (let x: Element | null = e; x; x = x.parentElement) if (getComputedStyle(x).overflowX !== 'visible') return x
+      return e
+    }
+    const right = (sel: string) => Math.max(0, ...Array.from(document.querySelectorAll(sel), (e) => box(e).getBoundingClientRect().right))
     return {
       scroll: document.documentElement.scrollWidth,
       charts: right('.uplot-box canvas'), tex: right('.tex'), tables: right('table'), panels: right('.panel'),
@@ -143,6 +148,7 @@ test('on a 360-px phone: one column, no horizontal overflow, charts and formulas
   })
   expect(widths.scroll).toBeLessThanOrEqual(360)
   for (const k of ['charts', 'tex', 'tables', 'panels'] as const) expect(widths[k], k).toBeLessThanOrEqual(360)
+  expect(widths.texScrolls, 'a formula wider than the screen scrolls inside its box').toBe(true)
   // the layout stacked: the controls above the run
   const aside = await page.locator('aside').boundingBox()
   const run = await page.locator('.run').boundingBox()
