@@ -34,8 +34,17 @@ async function expectScored(sandbox: Locator, texts: string[], digit: string): P
   await expect.poll(off).toBeLessThan(1e-3)
 }
 
+/** dapo at μ = 1 (ρ = 1, nothing clipped), β = 0: −Σ_i A_i·|o_i| / Σ_i |o_i|, |o_i| the log-probs of a text (an empty one keeps one place). */
+function dapoLoss(texts: string[], adv: number[]): number {
+  const n = texts.map((t) => Math.max(1, t.length))
+  return -n.reduce((s, k, i) => s + adv[i] * k, 0) / n.reduce((a, b) => a + b, 0)
+}
+
+const lossShown = async (sandbox: Locator) => Number(await sandbox.getByLabel('Sandbox loss').locator('[data-value]').getAttribute('data-value'))
+
 test('the reward sandbox: edit a completion of a live group, its rewards, the advantages and the loss recompute', async ({ page }) => {
-  await openLab(page, echoLink())
+  // dapo (a token mean): the loss moves with the advantages (grpo's reads 0 at μ = 1, β = 0)
+  await openLab(page, echoLink({ loss_type: 'dapo' }))
   await page.getByRole('button', { name: 'Step', exact: true }).click()
   await expect(page.getByLabel('Step', { exact: true })).toHaveText('1')
   const sandbox = page.getByRole('region', { name: 'Reward sandbox' })
@@ -47,9 +56,10 @@ test('the reward sandbox: edit a completion of a live group, its rewards, the ad
     await expect.poll(() => valueOf(cell(sandbox, `Completion ${i + 1} reward`))).toBeCloseTo(group.completions[i].reward, 6)
     expect(await valueOf(cell(sandbox, `Completion ${i + 1} advantage`))).toBeCloseTo(group.completions[i].advantage, 3)
   }
-  await expect(sandbox.getByLabel('Sandbox loss')).toContainText('Loss')
-  const lossBefore = await sandbox.getByLabel('Sandbox loss').locator('[data-value]').getAttribute('data-value')
-  // one completion becomes the right answer, another the wrong one: the task's functions score them
+  // the loss from the live model's log-probs, as the worksheet gets them
+  await expect(sandbox.getByText(/from the live model as the worksheet gets them/)).toBeVisible()
+  expect(await lossShown(sandbox)).toBeCloseTo(dapoLoss(texts, group.completions.map((c) => c.advantage)), 3)
+  // one completion becomes the right answer, another a wrong one: the task's functions score them
   const edited = [...texts]
   edited[0] = group.answer
   edited[1] = group.answer === '0' ? '1' : '0'
@@ -60,11 +70,8 @@ test('the reward sandbox: edit a completion of a live group, its rewards, the ad
   await expectScored(sandbox, edited, group.answer)
   if (edited[0] !== texts[0]) await expect(cell(sandbox, 'Completion 1 reward')).toHaveClass(/changed/)
   await expect(sandbox.locator('tr[data-edited="true"]').first()).toBeVisible()
-  // the loss comes from the live model's log-probs of the edited texts
-  await expect(sandbox.getByText(/from the live model as the worksheet gets them/)).toBeVisible()
-  const lossAfter = await sandbox.getByLabel('Sandbox loss').locator('[data-value]').getAttribute('data-value')
-  expect(Number.isFinite(Number(lossAfter))).toBe(true)
-  expect(lossBefore).not.toBeNull()
+  await expect.poll(() => lossShown(sandbox)).toBeCloseTo(dapoLoss(edited, groupAdvantages(edited.map((t) => echoReward(t, group.answer)))), 3)
+  await sandbox.screenshot({ path: 'docs/screenshots/reward-sandbox.png' })
   // a character the task has not: named, with what is allowed
   await sandbox.getByLabel('Completion 3 text').fill('3x')
   await expect(sandbox.getByRole('alert')).toContainText(`completion 3: "x" is not a character of task 'echo'; allowed: "0123456789>"`)
@@ -122,6 +129,20 @@ test('hiding the tab pauses the run, says so, keeps every step (snapshot stored)
   await page.getByRole('button', { name: 'Resume' }).click()
   await expect(notice).toHaveCount(0)
   await expect.poll(() => shownStep(page), { timeout: TRAINING_LIMIT }).toBeGreaterThan(at)
+})
+
+test('a run that starts in a hidden tab (an autostart link opened in the background) pauses too', async ({ page }) => {
+  test.setTimeout(TRAINING_LIMIT)
+  await page.addInitScript(() => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' })
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => true })
+  })
+  await page.goto('/' + echoLink({}, [], true))
+  await expect(page.getByRole('status', { name: 'Paused because the tab was hidden' })).toContainText('Paused: the tab was hidden.', { timeout: TRAINING_LIMIT })
+  await expect(page.getByLabel('Run state')).toHaveText('paused')
+  const at = await shownStep(page)
+  await page.waitForTimeout(1000)
+  expect(await shownStep(page)).toBe(at)
 })
 
 test('on a 360-px phone: one column, no horizontal overflow, charts and formulas fit (screenshot)', async ({ browser }) => {

@@ -11,16 +11,18 @@ export function TabPause() {
   const runState = useLab((s) => s.runState)
   // 'pausing': asked, the step in flight still finishing; 'paused': the run is paused by this
   const [phase, setPhase] = useState<'pausing' | 'paused' | null>(null)
+  const pauseIfHidden = () => {
+    const lab = useLab.getState()
+    if (document.visibilityState !== 'hidden' || lab.runState !== 'running') return
+    setPhase('pausing')
+    lab.pauseOrResume()
+  }
   useEffect(() => {
-    const onVisibility = () => {
-      const lab = useLab.getState()
-      if (document.visibilityState !== 'hidden' || lab.runState !== 'running') return
-      setPhase('pausing')
-      lab.pauseOrResume()
-    }
-    document.addEventListener('visibilitychange', onVisibility)
-    return () => document.removeEventListener('visibilitychange', onVisibility)
+    document.addEventListener('visibilitychange', pauseIfHidden)
+    return () => document.removeEventListener('visibilitychange', pauseIfHidden)
   }, [])
+  // a run that starts in a hidden tab (an autostart link opened in the background) pauses too
+  useEffect(() => { if (runState === 'running' && phase === null) pauseIfHidden() }, [runState, phase])
   useEffect(() => {
     if (phase === 'pausing' && runState === 'paused') setPhase('paused')
     // Resume, Step, Reset, or the last step landing: the message has been answered

@@ -94,7 +94,7 @@ describe('reward sandbox', () => {
   }
 
   it('an edited group: the task’s rewards, and the advantages GRPOTrainer.update computes for it', async () => {
-    for (const extra of [{}, { scale_rewards: 'none' }, { overlong_buffer_length: 2 }, { multi_objective_aggregation: 'normalize_then_sum' }]) {
+    for (const extra of [{}, { scale_rewards: 'none' }, { reward_weights: [2, 0.25] }, { overlong_buffer_length: 2 }, { multi_objective_aggregation: 'normalize_then_sum' }]) {
       const config = resolveRunConfig({ ...ECHO, ...extra })
       const problem = problemOfPrompt(echo, '3>')
       const texts = ['3', '33', '0', '', '3333', '31', '7', '3']

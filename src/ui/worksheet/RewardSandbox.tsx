@@ -131,6 +131,7 @@ export function RewardSandbox({ group, step }: Props) {
         {' '}Weights as the run sets them: {names.map((n, k) => `${n} × ${o!.group.weights[k]}`).join(', ')}.
         {batchNote && ' Training normalises over the whole batch here (scale_rewards = batch or normalize_then_sum); the sandbox, like the worksheet, uses this group alone.'}
       </p>
+      {src.fromRun && runState === 'running' && <p className="hint">The run goes on: the worksheet moves to a newer group every 5th step and the edits start over. Pause to edit at leisure.</p>}
       {computed?.problem && <p role="alert" className="error">{computed.problem}</p>}
       <div className="sandbox-scroll">
         <table className="worksheet-table sandbox-table" aria-label="Reward sandbox per completion">
@@ -154,7 +155,12 @@ export function RewardSandbox({ group, step }: Props) {
         <button onClick={() => setTexts(null)} disabled={shown.every((t, i) => t === src.originals[i].text)}>Undo edits</button>
       </div>
       {computed && (computed.original.withModel
-        ? <><p aria-label="Sandbox loss">Loss 𝓛: <Loss was={computed.original.out.loss} now={e?.out.loss} /></p><p className="hint">{computed.lossNote}</p></>
+        ? <>
+          <p aria-label="Sandbox loss">Loss 𝓛: <Loss was={computed.original.out.loss} now={e?.out.loss} /></p>
+          <p className="hint">{computed.lossNote}
+            {Math.abs(computed.original.out.loss) < 1e-9 && Math.abs(e?.out.loss ?? 0) < 1e-9 &&
+              ' Here the loss reads 0 whatever the texts (see “Why the loss can read 0” above); its gradient, −A_i per token, moves with the advantages.'}</p>
+        </>
         : <p aria-label="Sandbox loss" className="note">{computed.lossNote}</p>)}
     </section>
   )
