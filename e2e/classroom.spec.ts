@@ -149,6 +149,10 @@ test('on a 360-px phone: one column, no horizontal overflow, charts and formulas
   test.setTimeout(TRAINING_LIMIT)
   const context = await browser.newContext({ viewport: { width: 360, height: 740 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true })
   const page = await context.newPage()
+  // the default page as a link opens it, before a run
+  await openLab(page, '')
+  await expect(page.getByRole('region', { name: 'Reward sandbox' })).toContainText('example group of task addition')
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360)
   await openLab(page, echoLink({ max_steps: 4 }))
   await page.getByRole('button', { name: 'Start', exact: true }).click()
   await expect(page.getByLabel('Run state')).toHaveText('done', { timeout: TRAINING_LIMIT })

@@ -65,12 +65,14 @@ export function problemOfPrompt(task: Task, prompt: string): Problem {
 /**
  * Tokens of a completion as the trainer counts them (the character tokenizer: one per character;
  * the sampled end token counts too), and whether it was cut. An edited text is cut when it fills
- * max_completion_length (the sampler stops there without an end token), else it ended. Refused:
- * a character outside the task's alphabet (no tokenizer of the task has it) and a text longer than
- * the sampler could write.
+ * max_completion_length (the sampler stops there without an end token), else it ended. Refused in
+ * an edited text: a character outside the task's alphabet (a tokenizer of the task need not have
+ * it) and a text longer than the sampler could write.
  */
 export function tokensOf(task: Task, config: RunConfig, c: SandboxCompletion, index: number): { tokens: number; truncated: boolean } {
   const chars = Array.from(c.text)
+  // a sampled completion (its flag known) is what the model wrote: a base model's wider tokenizer may have written anything
+  if (c.truncated !== undefined) return { tokens: chars.length + (c.truncated ? 0 : 1), truncated: c.truncated }
   const alien = chars.find((ch) => !task.alphabet.includes(ch))
   if (alien !== undefined) {
     throw new SandboxError(`completion ${index + 1}: ${JSON.stringify(alien)} is not a character of task '${task.id}'; allowed: ${JSON.stringify(task.alphabet)}`)
@@ -79,7 +81,7 @@ export function tokensOf(task: Task, config: RunConfig, c: SandboxCompletion, in
   if (chars.length > max) {
     throw new SandboxError(`completion ${index + 1} has ${chars.length} characters; allowed: at most max_completion_length = ${max} (the run never samples longer)`)
   }
-  const truncated = c.truncated ?? chars.length === max
+  const truncated = chars.length === max
   return { tokens: chars.length + (truncated ? 0 : 1), truncated }
 }
 

@@ -140,6 +140,9 @@ describe('reward sandbox', () => {
       .toThrow(new SandboxError(`completion 2: "a" is not a character of task 'echo'; allowed: "0123456789>"`))
     expect(() => scoreSandboxGroup(echo, config, p, [{ text: '33333' }, { text: '3' }]))
       .toThrow(/completion 1 has 5 characters; allowed: at most max_completion_length = 4/)
+    // what the model sampled is taken as it is (a base model's tokenizer may be wider than the task's)
+    const sampled = scoreSandboxGroup(echo, config, p, [{ text: '3a', truncated: false }, { text: '3333', truncated: true }])
+    expect(sampled.completions.map((c) => [c.tokens, c.truncated, c.total])).toEqual([[3, false, 0.5], [4, true, 0.5]])
   })
 
   it('every task has an example group with rewards that differ (something for the advantages to show)', async () => {

@@ -99,9 +99,10 @@ export function RewardSandbox({ group, step }: Props) {
   const key = 'error' in src ? '' : src.key
   const [texts, setTexts] = useState<{ key: string; texts: string[] } | null>(null)
   const shown = 'error' in src ? [] : texts?.key === key ? texts.texts : src.originals.map((c) => c.text)
-  const [result, setResult] = useState<{ key: string; computed: Computed } | null>(null)
+  const [result, setResult] = useState<{ key: string; computed: Computed | null; error?: string } | null>(null)
   // numbers of another group (the one before the worksheet moved on) are never shown against these texts
-  const computed = result?.key === key && result.computed.original.group.completions.length === shown.length ? result.computed : null
+  const mine = result?.key === key ? result : null
+  const computed = mine?.computed && mine.computed.original.group.completions.length === shown.length ? mine.computed : null
 
   useEffect(() => {
     if ('error' in src) return
@@ -110,7 +111,9 @@ export function RewardSandbox({ group, step }: Props) {
       ? 'Choose a group of the run under “Numbers from” to take them from the live model'
       : 'Start (or resume) a run to see it recompute'
     // typing: wait for a pause before asking the worker for log-probs
-    const timer = setTimeout(() => { void computeBoth(src, shown, live, step, toGetOne).then((c) => { if (!cancelled) setResult({ key: src.key, computed: c }) }) }, 250)
+    const timer = setTimeout(() => { void computeBoth(src, shown, live, step, toGetOne).then(
+      (c) => { if (!cancelled) setResult({ key: src.key, computed: c }) },
+      (err: Error) => { if (!cancelled) setResult({ key: src.key, computed: null, error: err.message }) }) }, 250)
     return () => { cancelled = true; clearTimeout(timer) }
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [src, shown.join('\u0000'), live, runState])
@@ -132,7 +135,7 @@ export function RewardSandbox({ group, step }: Props) {
         {batchNote && ' Training normalises over the whole batch here (scale_rewards = batch or normalize_then_sum); the sandbox, like the worksheet, uses this group alone.'}
       </p>
       {src.fromRun && runState === 'running' && <p className="hint">The run goes on: the worksheet moves to a newer group every 5th step and the edits start over. Pause to edit at leisure.</p>}
-      {computed?.problem && <p role="alert" className="error">{computed.problem}</p>}
+      {(computed?.problem ?? mine?.error) && <p role="alert" className="error">{computed?.problem ?? mine?.error}</p>}
       <div className="sandbox-scroll">
         <table className="worksheet-table sandbox-table" aria-label="Reward sandbox per completion">
           <thead>
