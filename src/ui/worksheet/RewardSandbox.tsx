@@ -131,7 +131,7 @@ export function RewardSandbox({ group, step }: Props) {
         {src.fromRun
           ? <>Group of step {step}, prompt <code>{src.problem.prompt}</code>. Change a completion and the task’s reward functions score it again, as training would have.</>
           : <>No group of a run here: an example group of task <code>{src.task.id}</code>, prompt <code>{src.problem.prompt}</code>. Edit the texts; the task’s reward functions score them.</>}
-        {' '}Weights as the run sets them: {names.map((n, k) => `${n} × ${o!.group.weights[k]}`).join(', ')}.
+        {' '}Weights as the {src.fromRun || runConfig ? 'run' : 'configuration'} sets them: {names.map((n, k) => `${n} × ${o!.group.weights[k]}`).join(', ')}.
         {batchNote && ' Training normalises over the whole batch here (scale_rewards = batch or normalize_then_sum); the sandbox, like the worksheet, uses this group alone.'}
       </p>
       {src.fromRun && runState === 'running' && <p className="hint">The run goes on: the worksheet moves to a newer group every 5th step and the edits start over. Pause to edit at leisure.</p>}
