@@ -12,6 +12,7 @@ import { RunControls } from './controls/RunControls'
 import { SharePanel } from './controls/SharePanel'
 import { ProgressBars } from './ProgressBars'
 import { Summary } from './Summary'
+import { TabPause } from './TabPause'
 import { TraceViewer } from './traces/TraceViewer'
 
 // KaTeX and the CPU twin behind the worksheet load after the page is usable
@@ -33,6 +34,7 @@ export function App() {
         <p role="status" aria-label="Adapter" className="adapter">{adapter ? adapterLabel(adapter) : 'Looking for a WebGPU adapter…'}</p>
       </header>
       <Alerts />
+      <TabPause />
       <LessonSlot />
       <div className="layout">
         <aside>

@@ -9,6 +9,7 @@ import { useLab, type WorksheetSource } from '../../store/labStore'
 import { useHighlight } from '../highlight'
 import type { RunConfig } from '../../rl/config'
 import { objectiveKind } from '../../rl/loss'
+import { RewardSandbox } from './RewardSandbox'
 import { ADVANTAGE_TEX, AGGREGATION_TEX, extrasTex, num, paren, perTokenTex, ratioTex, renderTex, vec } from './tex'
 
 const EXAMPLE = {
@@ -126,6 +127,7 @@ export function Worksheet() {
       )}
       {problem && <p role="alert" className="error">{problem}</p>}
       {result && <WorksheetBody {...result} />}
+      <RewardSandbox group={group} step={trace?.step ?? null} />
     </section>
   )
 }
