@@ -76,6 +76,16 @@ export function addCompared<T extends ComparedRun>(list: readonly T[], run: T, m
   return out
 }
 
+/**
+ * Add `run` to the comparison of the shown run: the shown run joins the list first when it is not
+ * in it (with none compared it becomes the baseline), so that it keeps its place, colour and name
+ * as more runs are added. A shown run without steps yet has nothing to compare.
+ */
+export function compareWith<T extends ComparedRun>(list: readonly T[], shownRun: T | null, run: T, max = MAX_COMPARED): T[] {
+  const keepShown = shownRun && shownRun.id !== run.id && shownRun.metrics.length > 0 && !list.some((r) => r.id === shownRun.id)
+  return addCompared(keepShown ? addCompared(list, shownRun, max) : list, run, max)
+}
+
 export function removeCompared<T extends ComparedRun>(list: readonly T[], id: string): T[] {
   return list.filter((r) => r.id !== id)
 }

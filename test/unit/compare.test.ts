@@ -1,7 +1,7 @@
 // Runs side by side: each run named by what it changes from the first, the list kept in the page
 // (add, refresh, remove, the cap), the runs drawn with the shown one, and the final figures.
 import { describe, expect, it } from 'vitest'
-import { addCompared, changeName, compareNames, type ComparedRun, configChanges, drawnRuns, finalFigures, removeCompared, stepIndex } from '../../src/lab/compare'
+import { addCompared, changeName, compareNames, type ComparedRun, compareWith, configChanges, drawnRuns, finalFigures, removeCompared, stepIndex } from '../../src/lab/compare'
 import { presetById } from '../../src/lab/presets'
 import { DEFAULT_RUN_CONFIG, resolveRunConfig, type RunConfig } from '../../src/rl/config'
 
@@ -61,6 +61,20 @@ describe('the compared-runs list', () => {
     let list: ComparedRun[] = []
     for (const id of ['a', 'b', 'c', 'd']) list = addCompared(list, run(id), 3)
     expect(list.map((r) => r.id)).toEqual(['a', 'c', 'd'])
+  })
+
+  it('comparing a run with the shown one: the shown one joins first and keeps its place', () => {
+    const shown = { ...run('s'), metrics: [{ step: 1 }] }
+    let list = compareWith([], shown, run('f1'))
+    expect(list.map((r) => r.id)).toEqual(['s', 'f1'])
+    list = compareWith(list, shown, run('f2'))
+    expect(list.map((r) => r.id)).toEqual(['s', 'f1', 'f2'])
+    // a new shown run (after Start) joins after the others, before the next file
+    const next = { ...run('t'), metrics: [{ step: 1 }] }
+    expect(compareWith(list, next, run('f3')).map((r) => r.id)).toEqual(['s', 'f1', 'f2', 't', 'f3'])
+    // a shown run without steps, or the run itself, is not added twice
+    expect(compareWith([], run('empty'), run('f1')).map((r) => r.id)).toEqual(['f1'])
+    expect(compareWith([], shown, shown).map((r) => r.id)).toEqual(['s'])
   })
 
   it('draws the shown run in its own place (its newest steps), or last when it is not in the list', () => {
