@@ -28,7 +28,7 @@ export function CompareTable({ runs, names }: { runs: ComparedRun[]; names: stri
               const f = finalFigures(r)
               const changes = i === 0 ? `its configuration is the one the others are named against` : changeList(configChanges(runs[0].config, r.config)) || 'no change'
               return (
-                <tr key={r.id} data-run-id={r.id}>
+                <tr key={r.id} data-compared-id={r.id}>
                   <th scope="row" title={changes}>{names[i]}{i === 0 && <span className="hint"> ({r.name})</span>}</th>
                   <td>{r.source}{r.id === shownId && ' (shown)'}</td>
                   <td>{f.steps}</td><td>{fig(f.reward)}</td><td>{fig(f.accuracy)}</td><td>{fig(f.evalPass)}</td>
