@@ -27,7 +27,9 @@ const seriesOf = async (page: Page, chart: string) =>
 
 /** The plot area of a chart, and where on it a step lies (the x axis spans steps 1…last). */
 async function stepPlace(page: Page, chart: string, last: number) {
-  const r = (await page.getByRole('img', { name: `${chart} chart` }).locator('.u-over').boundingBox())!
+  const over = page.getByRole('img', { name: `${chart} chart` }).locator('.u-over')
+  await over.scrollIntoViewIfNeeded()
+  const r = (await over.boundingBox())!
   return (step: number) => ({ x: r.x + ((step - 1) / (last - 1)) * r.width, y: r.y + r.height / 2 })
 }
 
