@@ -50,11 +50,13 @@ test('two runs with a changed knob: both drawn, named by the change, their final
   // both drawn: a colour per run, every series of both filled to the last step
   const legend = page.getByRole('list', { name: 'Runs on the charts' })
   await expect(legend.getByRole('listitem').nth(0)).toContainText('baseline')
-  await expect(legend.getByRole('listitem').nth(1)).toHaveText(CHANGE)
+  await expect(legend.getByRole('listitem').nth(1)).toHaveText(`2 ${CHANGE}`)
   const reward = await seriesOf(page, 'Reward')
   const base = reward.find((s) => s.label === 'reward (baseline)')!
   const changed = reward.find((s) => s.label === `reward (${CHANGE})`)!
   expect(base.color).not.toBe(changed.color)
+  // the chart's own legend numbers them as the list does
+  await expect(page.getByRole('img', { name: 'Loss chart' }).locator('.u-legend .u-label')).toHaveText(['step', 'loss · 1', 'loss · 2'])
   const loss = await seriesOf(page, 'Loss')
   expect(loss.map((s) => s.label)).toEqual(['loss (baseline)', `loss (${CHANGE})`])
   await expect(page.getByRole('img', { name: 'Loss chart' })).toHaveAttribute('data-filled', JSON.stringify([STEPS, STEPS]))
@@ -88,7 +90,7 @@ test('two runs with a changed knob: both drawn, named by the change, their final
   await expect(rows).toHaveCount(3)
   await expect(rows.nth(2).locator('th')).toHaveText('same config, seed 1→2')
   await expect(rows.nth(2).locator('td').nth(2)).toHaveText('0.750')
-  await expect(legend.getByRole('listitem').nth(1)).toHaveText(CHANGE) // the shown run kept its place
+  await expect(legend.getByRole('listitem').nth(1)).toHaveText(`2 ${CHANGE}`) // the shown run kept its place
   await page.getByRole('button', { name: 'Remove same config, seed 1→2 from the comparison' }).click()
   await expect(rows).toHaveCount(2)
 

@@ -345,8 +345,9 @@ test('export a run, then import it: the same metrics and traces are shown, and i
   expect(theirs.dash).toBeUndefined() // each run's first series is solid; its colour tells the runs apart
   expect(theirs.color).not.toBe(mine.color)
   const shown = (v: number) => (Math.abs(v) >= 1 ? v.toFixed(3) : v.toPrecision(3))
-  expect(await legendAt(page, 'Reward chart', 'first')).toMatchObject({ 'reward (same config: other run)': '0.250', 'reward (baseline)': shown(json.metrics[0].reward) })
-  expect(await legendAt(page, 'Reward chart', 'last')).toMatchObject({ 'reward (same config: other run)': '1.250', 'reward (baseline)': shown(json.metrics[3].reward) })
+  // the legend numbers the runs as the list above the charts does: 1 the baseline, 2 the compared run
+  expect(await legendAt(page, 'Reward chart', 'first')).toMatchObject({ 'reward · 2': '0.250', 'reward · 1': shown(json.metrics[0].reward) })
+  expect(await legendAt(page, 'Reward chart', 'last')).toMatchObject({ 'reward · 2': '1.250', 'reward · 1': shown(json.metrics[3].reward) })
 
   // a corrupt file: a clear message, nothing lost
   await page.getByLabel('Import run file').setInputFiles({ name: 'bad.json', mimeType: 'application/json', buffer: Buffer.from('{"format":"grpo-lab/run","version":1,"config":{"num_generations":1}}') })

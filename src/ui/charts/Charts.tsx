@@ -71,7 +71,7 @@ function chartsOf(runs: ComparedRun[], names: string[]) {
     runs.forEach((_, ri) => keys.forEach((k, ki) => {
       if (comparing && !keysOf[ri].has(k.key)) return // a series this run does not log
       series.push(comparing
-        ? { label: `${k.label} (${names[ri]})`, color: RUN_COLORS[ri % RUN_COLORS.length], dash: KEY_DASHES[ki % KEY_DASHES.length], points: k.points }
+        ? { label: `${k.label} (${names[ri]})`, short: `${k.label} · ${ri + 1}`, color: RUN_COLORS[ri % RUN_COLORS.length], dash: KEY_DASHES[ki % KEY_DASHES.length], points: k.points }
         : { label: k.label, color: COLORS[ki % COLORS.length], points: k.points })
       data.push(xs.map((x) => finite(rows[ri].get(x)?.[k.key])))
     }))
@@ -103,10 +103,10 @@ export function Charts() {
       {runs.length > 1 && (
         <ul aria-label="Runs on the charts" className="run-legend">
           {runs.map((r, i) => (
-            <li key={r.id}><span className="run-swatch" style={{ background: RUN_COLORS[i % RUN_COLORS.length] }} /> {names[i]}
+            <li key={r.id}><span className="run-swatch" style={{ background: RUN_COLORS[i % RUN_COLORS.length] }} /> <b>{i + 1}</b> {names[i]}
               {i === 0 && <span className="hint"> ({r.name})</span>}</li>
           ))}
-          <li className="hint">line style: first series solid, second dashed, third dotted</li>
+          <li className="hint">in a chart's legend, “reward · 2” is run 2's reward; a chart's first series is solid, its second dashed, its third dotted</li>
         </ul>
       )}
       <p className="hint">Press or drag on a chart to show that step in the traces.</p>

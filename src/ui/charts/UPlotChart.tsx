@@ -7,7 +7,13 @@ import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
 import { tickLabels } from './axes'
 
-export interface SeriesSpec { label: string; color: string; dashed?: boolean; points?: boolean; /** a dash pattern of its own (dashed: [6, 4]) */ dash?: number[] }
+export interface SeriesSpec {
+  label: string; color: string; dashed?: boolean; points?: boolean
+  /** a dash pattern of its own (dashed: [6, 4]) */
+  dash?: number[]
+  /** what the chart's legend says, when the label is too long for it (compared runs: their number) */
+  short?: string
+}
 
 interface Props {
   /** accessible name, e.g. "Reward chart" */
@@ -90,7 +96,7 @@ export function UPlotChart({ label, title, series, data, height = 170, onScrub, 
       series: [
         { label: 'step' },
         ...series.map((s) => ({
-          label: s.label, stroke: s.color, width: s.dashed ? 1.5 : 2, dash: s.dash ?? (s.dashed ? [6, 4] : undefined),
+          label: s.short ?? s.label, stroke: s.color, width: s.dashed ? 1.5 : 2, dash: s.dash ?? (s.dashed ? [6, 4] : undefined),
           spanGaps: true, points: { show: s.points ?? false, size: 5 },
           value: (_u: uPlot, v: number | null) => (v === null || v === undefined ? '–' : Math.abs(v) >= 100 ? v.toFixed(1) : Math.abs(v) >= 1 ? v.toFixed(3) : v.toPrecision(3)),
         })),
