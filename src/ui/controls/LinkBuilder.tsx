@@ -32,6 +32,8 @@ async function fetchLessons(): Promise<LessonList> {
   try {
     const res = await fetch(new URL('lessons/index.json', location.href.replace(/#.*$/, '')))
     if (!res.ok) return { error: `lessons/index.json: HTTP ${res.status}` }
+    // a server that answers every unknown path with the page itself (a single-page fallback)
+    if (res.headers.get('content-type')?.includes('text/html')) return { error: 'lessons/index.json is not on this site (the server sent a web page)' }
     const read = parseLessonIndex(await res.text())
     return 'error' in read ? { error: `lessons/index.json: ${read.error}` } : read
   } catch (e) {
