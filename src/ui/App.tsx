@@ -7,6 +7,7 @@ import { Charts } from './charts/Charts'
 import { BaseModelPanel } from './controls/BaseModelPanel'
 import { ConfigPanel } from './controls/ConfigPanel'
 import { ExportPanel } from './controls/ExportPanel'
+import { LinkBuilder } from './controls/LinkBuilder'
 import { LessonSlot } from './lesson/LessonSlot'
 import { RunControls } from './controls/RunControls'
 import { SharePanel } from './controls/SharePanel'
@@ -42,6 +43,7 @@ export function App() {
           <BaseModelPanel />
           <ConfigPanel />
           <SharePanel />
+          <LinkBuilder />
           <ExportPanel />
         </aside>
         <div className="run">
