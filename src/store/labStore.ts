@@ -12,6 +12,7 @@ import { presetById, presetOf } from '../lab/presets'
 import { modelSource, type ModelSource } from '../lab/modelSource'
 import type { Activity, FromWorker, ModelFormat, RunState, ToWorker } from '../lab/protocol'
 import { checkpointFromBytes, checkpointFromHfFiles } from '../model/hfFolder'
+import type { Lesson } from '../lessons/lesson'
 import { saveSafetensors } from '../model/checkpoint'
 import { shippedModel } from '../model/shipped'
 import { LAB_ONLY } from '../export/trl'
@@ -82,6 +83,15 @@ export interface LabState {
   pretrainNote: string | null
   /** origins the visitor allowed base models from (this page's life only) */
   allowedOrigins: string[]
+  /** base models from an opened lesson file (.safetensors bytes by name, this page's life only):
+   *  a run whose base_model names one starts from these bytes and fetches nothing */
+  bundleModels: Record<string, Uint8Array>
+  /** replays from an opened lesson file: the replay file's text by preset id, unchecked (the
+   *  replay player checks a replay as it does one fetched from replays/<preset id>.json) */
+  bundleReplays: Record<string, string>
+  /** the lesson of an opened lesson file: the panel shows it, not lessons/<id>.json, while
+   *  lessonId is its id */
+  bundleLesson: { lesson: Lesson; text: string } | null
   connect(): void
   pretrain(steps: number): void
   cancelPretrain(): void
@@ -122,6 +132,9 @@ export interface LabState {
   importBaseModel(name: string, files: Map<string, Uint8Array>): Promise<void>
   /** a run file: shown (`open`), or added to the comparison (`compare`) */
   importRun(text: string, as: 'open' | 'compare'): void
+  /** an offline lesson file (a .zip "Download for offline use" wrote): its models and replays
+   *  kept, its lesson opened; a bad file is said (naming what is wrong) and nothing changes */
+  openLessonFile(bytes: Uint8Array, fileName: string): Promise<boolean>
   /** keep a run of any source (live, saved, imported, replay) on the charts beside the shown one;
    *  the first added with none compared makes the shown run the baseline */
   compareRun(run: ComparedRun): void
@@ -245,7 +258,8 @@ async function localBaseBytes(name: string): Promise<Uint8Array> {
 }
 const localBaseName = (name: string) => `'${name}' pretrained in this browser`
 
-function download(name: string, data: BlobPart, type: string): void {
+/** Save bytes as a file the browser downloads. */
+export function download(name: string, data: BlobPart, type: string): void {
   const url = URL.createObjectURL(new Blob([data], { type }))
   const a = document.createElement('a')
   a.href = url; a.download = name
@@ -355,7 +369,7 @@ export const useLab = create<LabState>((set, get) => {
    *  another origin is never fetched before the visitor allows that origin. */
   function clearance(config: RunConfig): { local: boolean; modelUrl?: string } | null {
     const s = get()
-    const local = config.base_model !== '' && s.localModels.includes(config.base_model)
+    const local = config.base_model !== '' && (s.localModels.includes(config.base_model) || Object.hasOwn(s.bundleModels, config.base_model))
     const source = pageModelSource(config.base_model)
     switch (source.kind) {
       case 'fresh': return { local: false }
@@ -370,6 +384,12 @@ export const useLab = create<LabState>((set, get) => {
           `Press “Allow loading from ${source.host}” to load it, or train from fresh weights.`, 'fresh-weights')
         return null
     }
+  }
+
+  /** A base model's bytes the page holds: from an opened lesson file, else from IndexedDB. */
+  function baseBytes(name: string): Promise<Uint8Array> {
+    const m = get().bundleModels
+    return Object.hasOwn(m, name) ? Promise.resolve(m[name]) : localBaseBytes(name)
   }
 
   const initial = linkState(location.hash)
@@ -394,6 +414,9 @@ export const useLab = create<LabState>((set, get) => {
     importedModels: [],
     pretrainNote: null,
     allowedOrigins: [],
+    bundleModels: {},
+    bundleReplays: {},
+    bundleLesson: null,
 
     pretrain(steps) {
       let config: RunConfig
@@ -492,7 +515,7 @@ export const useLab = create<LabState>((set, get) => {
       // a base model pretrained in this browser goes along; any other is fetched by the worker
       if (source.local) {
         const base = config.base_model
-        localBaseBytes(base).then(send, (e) => {
+        baseBytes(base).then(send, (e) => {
           set({ runState: 'idle' })
           get().alert(baseModelProblem(localBaseName(base), (e as Error).message), 'fresh-weights')
         })
@@ -529,16 +552,16 @@ export const useLab = create<LabState>((set, get) => {
       const source = clearance(run.config)
       if (!source) return
       // the snapshot holds the weights; the base model only shapes the trainer (and its reference)
-      let baseBytes: Uint8Array | undefined
+      let bytes: Uint8Array | undefined
       if (source.local) {
-        try { baseBytes = await localBaseBytes(run.config.base_model) } catch (e) {
+        try { bytes = await baseBytes(run.config.base_model) } catch (e) {
           get().alert(baseModelProblem(localBaseName(run.config.base_model), (e as Error).message))
           return
         }
       }
       // the steps after the snapshot stay shown; each is replaced as it is recomputed (flush)
       set((s) => ({ resumable: null, run: { ...run, source: 'live' }, alerts: s.alerts.filter((a) => a.action !== 'resume') }))
-      get().send({ type: 'start-grpo', config: run.config, resume: snapshot ?? undefined, baseBytes, modelUrl: source.modelUrl })
+      get().send({ type: 'start-grpo', config: run.config, resume: snapshot ?? undefined, baseBytes: bytes, modelUrl: source.modelUrl })
     },
 
     setSpeed(delayMs) { set({ delayMs }); get().send({ type: 'speed', delayMs }) },
@@ -599,7 +622,7 @@ export const useLab = create<LabState>((set, get) => {
       if (!source) return
       const send = (baseBytes?: Uint8Array) => { s.send({ type: 'export-trl', config, baseBytes, modelUrl: source.modelUrl }); say() }
       if (source.local) {
-        localBaseBytes(config.base_model).then(send, (e) => s.alert(baseModelProblem(localBaseName(config.base_model), (e as Error).message)))
+        baseBytes(config.base_model).then(send, (e) => s.alert(baseModelProblem(localBaseName(config.base_model), (e as Error).message)))
       } else send()
     },
 
@@ -643,6 +666,28 @@ export const useLab = create<LabState>((set, get) => {
         run: { id: newRunId(), name: file.name, config: file.config, metrics: file.metrics, traces: file.traces, evals: file.evals, source: 'imported' },
         compared: keepLeft(s.compared, previous),
       })
+    },
+
+    async openLessonFile(bytes, fileName) {
+      let opened
+      try {
+        // the unpacking and checks load with the first file opened, not with the page
+        const { openLessonFile } = await import('../lab/lessonBundle')
+        opened = openLessonFile(bytes)
+      } catch (e) {
+        get().alert(`${fileName} could not be opened — ${(e as Error).message}. Nothing was changed.`)
+        return false
+      }
+      const { lesson, text, replays, models } = opened
+      set((s) => ({
+        bundleModels: { ...s.bundleModels, ...models }, bundleReplays: { ...s.bundleReplays, ...replays },
+        bundleLesson: { lesson, text }, lessonId: lesson.id,
+      }))
+      // the address names the lesson (a copied link opens it from the site); no hashchange, which
+      // would take the lesson from the link again
+      const s = get()
+      history.replaceState(history.state, '', encodeLink(s.config, s.hidden, false, { lesson: lesson.id, replay: s.replayWanted }))
+      return true
     },
 
     compareRun(run) {
