@@ -2,6 +2,7 @@
 import { lazy, Suspense, useEffect } from 'react'
 import { adapterLabel } from '../engine/backend'
 import { useLab } from '../store/labStore'
+import { followLinkReplays } from '../store/replayStore'
 import { Alerts } from './Alerts'
 import { Charts } from './charts/Charts'
 import { BaseModelPanel } from './controls/BaseModelPanel'
@@ -10,6 +11,7 @@ import { ExportPanel } from './controls/ExportPanel'
 import { RunControls } from './controls/RunControls'
 import { SharePanel } from './controls/SharePanel'
 import { ProgressBars } from './ProgressBars'
+import { ReplayPanel } from './ReplayPanel'
 import { Summary } from './Summary'
 import { TraceViewer } from './traces/TraceViewer'
 
@@ -21,7 +23,8 @@ export function App() {
   const runName = useLab((s) => s.run?.name)
   const source = useLab((s) => s.run?.source)
   const runId = useLab((s) => s.run?.id)
-  useEffect(() => { useLab.getState().connect() }, [])
+  // a link's replay is fetched at once, beside the engine's start (it never waits for it)
+  useEffect(() => { useLab.getState().connect(); followLinkReplays() }, [])
   return (
     <main>
       <header>
@@ -32,6 +35,7 @@ export function App() {
         <p role="status" aria-label="Adapter" className="adapter">{adapter ? adapterLabel(adapter) : 'Looking for a WebGPU adapter…'}</p>
       </header>
       <Alerts />
+      <ReplayPanel />
       <div className="layout">
         <aside>
           <RunControls />
