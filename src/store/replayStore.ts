@@ -156,8 +156,10 @@ export const useReplay = create<ReplayState>((set, get) => {
   }
 })
 
-/** Once the engine is ready, the live run "Run it live" asked for while it was loading. */
+/** Once the engine is ready, the live run "Run it live" asked for while it was loading; and a live
+ *  run that replaced the replay (Start) stops the address asking for the replay (a reload shows it). */
 useLab.subscribe((s, prev) => {
+  if (s.replayWanted && prev.run?.source === 'replay' && s.run?.source === 'live') useLab.setState({ replayWanted: false })
   if (liveWanted && prev.runState === 'loading' && s.runState !== 'loading') {
     liveWanted = false
     useLab.getState().start()

@@ -36,7 +36,8 @@ export function App() {
       </header>
       <Alerts />
       <ReplayPanel />
-      <div className="layout">
+      {/* a replay on a narrow screen: its run first, the controls below (src/ui/style.css) */}
+      <div className={source === 'replay' ? 'layout replaying' : 'layout'}>
         <aside>
           <RunControls />
           <BaseModelPanel />

@@ -17,11 +17,12 @@ export function ReplayPanel() {
     <section aria-label="Replay" className="panel replay">
       <p className="replay-banner" aria-label="Replay notice">
         <b>Replay of a recorded run</b>: {presetById(replay.preset)?.name ?? replay.preset}, {which}, recorded
-        on the {replay.backend.label.replace(/^CPU backend/, 'fast CPU backend')} in {replay.recorded.minutes.toFixed(1)} min.
-        Nothing trains in this page while it plays. Traces are kept for step 1
-        {replay.trace_every > 1 ? ` and every ${replay.trace_every}th step` : ' and every step'}.
-        {' '}<b>Run it live</b> trains the same settings here: on this backend (a browser without WebGPU, or <code>?backend=cpu</code>)
-        it reproduces these numbers; on a GPU they differ in the last digits.
+        on the {replay.backend.label.replace(/^CPU backend/, 'fast CPU backend')}. Nothing trains in this page while it plays.
+      </p>
+      <p className="hint">
+        Traces kept for step 1 and {replay.trace_every > 1 ? `every ${replay.trace_every}th step` : 'every step'}; recorded
+        in {replay.recorded.minutes.toFixed(1)} min. <b>Run it live</b> trains the same settings here: on this backend (a browser
+        without WebGPU, or <code>?backend=cpu</code>) it reproduces these numbers; on a GPU they differ in the last digits.
       </p>
       <div className="buttons replay-controls">
         <button onClick={() => (playing ? player.pause() : player.play())}>{playing ? 'Pause' : 'Play'}</button>
