@@ -629,7 +629,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'logits': await logitsCommand(rest); return 0
       case 'update': await updateCommand(rest); return 0
       case undefined: case '--help': case 'help': process.stdout.write(USAGE + '\n'); return cmd === undefined ? 2 : 0
-      default: throw new UsageError(`${cmd}: unknown command; allowed: train, pretrain, eval, publish, record, worksheet, score, export, generate, logits, update`)
+      default: throw new UsageError(`${cmd}: unknown command; allowed: train, pretrain, eval, worksheet, score, export, generate, logits, update, publish, record`)
     }
   } catch (e) {
     const err = e as Error & { field?: string; key?: string }

@@ -1,11 +1,14 @@
 // Replays (src/lab/replay.ts): the shipped ones are read by the page's own checks, are small and
 // say what they recorded; a corrupt or hostile replay is refused with the bad field named.
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { presetById } from '../../src/lab/presets'
 import { float32Text, keepsTrace, parseReplay, type Replay, replayText, SHIPPED_REPLAYS } from '../../src/lab/replay'
 import { makeRunFile } from '../../src/lab/runFile'
 import { DEFAULT_RUN_CONFIG, resolveRunConfig } from '../../src/rl/config'
+import { cliJson, runCli } from './cliOutput'
 
 const DIR = 'public/replays'
 const shipped = readdirSync(DIR).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, ''))
@@ -97,4 +100,19 @@ describe('replay files', () => {
     for (const t of r.run.traces) expect(r.worksheet.some((w) => w.step === t.step)).toBe(true)
     expect(r.recorded.command).toMatch(new RegExp(`^npx grpo-lab record --preset ${id}\\b`))
   })
+
+  it('grpo-lab record writes what parseReplay reads: the first steps of a preset, on the page’s CPU backend', { timeout: 60_000 }, async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'replay-')), 'echo.json')
+    const said = await cliJson<{ bytes: number; steps: number; traces: number; backend: string }>(
+      ['record', '--preset', 'echo', '--stop-after', '5', '--trace-every', '2', '--worksheet-groups', '1', '--out', out])
+    const r = parseReplay(readFileSync(out, 'utf8'))
+    expect(said).toMatchObject({ steps: 5, traces: 3, backend: 'CPU backend (WebAssembly SIMD + relaxed FMA)', bytes: statSync(out).size })
+    expect(r.run.config.max_steps).toBe(150) // the preset's whole schedule, of which 5 steps were recorded
+    expect(r.run.traces.map((t) => t.step)).toEqual([1, 2, 4])
+    expect(r.worksheet.map((w) => [w.step, w.group])).toEqual([[1, 0], [2, 0], [4, 0]])
+    expect(r.recorded.command).toBe(`npx grpo-lab record --preset echo --stop-after 5 --trace-every 2 --worksheet-groups 1 --out ${out}`)
+    expect((await runCli(['record', '--preset', 'nope', '--out', out])).stderr).toMatch(/--preset: got "nope"; allowed: addition, /)
+    expect((await runCli(['record', '--preset', 'echo', '--stop-after', '151', '--out', out])).stderr).toMatch(/--stop-after: .*allowed: an integer from 1 to 150/)
+  })
 })
+
