@@ -77,7 +77,12 @@ test('a replay link plays the recorded run before the engine is ready; Run it li
 
   // Run it live, pressed while the engine still loads: it starts once the engine is ready
   await panel.getByRole('button', { name: 'Run it live' }).click()
+  const t0 = Date.now()
   release()
+  await expect(page.locator('[data-run-id]')).not.toHaveAttribute('data-run-id', /^replay-/)
+  // (the replay stays on the charts beside it, dashed: the live run's own first step in the store)
+  await expect.poll(async () => (await runInStore(page)).metrics.length, { timeout: TRAINING_LIMIT }).toBeGreaterThan(0)
+  console.log(`replay.spec: the engine released → the live run's first step shown: ${Date.now() - t0} ms`) // measured, never asserted
   await expectBackend(page, 'cpu')
   await expect(page.getByRole('status', { name: 'Adapter' })).toContainText('WebAssembly SIMD + relaxed FMA')
   await expect(page.getByLabel('Run state')).toHaveText('done', { timeout: TRAINING_LIMIT })
@@ -97,8 +102,11 @@ test('a replay link of settings without a recorded run says which replays exist;
 test('a replay plays on a 360 × 740 phone screen', async ({ page }) => {
   await page.setViewportSize({ width: 360, height: 740 })
   const replay = recorded('addition')
+  const t0 = Date.now()
   await page.goto('/' + replayLink({}))
   const panel = replayPanel(page)
+  await expect(page.getByRole('img', { name: 'Reward chart' })).not.toHaveAttribute('data-points', '0')
+  console.log(`replay.spec: opening the replay link → its first step drawn (phone): ${Date.now() - t0} ms`) // measured, never asserted
   await expect(panel.getByLabel('Replay notice')).toContainText('Replay of a recorded run')
   await panel.getByLabel('Replay speed').selectOption({ label: 'All at once' })
   await expect(replayedStep(page)).toHaveText(String(replay.steps))
