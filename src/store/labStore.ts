@@ -30,7 +30,8 @@ export interface RunView {
   /** every step's trace, except those older than the last TRACE_WINDOW that are in IndexedDB */
   traces: TraceRecord[]
   evals: EvalRecord[]
-  source: 'live' | 'saved' | 'imported'
+  /** replay: a recorded run played by src/store/replayStore.ts (nothing of it is in IndexedDB) */
+  source: 'live' | 'saved' | 'imported' | 'replay'
 }
 
 export interface Alert {
@@ -205,6 +206,9 @@ function persist<T>(p: Promise<T>): Promise<T | undefined> {
   return p.catch((e) => { noStorage(e); return undefined })
 }
 
+/** a run this page trains or trained (kept in IndexedDB), not one read from a file or a replay */
+const inStorage = (run: RunView) => run.source !== 'imported' && run.source !== 'replay'
+
 // metrics rows, traces and evaluations all carry their step
 const stepOf = (x: object) => (x as { step: number }).step
 
@@ -305,7 +309,8 @@ export const useLab = create<LabState>((set, get) => {
         const first = get().runState === 'loading'
         set({ adapter: m.adapter, fallbackReason: m.fallbackReason ?? null, ...(first ? { runState: 'idle' as const } : {}) })
         worker?.postMessage({ type: 'speed', delayMs: get().delayMs } satisfies ToWorker)
-        if (first && get().autostart && !get().run) get().start()
+        // a replay link plays its recorded run instead (src/store/replayStore.ts)
+        if (first && get().autostart && !get().run && !get().replayWanted) get().start()
         break
       }
       case 'grpo-step': pending.metrics.push(m.metrics); pending.traces.push(m.trace); scheduleFlush(); break
@@ -351,7 +356,7 @@ export const useLab = create<LabState>((set, get) => {
         flush() // every step that arrived stays on screen
         const run = get().run
         // a run paused beside the pretraining lost its trainer too: it resumes like any other
-        const unfinished = run && run.source !== 'imported' && (run.metrics.at(-1)?.step ?? 0) < run.config.max_steps
+        const unfinished = run && inStorage(run) && (run.metrics.at(-1)?.step ?? 0) < run.config.max_steps
         const from = unfinished ? latestSnapshot?.step ?? 0 : null
         if (from !== null) set({ resumable: { step: from } })
         get().alert(deviceLostText(m.message, m.during, from), from === null ? undefined : 'resume')
@@ -538,7 +543,7 @@ export const useLab = create<LabState>((set, get) => {
       forgetPending()
       const run = get().run
       // after the run's writes still under way (even failed ones: deleting frees space)
-      if (run && run.source !== 'imported') void runWrites.then(() => persist(db.deleteRun(run.id)))
+      if (run && inStorage(run)) void runWrites.then(() => persist(db.deleteRun(run.id)))
       // a compared entry of this run keeps all the steps it had (the list holds them, not IndexedDB)
       set((s) => ({ run: null, resumable: null, traceIndex: null,
         compared: run && s.compared.some((r) => r.id === run.id) ? addCompared(s.compared, comparedOf(run)) : s.compared }))
@@ -584,7 +589,7 @@ export const useLab = create<LabState>((set, get) => {
       const run = get().run
       if (!run) { get().alert('There is no run to export yet: start one or import a run file.'); return null }
       // the traces older than the window are in IndexedDB
-      const stored = run.traces.length < run.metrics.length && run.source !== 'imported'
+      const stored = run.traces.length < run.metrics.length && inStorage(run)
         ? await db.loadTraces(run.id).catch((e) => { noStorage(e); return [] }) : []
       const file = makeRunFile(run.name, run.config, run.metrics, merged(stored, run.traces), run.evals)
       download(`grpo-lab-${run.config.task}-${run.config.loss_type}-seed${run.config.seed}.json`, JSON.stringify(file), 'application/json')
@@ -710,7 +715,7 @@ export const useLab = create<LabState>((set, get) => {
     async traceAt(step) {
       const run = get().run
       if (!run) return null
-      return run.traces.find((t) => t.step === step) ?? (run.source === 'imported' ? null : await db.loadTrace(run.id, step))
+      return run.traces.find((t) => t.step === step) ?? (inStorage(run) ? await db.loadTrace(run.id, step) : null)
     },
 
     groupLogprobs(prompt, completions) {
