@@ -1,7 +1,7 @@
 // The offline lesson file: "Download for offline use" packs a lesson with its base model (and the
 // replays of its presets, once the site has them); a fresh browser with every request to
 // lessons/, models/ and replays/ refused opens that file and walks the lesson's first pages —
-// a real GRPO step on the addition demo, from the model in the file. A corrupt file, and one
+// a real GRPO step on the addition demo, from the model in the file, and the file's replay. A corrupt file, and one
 // whose lesson is malformed, are refused naming what is wrong; the open lesson and run stay.
 // The addition demo runs on the fast CPU backend (?backend=cpu): about a second a step.
 import { existsSync, readFileSync } from 'node:fs'
@@ -95,6 +95,13 @@ test('a lesson downloaded for offline use opens from its file with lessons/, mod
   expect(offline.url()).toContain(`lesson=${ID}`)
   await offline.getByRole('button', { name: 'Step', exact: true }).click()
   await expect(offline.getByLabel('Step', { exact: true })).toHaveText('2', { timeout: TRAINING_LIMIT })
+  if (b.replays.has('addition')) {
+    // the file's replay plays with replays/ blocked: the player takes it from the file
+    await offline.evaluate(() => { location.hash = '#v=1&lesson=group-advantage&replay=1' })
+    await expect(offline.getByRole('region', { name: 'Replay' }).getByLabel('Replay notice')).toContainText('Replay of a recorded run')
+    await expect.poll(async () => Number(await offline.getByLabel('Replayed step').textContent()) || 0).toBeGreaterThan(1)
+  }
+  expect(refused.filter((p) => !p.endsWith('/lessons/index.json'))).toEqual([])
   await context.close()
   console.log(`offline spec: ${((Date.now() - t0) / 1000).toFixed(1)} s`)
 })

@@ -1,14 +1,15 @@
 // The offline lesson file around src/lab/bundle.ts: what a lesson needs packed beside it (the
 // replays of the presets it uses, the base models its runs start from), and a file opened again:
-// unpacked, its lesson checked as a fetched one is, each model read as a checkpoint (a model named
-// after a shipped one must be that model's shape: the config checks assume it), all before the
-// page changes anything.
+// unpacked, its lesson checked as a fetched one is, each replay read as one (of the preset it is
+// filed under), each model read as a checkpoint (a model named after a shipped one must be that
+// model's shape: the config checks assume it), all before the page changes anything.
 import { checkpointFromBytes } from '../model/hfFolder'
 import { shippedModel } from '../model/shipped'
 import { type Lesson, parseLessonText } from '../lessons/lesson'
 import { DEFAULT_RUN_CONFIG, resolvePartial, type RunConfig } from '../rl/config'
 import { BundleError, unpackBundle } from './bundle'
 import { presetById, presetOf } from './presets'
+import { parseReplay } from './replay'
 
 export interface LessonNeeds {
   /** preset ids, in the order the lesson meets them: the replays to pack */
@@ -47,7 +48,7 @@ export interface OpenedLessonFile {
   lesson: Lesson
   /** the lesson file's text (packed again by a later download) */
   text: string
-  /** replay file texts by preset id, unchecked: the replay player checks a replay when it plays it */
+  /** replay file texts by preset id, each read as a replay of its preset here (the player reads it again when it plays it) */
   replays: Record<string, string>
   /** .safetensors bytes by model name, each read as a checkpoint here */
   models: Record<string, Uint8Array>
@@ -71,6 +72,11 @@ export function openLessonFile(bytes: Uint8Array): OpenedLessonFile {
         `the shipped one has context ${shipped.blockSize}, ${shipped.chars.length} characters); allowed: the lab's own ${name}`)
     }
     models[name] = data
+  }
+  for (const [id, text] of b.replays) {
+    let preset
+    try { preset = parseReplay(text).preset } catch (e) { throw new BundleError(`replays/${id}.json is not a replay this lab can play — ${(e as Error).message}`) }
+    if (preset !== id) throw new BundleError(`replays/${id}.json is the replay of preset ${preset}; allowed: the replay of ${id}`)
   }
   return { lesson, text: b.lesson, replays: Object.fromEntries(b.replays), models }
 }

@@ -87,8 +87,8 @@ export interface LabState {
   /** base models from an opened lesson file (.safetensors bytes by name, this page's life only):
    *  a run whose base_model names one starts from these bytes and fetches nothing */
   bundleModels: Record<string, Uint8Array>
-  /** replays from an opened lesson file: the replay file's text by preset id, unchecked (the
-   *  replay player checks a replay as it does one fetched from replays/<preset id>.json) */
+  /** replays from an opened lesson file: the replay file's text by preset id (checked when the
+   *  file was opened); the replay player plays these before it fetches replays/<preset id>.json */
   bundleReplays: Record<string, string>
   /** the lesson of an opened lesson file: the panel shows it, not lessons/<id>.json, while
    *  lessonId is its id */

@@ -1,4 +1,5 @@
-// The replay player: a recorded run (src/lab/replay.ts, fetched from public/replays/<preset>.json)
+// The replay player: a recorded run (src/lab/replay.ts, fetched from public/replays/<preset>.json, or
+// from an opened offline lesson file: useLab's bundleReplays)
 // shown as the lab's run (source 'replay') and played step by step at a chosen speed, with no
 // model and no worker: it never waits for the engine's `ready`, so it plays on a phone, without
 // WebGPU, or while a live engine warms up. "Run it live" starts a live run of the same config.
@@ -97,10 +98,17 @@ export const useReplay = create<ReplayState>((set, get) => {
       set({ loading: presetId })
       let replay: Replay
       try {
-        const res = await fetch(replayUrl(presetId, import.meta.env.BASE_URL))
-        if (res.status === 404) throw new Error('none is shipped')
-        if (!res.ok) throw new Error(`HTTP ${res.status}`)
-        replay = parseReplay(await res.text())
+        // an opened offline lesson file's replay first: it plays with no network
+        const bundled = lab.bundleReplays
+        let text: string
+        if (Object.hasOwn(bundled, presetId)) text = bundled[presetId]
+        else {
+          const res = await fetch(replayUrl(presetId, import.meta.env.BASE_URL))
+          if (res.status === 404) throw new Error('none is shipped')
+          if (!res.ok) throw new Error(`HTTP ${res.status}`)
+          text = await res.text()
+        }
+        replay = parseReplay(text)
         if (replay.preset !== presetId) throw new Error(`the file is the replay of ${replay.preset}`)
       } catch (e) {
         set({ loading: null })
