@@ -1,6 +1,6 @@
 // The README's "Teaching with the lab" pictures, at a desktop size: a lesson page (the worksheet on a
 // group of the step the lesson took) and two runs compared; and the time from opening a lesson
-// link to the first point of the Reward chart, a live run (no replay), measured in the page:
+// link to the first point of the Reward chart, live and from a replay, measured in the page:
 // performance.now() counts from the navigation, read at the first frame the chart holds a step.
 // docs/screenshots/phone-lab.png is e2e/classroom.spec.ts's; phone-replay.png e2e/replay.spec.ts's.
 import { expect, type Page, test } from '@playwright/test'
@@ -66,6 +66,8 @@ const TIMINGS: { name: string; link: string; next?: boolean }[] = [
   { name: 'clipped-ratio, WebGPU (SwiftShader)', link: '/#v=1&lesson=clipped-ratio' },
   { name: 'clipped-ratio, fast CPU backend', link: '/?backend=cpu#v=1&lesson=clipped-ratio' },
   { name: 'group-advantage, fast CPU backend, Next pressed at once', link: '/?backend=cpu#v=1&lesson=group-advantage', next: true },
+  // the recorded run instead (replay=1): it plays without waiting for the engine
+  { name: 'group-advantage, replay of the recorded run (WebGPU page)', link: '/#v=1&lesson=group-advantage&replay=1' },
 ]
 for (const t of TIMINGS) {
   test(`lesson link to the first chart drawn: ${t.name}`, async ({ page }) => {
