@@ -303,7 +303,9 @@ async function startRun(msg: Extract<ToWorker, { type: 'start-grpo' }>): Promise
   }
   if (msg.paused) {
     setState('paused')
-    if (msg.stepOnce) await stepOnce()
+    // the run this one replaced may still be winding down its loop (a Start, then at once a
+    // lesson's Step): its first step waits for that, rather than being dropped as "looping"
+    if (msg.stepOnce) await whenBetweenSteps(async () => { if (mine === generation) await stepOnce() })
     return
   }
   setState('running')
