@@ -10,6 +10,7 @@ import { checkAnswer, type Lesson, type LessonIndexEntry, type LessonPage, type 
 import { lessonPieces } from '../../lessons/lessonText'
 import { runPage } from '../../lessons/runner'
 import { useLab } from '../../store/labStore'
+import { useReplay } from '../../store/replayStore'
 
 type Loaded = { id: string; lesson: Lesson } | { id: string; error: string } | null
 
@@ -104,6 +105,8 @@ function LessonPages({ lesson, index }: { lesson: Lesson; index: LessonIndexEntr
   /** the page's actions are running */
   const [busy, setBusy] = useState(lesson.pages[0].actions.length > 0)
   const [problems, setProblems] = useState<string[]>([])
+  /** replay=1 and this page's run has no recording: it waits for the student to go live */
+  const [noRecording, setNoRecording] = useState(false)
   const [passed, setPassed] = useState(false)
   const heading = useRef<HTMLHeadingElement>(null)
   const moved = useRef(false)
@@ -120,6 +123,7 @@ function LessonPages({ lesson, index }: { lesson: Lesson; index: LessonIndexEntr
     setAt(i)
     setPassed(false)
     setProblems([])
+    setNoRecording(false)
     setStatus(null)
     setBusy(false)
     if (!runActions || lesson.pages[i].actions.length === 0) return
@@ -128,6 +132,7 @@ function LessonPages({ lesson, index }: { lesson: Lesson; index: LessonIndexEntr
       current: () => entry.current === mine,
       status: (t: string | null) => { if (entry.current === mine) setStatus(t) },
       problem: (t: string) => { if (entry.current === mine) setProblems((p) => [...p, t]) },
+      noRecording: () => { if (entry.current === mine) setNoRecording(true) },
     }
     chain.current = chain.current.then(() => runPage(lesson.pages[i].actions, ctx)).catch((e: Error) => ctx.problem(e.message))
       .finally(() => { if (entry.current === mine) setBusy(false) })
@@ -142,6 +147,12 @@ function LessonPages({ lesson, index }: { lesson: Lesson; index: LessonIndexEntr
   useEffect(() => { if (moved.current) heading.current?.focus() }, [at])
 
   const go = (i: number, runActions: boolean) => { moved.current = true; enter(i, runActions) }
+  /** this page's actions again, trained live; the lesson's later pages train live too */
+  const goLive = () => {
+    useReplay.getState().pause()
+    useLab.setState({ replayWanted: false })
+    enter(at, true)
+  }
   const next = () => { if (!last && !gated) go(at + 1, true) }
   const previous = () => { if (at > 0) go(at - 1, false) }
   const keys = (e: KeyboardEvent) => {
@@ -157,6 +168,13 @@ function LessonPages({ lesson, index }: { lesson: Lesson; index: LessonIndexEntr
       <PageText page={page} />
       <p className="hint lesson-status" role="status" aria-label="Lesson status">{busy ? status ?? 'Setting up this page…' : ''}</p>
       {problems.map((p, i) => <p key={i} role="alert" className="error">{p}</p>)}
+      {noRecording && (
+        <div role="alert" aria-label="No recording" className="warning lesson-no-recording">
+          <p>This page's run has no recording; press <b>Run it live</b> to train it in this page (the lesson's
+            later pages then train live too). Until then nothing trains.</p>
+          <button className="primary" onClick={goLive}>Run it live</button>
+        </div>
+      )}
       {page.question && <Question key={`${at}-${entry.current}`} page={page} onPass={() => setPassed(true)} />}
       <div className="lesson-nav">
         <button onClick={previous} disabled={at === 0} aria-label="Previous page">◀ Previous</button>
