@@ -91,7 +91,7 @@ test('a built link hides the chosen knobs and panels, starts the run, and its QR
   console.log(`link-builder spec (hide + autostart): ${((Date.now() - t0) / 1000).toFixed(1)} s`)
 })
 
-test('the lesson comes from lessons/index.json; replay=1 without autostart plays the lesson's recorded run, training nothing', async ({ page }) => {
+test('the lesson comes from lessons/index.json; replay=1 without autostart plays the recorded run of its lesson, training nothing', async ({ page }) => {
   // a malformed list: the text field and a note naming what is wrong
   await serveLessons(page, 200, '[{"id":"Bad Id"}]')
   await openLab(page, echoLink())
