@@ -7,7 +7,7 @@
 // WebGPU trains on): a default step takes ~1 s there and ~30 s on SwiftShader. The echo lessons
 // run on WebGPU (SwiftShader here).
 import { readFileSync } from 'node:fs'
-import { expect, type Locator, type Page, test } from '@playwright/test'
+import { type Browser, chromium, expect, type Locator, type Page, test } from '@playwright/test'
 import { HIGHLIGHTS, type Lesson, type LessonQuestion, parseLessonIndex, parseLessonText } from '../src/lessons/lesson'
 // @ts-expect-error plain ESM helper shared with the scripts
 import { CHROMIUM_ARGS, findChromium } from '../scripts/chromium.mjs'
@@ -127,8 +127,9 @@ async function walkLesson(page: Page, entry: { id: string }, walk: Walk, mode: M
   await expect(panel).toContainText(`Lesson: ${lesson.title}`)
   for (const h of walk.hide ?? []) expect(await page.getByLabel(h === 'preset' ? 'Preset' : 'beta', { exact: true }).count()).toBe(0)
   let live = !mode.replay
+  // the step shown before a page is entered (a replayed Step lands at once: read it before Next)
+  let before = 0
   for (const [i, p] of lesson.pages.entries()) {
-    const before = await shownStep(page)
     await expect(panel.getByLabel('Lesson page')).toHaveText(`page ${i + 1} of ${lesson.pages.length}`)
     await expect(panel.getByRole('heading', { level: 2 })).toHaveText(p.title)
     // the page's actions (steps included) have run: each Step landed, on a new run when the page
@@ -168,6 +169,7 @@ async function walkLesson(page: Page, entry: { id: string }, walk: Walk, mode: M
     }
     if (i === lesson.pages.length - 1) break
     await expect(nextButton(panel)).toBeEnabled()
+    before = await shownStep(page)
     if (walk.keyboard) {
       await nextButton(panel).focus()
       await page.keyboard.press('ArrowRight')
@@ -211,16 +213,17 @@ const REPLAY_WALKS: Record<string, { unrecorded: number[] }> = {
 }
 
 test.describe('without WebGPU, replay=1', () => {
-  test.use({
-    launchOptions: {
-      executablePath: findChromium(),
-      args: (CHROMIUM_ARGS as string[]).filter((a) => a !== '--enable-unsafe-webgpu'),
-    },
+  // a browser of its own without WebGPU (launchOptions cannot change within this file's worker)
+  let noWebGpu: Browser
+  test.beforeAll(async () => {
+    noWebGpu = await chromium.launch({ executablePath: findChromium(), args: (CHROMIUM_ARGS as string[]).filter((a) => a !== '--enable-unsafe-webgpu') })
   })
+  test.afterAll(async () => { await noWebGpu.close() })
   for (const [id, { unrecorded }] of Object.entries(REPLAY_WALKS)) {
-    test(`lesson ${id} with replay=1: its runs play from the recorded replays, every question answered`, async ({ page }) => {
+    test(`lesson ${id} with replay=1: its runs play from the recorded replays, every question answered`, async ({ baseURL }) => {
       test.setTimeout(TRAINING_LIMIT)
       const t0 = Date.now()
+      const page = await (await noWebGpu.newContext({ baseURL })).newPage()
       // no ?backend: the page finds no WebGPU and falls back to the fast CPU backend (checked)
       await walkLesson(page, { id }, { query: '' }, { replay: true, unrecorded })
       expect(await page.evaluate(async () => !!(await (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu?.requestAdapter()))).toBe(false)
