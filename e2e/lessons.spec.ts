@@ -129,7 +129,10 @@ async function walkLesson(page: Page, entry: { id: string }, walk: Walk, mode: M
   let live = !mode.replay
   // the step shown before a page is entered (a replayed Step lands at once: read it before Next)
   let before = 0
+  // the preset the lesson chose last (on this page or one before): the replay a Step plays
+  let preset = ''
   for (const [i, p] of lesson.pages.entries()) {
+    for (const a of p.actions) if ('preset' in a) preset = a.preset
     await expect(panel.getByLabel('Lesson page')).toHaveText(`page ${i + 1} of ${lesson.pages.length}`)
     await expect(panel.getByRole('heading', { level: 2 })).toHaveText(p.title)
     // the page's actions (steps included) have run: each Step landed, on a new run when the page
@@ -152,7 +155,6 @@ async function walkLesson(page: Page, entry: { id: string }, walk: Walk, mode: M
       if (live) await expect(page.locator('[data-run-id]')).toHaveAttribute('data-run-id', /^run-/)
       else {
         // the recorded run of the page's settings, played: the replay notice up, the engine idle
-        const preset = p.actions.flatMap((a) => ('preset' in a ? [a.preset] : [])).at(-1)
         await expect(page.locator('[data-run-id]')).toHaveAttribute('data-run-id', `replay-${preset}`)
         await expect(page.getByLabel('Replay notice')).toContainText('Replay of a recorded run')
         await expect(page.getByLabel('Replayed step')).toHaveText(String(await shownStep(page)))
