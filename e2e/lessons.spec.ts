@@ -212,6 +212,8 @@ const REPLAY_WALKS: Record<string, { unrecorded: number[] }> = {
   'cold-start': { unrecorded: [] },
   // page 2 sets β = 0.04 on the echo toy: the with-kl replay is of the addition demo
   'kl-penalty': { unrecorded: [1] },
+  // page 3 sets num_iterations = 4 on the echo toy: no preset has it
+  'clipped-ratio': { unrecorded: [2] },
 }
 
 test.describe('without WebGPU, replay=1', () => {
