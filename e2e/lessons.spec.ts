@@ -7,9 +7,11 @@
 // WebGPU trains on): a default step takes ~1 s there and ~30 s on SwiftShader. The echo lessons
 // run on WebGPU (SwiftShader here).
 import { readFileSync } from 'node:fs'
-import { expect, type Locator, type Page, test } from '@playwright/test'
+import { type Browser, chromium, expect, type Locator, type Page, test } from '@playwright/test'
 import { HIGHLIGHTS, type Lesson, type LessonQuestion, parseLessonIndex, parseLessonText } from '../src/lessons/lesson'
-import { echoLink, lastMetrics, openLab, shownStep, TRAINING_LIMIT } from './helpers'
+// @ts-expect-error plain ESM helper shared with the scripts
+import { CHROMIUM_ARGS, findChromium } from '../scripts/chromium.mjs'
+import { echoLink, expectBackend, lastMetrics, openLab, shownStep, TRAINING_LIMIT } from './helpers'
 
 const read = (name: string) => readFileSync(new URL(`../public/lessons/${name}.json`, import.meta.url), 'utf8')
 const INDEX = parseLessonIndex(JSON.parse(read('index')))
@@ -107,63 +109,132 @@ async function answer(page: Page, panel: Locator, q: LessonQuestion, walk: Walk,
   await expect(verdict(panel)).toHaveClass(/right/)
 }
 
+/** How a walk meets a page with Step presses: trained live, played from its replay, or (replay=1
+ *  and no replay records the page's settings) told so, then trained live by "Run it live". */
+type Mode = { replay: false } | { replay: true; unrecorded: number[] }
+
+async function walkLesson(page: Page, entry: { id: string }, walk: Walk, mode: Mode): Promise<void> {
+  const lesson: Lesson = parseLessonText(read(entry.id), entry.id)
+  if (walk.mobile) await page.setViewportSize({ width: 360, height: 740 })
+  const hide = (walk.hide ?? []).map((h) => `&${h}_hide=1`).join('')
+  const fragment = `#v=1&lesson=${entry.id}${hide}${mode.replay ? '&replay=1' : ''}`
+  if (mode.replay) {
+    // the replays need no engine: the walk does not wait for it (the page falls back to the CPU backend)
+    await page.goto(`/${walk.query}${fragment}`)
+    await expectBackend(page, 'cpu')
+  } else await openLab(page, fragment, walk.query)
+  const panel = page.getByRole('region', { name: 'Lesson' })
+  await expect(panel).toContainText(`Lesson: ${lesson.title}`)
+  for (const h of walk.hide ?? []) expect(await page.getByLabel(h === 'preset' ? 'Preset' : 'beta', { exact: true }).count()).toBe(0)
+  let live = !mode.replay
+  // the step shown before a page is entered (a replayed Step lands at once: read it before Next)
+  let before = 0
+  // the preset the lesson chose last (on this page or one before): the replay a Step plays
+  let preset = ''
+  for (const [i, p] of lesson.pages.entries()) {
+    for (const a of p.actions) if ('preset' in a) preset = a.preset
+    await expect(panel.getByLabel('Lesson page')).toHaveText(`page ${i + 1} of ${lesson.pages.length}`)
+    await expect(panel.getByRole('heading', { level: 2 })).toHaveText(p.title)
+    // the page's actions (steps included) have run: each Step landed, on a new run when the page
+    // changed the configuration first (every shipped lesson's set or preset changes it)
+    await expect(panel.locator('.lesson')).toHaveAttribute('data-busy', 'false', { timeout: TRAINING_LIMIT })
+    const presses = p.actions.flatMap((a) => ('press' in a && a.press === 'step' ? [a.times] : []))
+    if (presses.length && !live && mode.replay && mode.unrecorded.includes(i)) {
+      // no recording of these settings: said plainly, nothing trained meanwhile, then live on request
+      const note = panel.getByRole('alert', { name: 'No recording' })
+      await expect(note).toContainText("This page's run has no recording; press Run it live")
+      await expect(page.getByLabel('Run state')).toHaveText(/^(loading|idle)$/)
+      expect(await shownStep(page)).toBe(before)
+      await note.getByRole('button', { name: 'Run it live' }).click()
+      live = true
+      await expect(panel.locator('.lesson')).toHaveAttribute('data-busy', 'false', { timeout: TRAINING_LIMIT })
+    }
+    if (presses.length) {
+      const fresh = p.actions.findIndex((a) => 'set' in a || 'preset' in a) >= 0
+      expect(await shownStep(page)).toBe((fresh ? 0 : before) + presses.reduce((x, y) => x + y, 0))
+      if (live) await expect(page.locator('[data-run-id]')).toHaveAttribute('data-run-id', /^run-/)
+      else {
+        // the recorded run of the page's settings, played: the replay notice up, the engine idle
+        await expect(page.locator('[data-run-id]')).toHaveAttribute('data-run-id', `replay-${preset}`)
+        await expect(page.getByLabel('Replay notice')).toContainText('Replay of a recorded run')
+        await expect(page.getByLabel('Replayed step')).toHaveText(String(await shownStep(page)))
+        await expect(page.getByLabel('Run state')).toHaveText(/^(loading|idle)$/)
+      }
+    }
+    await expect(panel.getByRole('alert')).toHaveCount(0)
+    for (const a of p.actions) {
+      if ('highlight' in a && a.highlight) await expect(page.locator('.highlighted').filter({ has: page.locator(`[aria-label="${a.highlight}"]`) }).or(page.locator(`.highlighted[aria-label="${a.highlight}"]`))).toHaveCount(1)
+    }
+    if (p.question) {
+      await expect(nextButton(panel)).toBeDisabled()
+      await answer(page, panel, p.question, walk, i)
+    }
+    if (i === lesson.pages.length - 1) break
+    await expect(nextButton(panel)).toBeEnabled()
+    before = await shownStep(page)
+    if (walk.keyboard) {
+      await nextButton(panel).focus()
+      await page.keyboard.press('ArrowRight')
+    } else await nextButton(panel).click()
+  }
+  await expect(panel).toContainText('End of the lesson')
+  await expect(nextButton(panel)).toBeDisabled()
+  // Previous goes back without running the page again
+  const steps = await shownStep(page)
+  await panel.getByRole('button', { name: 'Previous page' }).click()
+  await expect(panel.getByLabel('Lesson page')).toHaveText(`page ${lesson.pages.length - 1} of ${lesson.pages.length}`)
+  expect(await shownStep(page)).toBe(steps)
+  if (walk.mobile) {
+    // 360 px wide: the panel stacks above the lab, within the screen, nothing in it sticking out sideways
+    const box = await panel.boundingBox()
+    expect(box!.x).toBeGreaterThanOrEqual(0)
+    expect(box!.x + box!.width).toBeLessThanOrEqual(360)
+    expect(await panel.evaluate((el) => el.scrollWidth - el.clientWidth)).toBeLessThanOrEqual(0)
+    await nextButton(panel).scrollIntoViewIfNeeded()
+    await expect(nextButton(panel)).toBeInViewport({ ratio: 1 })
+  }
+}
+
 for (const entry of INDEX) {
-  const walk = WALKS[entry.id]
   test(`lesson ${entry.id}: first page to last, every question answered`, async ({ page }) => {
     test.setTimeout(TRAINING_LIMIT)
-    expect(walk, `a walk for lesson ${entry.id}`).toBeDefined()
-    const lesson: Lesson = parseLessonText(read(entry.id), entry.id)
-    if (walk.mobile) await page.setViewportSize({ width: 360, height: 740 })
-    const hide = (walk.hide ?? []).map((h) => `&${h}_hide=1`).join('')
-    await openLab(page, `#v=1&lesson=${entry.id}${hide}`, walk.query)
-    const panel = page.getByRole('region', { name: 'Lesson' })
-    await expect(panel).toContainText(`Lesson: ${lesson.title}`)
-    for (const h of walk.hide ?? []) expect(await page.getByLabel(h === 'preset' ? 'Preset' : 'beta', { exact: true }).count()).toBe(0)
-    for (const [i, p] of lesson.pages.entries()) {
-      const before = await shownStep(page)
-      await expect(panel.getByLabel('Lesson page')).toHaveText(`page ${i + 1} of ${lesson.pages.length}`)
-      await expect(panel.getByRole('heading', { level: 2 })).toHaveText(p.title)
-      // the page's actions (steps included) have run: each Step landed, on a new run when the page
-      // changed the configuration first (every shipped lesson's set or preset changes it)
-      await expect(panel.locator('.lesson')).toHaveAttribute('data-busy', 'false', { timeout: TRAINING_LIMIT })
-      const presses = p.actions.flatMap((a) => ('press' in a && a.press === 'step' ? [a.times] : []))
-      if (presses.length) {
-        const fresh = p.actions.findIndex((a) => 'set' in a || 'preset' in a) >= 0
-        expect(await shownStep(page)).toBe((fresh ? 0 : before) + presses.reduce((x, y) => x + y, 0))
-      }
-      await expect(panel.getByRole('alert')).toHaveCount(0)
-      for (const a of p.actions) {
-        if ('highlight' in a && a.highlight) await expect(page.locator('.highlighted').filter({ has: page.locator(`[aria-label="${a.highlight}"]`) }).or(page.locator(`.highlighted[aria-label="${a.highlight}"]`))).toHaveCount(1)
-      }
-      if (p.question) {
-        await expect(nextButton(panel)).toBeDisabled()
-        await answer(page, panel, p.question, walk, i)
-      }
-      if (i === lesson.pages.length - 1) break
-      await expect(nextButton(panel)).toBeEnabled()
-      if (walk.keyboard) {
-        await nextButton(panel).focus()
-        await page.keyboard.press('ArrowRight')
-      } else await nextButton(panel).click()
-    }
-    await expect(panel).toContainText('End of the lesson')
-    await expect(nextButton(panel)).toBeDisabled()
-    // Previous goes back without running the page again
-    const steps = await shownStep(page)
-    await panel.getByRole('button', { name: 'Previous page' }).click()
-    await expect(panel.getByLabel('Lesson page')).toHaveText(`page ${lesson.pages.length - 1} of ${lesson.pages.length}`)
-    expect(await shownStep(page)).toBe(steps)
-    if (walk.mobile) {
-      // 360 px wide: the panel stacks above the lab, within the screen, nothing in it sticking out sideways
-      const box = await panel.boundingBox()
-      expect(box!.x).toBeGreaterThanOrEqual(0)
-      expect(box!.x + box!.width).toBeLessThanOrEqual(360)
-      expect(await panel.evaluate((el) => el.scrollWidth - el.clientWidth)).toBeLessThanOrEqual(0)
-      await nextButton(panel).scrollIntoViewIfNeeded()
-      await expect(nextButton(panel)).toBeInViewport({ ratio: 1 })
-    }
+    expect(WALKS[entry.id], `a walk for lesson ${entry.id}`).toBeDefined()
+    await walkLesson(page, entry, WALKS[entry.id], { replay: false })
   })
 }
+
+// replay=1 in a browser without WebGPU (a phone, a school laptop): the lessons' Step presses play
+// the shipped recorded runs, the questions are checked against them, and nothing trains. The
+// pages whose settings no replay records (REPLAY_WALKS' `unrecorded`) say so and go live on request.
+const REPLAY_WALKS: Record<string, { unrecorded: number[] }> = {
+  'group-advantage': { unrecorded: [] },
+  'length-bias': { unrecorded: [] },
+  'cold-start': { unrecorded: [] },
+  // page 2 sets β = 0.04 on the echo toy: the with-kl replay is of the addition demo
+  'kl-penalty': { unrecorded: [1] },
+  // page 3 sets num_iterations = 4 on the echo toy: no preset has it
+  'clipped-ratio': { unrecorded: [2] },
+}
+
+test.describe('without WebGPU, replay=1', () => {
+  // a browser of its own without WebGPU (launchOptions cannot change within this file's worker)
+  let noWebGpu: Browser
+  test.beforeAll(async () => {
+    noWebGpu = await chromium.launch({ executablePath: findChromium(), args: (CHROMIUM_ARGS as string[]).filter((a) => a !== '--enable-unsafe-webgpu') })
+  })
+  test.afterAll(async () => { await noWebGpu.close() })
+  for (const [id, { unrecorded }] of Object.entries(REPLAY_WALKS)) {
+    test(`lesson ${id} with replay=1: its runs play from the recorded replays, every question answered`, async ({ baseURL }) => {
+      test.setTimeout(TRAINING_LIMIT)
+      const t0 = Date.now()
+      const page = await (await noWebGpu.newContext({ baseURL })).newPage()
+      // no ?backend: the page finds no WebGPU and falls back to the fast CPU backend (checked)
+      await walkLesson(page, { id }, { query: '' }, { replay: true, unrecorded })
+      expect(await page.evaluate(async () => !!(await (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu?.requestAdapter()))).toBe(false)
+      console.log(`lessons.spec: ${id} with replay=1 walked in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+    })
+  }
+})
 
 test('a lesson link naming no lesson, or a malformed lesson file: the panel says what is wrong and lists the lessons; the lab trains', async ({ page }) => {
   await openLab(page, `${echoLink()}&lesson=no-such-lesson`)

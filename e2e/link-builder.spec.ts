@@ -91,7 +91,7 @@ test('a built link hides the chosen knobs and panels, starts the run, and its QR
   console.log(`link-builder spec (hide + autostart): ${((Date.now() - t0) / 1000).toFixed(1)} s`)
 })
 
-test('the lesson comes from lessons/index.json; replay=1 without autostart opens idle, asking for the recorded run', async ({ page }) => {
+test('the lesson comes from lessons/index.json; replay=1 without autostart plays the recorded run of its lesson, training nothing', async ({ page }) => {
   // a malformed list: the text field and a note naming what is wrong
   await serveLessons(page, 200, '[{"id":"Bad Id"}]')
   await openLab(page, echoLink())
@@ -117,6 +117,14 @@ test('the lesson comes from lessons/index.json; replay=1 without autostart opens
   const student = await page.context().newPage()
   await openLab(student, link.slice(link.indexOf('#')))
   expect(await linkState(student)).toEqual({ hidden: [], lessonId: 'kl-penalty', replayWanted: true, autostart: false })
+  // the lesson on its first page, whose Step ×5 played the recorded echo run (its replay on screen,
+  // its notice up); the engine trained nothing: no live run was started by the link
+  const panel = student.getByRole('region', { name: 'Lesson' })
+  await expect(panel.getByLabel('Lesson page')).toHaveText('page 1 of 3')
+  await expect(panel.locator('.lesson')).toHaveAttribute('data-busy', 'false')
+  await expect(student.getByLabel('Replay notice')).toContainText('Replay of a recorded run: Echo')
+  await expect(student.getByLabel('Replayed step')).toHaveText('5')
+  await expect(student.locator('[data-run-id]')).toHaveAttribute('data-run-id', 'replay-echo')
   await expect(student.getByLabel('Run state')).toHaveText('idle')
   await student.close()
 })

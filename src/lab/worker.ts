@@ -111,8 +111,14 @@ async function grpoStep(): Promise<void> {
   if (finished && mine === generation) setState('done')
 }
 
-async function loop(): Promise<void> {
-  if (looping) return
+/** the GRPO loop under way: resolves once it has stopped (looping false again) */
+let loopEnd: Promise<void> = Promise.resolve()
+function loop(): Promise<void> {
+  if (!looping) loopEnd = runLoop()
+  return loopEnd
+}
+
+async function runLoop(): Promise<void> {
   looping = true
   try {
     for (;;) {
@@ -303,7 +309,12 @@ async function startRun(msg: Extract<ToWorker, { type: 'start-grpo' }>): Promise
   }
   if (msg.paused) {
     setState('paused')
-    if (msg.stepOnce) await stepOnce()
+    // the run this one replaced may still be winding down its loop (a Start, then at once a
+    // lesson's Step): its first step waits for that loop to end, rather than being dropped as "looping"
+    if (msg.stepOnce) {
+      await loopEnd
+      if (mine === generation) await stepOnce()
+    }
     return
   }
   setState('running')

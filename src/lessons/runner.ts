@@ -2,9 +2,14 @@
 // page's own controls call (RunControls, ConfigPanel, the worksheet's and trace viewer's pickers).
 // Each action waits for what it started (a step landing, a pause taking hold) so that the next
 // one sees its result; leaving the page cancels the rest.
-import type { LessonAction } from './lesson'
+// With replay=1 (store.replayWanted) the buttons play recorded runs instead (src/store/replayStore.ts):
+// the page's set / preset choose the run, Step N shows N more recorded steps, Start plays, Pause
+// pauses. A configuration no replay records is said in the panel, which offers to go live: nothing
+// trains behind a replay notice.
+import type { Control, LessonAction } from './lesson'
 import { firstMixedGroup } from './lesson'
 import { type LabState, useLab } from '../store/labStore'
+import { recordedPresetFor, replayShows, useReplay } from '../store/replayStore'
 
 export interface RunContext {
   /** false once the student has left the page: stop after the action in flight */
@@ -13,6 +18,8 @@ export interface RunContext {
   status(text: string | null): void
   /** something an action could not do, said in the panel (the lesson goes on) */
   problem(text: string): void
+  /** replay=1, and no shipped replay records the page's configuration: the panel offers to go live */
+  noRecording(): void
 }
 
 const lastStep = (s: LabState) => s.run?.metrics.at(-1)?.step ?? 0
@@ -61,6 +68,34 @@ async function stepOnce(ctx: RunContext): Promise<boolean> {
   return until(ctx, (x) => x.run?.id !== run.id || (lastStep(x) >= 1 && x.runState === 'paused'))
 }
 
+/** The recorded run of the controls' configuration on screen: the one shown already (Step goes on
+ *  from where it is), else its replay loaded at step 0 (the run before stays drawn, dashed, as a
+ *  live Step's new run keeps it). False when there is none (said by ctx.noRecording). */
+async function recordedRun(ctx: RunContext): Promise<boolean> {
+  const config = useLab.getState().config
+  if (replayShows(config)) return true
+  const id = recordedPresetFor(config)
+  if (id) {
+    ctx.status('Loading the recorded run…')
+    const shown = await useReplay.getState().load(id, { play: false, quiet: true, keepShown: true })
+    if (!ctx.current()) return false
+    if (shown && replayShows(config)) return true
+    // a replay recorded with other settings than the preset's today: the lesson's stay the controls'
+    if (shown) useLab.setState({ config })
+  }
+  ctx.noRecording()
+  return false
+}
+
+async function replayPress(press: Control, times: number, ctx: RunContext): Promise<void> {
+  const player = useReplay.getState()
+  if (press === 'pause') { player.pause(); return }
+  if (press === 'reset') { if (replayShows(useLab.getState().config)) player.seek(0); return }
+  if (!(await recordedRun(ctx))) return
+  if (press === 'start') useReplay.getState().play()
+  else useReplay.getState().seek(useReplay.getState().shown + times)
+}
+
 function reveal(label: string): void {
   // the panel stays in view beside the lab (sticky); only what it points at scrolls
   const el = document.querySelector(`[aria-label="${CSS.escape(label)}"]`)
@@ -73,6 +108,8 @@ async function runAction(a: LessonAction, ctx: RunContext): Promise<void> {
     for (const p of lab.setConfig(a.set)) ctx.problem(`This page's setting was refused: ${p.message}`)
   } else if ('preset' in a) {
     lab.choosePreset(a.preset)
+  } else if ('press' in a && lab.replayWanted) {
+    await replayPress(a.press, a.times, ctx)
   } else if ('press' in a) {
     switch (a.press) {
       case 'step':

@@ -168,7 +168,8 @@ let stateMessages = 0
 /** What a comparison keeps of a run: its steps' figures, not its traces. */
 const comparedOf = (r: ComparedRun): ComparedRun => ({ id: r.id, name: r.name, config: r.config, metrics: r.metrics, evals: r.evals, source: r.source })
 /** The run being left (a new Start, an import) stays on the charts, compared with the next. */
-const keepLeft = (list: ComparedRun[], left: RunView | null) => (left && left.metrics.length ? addCompared(list, comparedOf(left)) : list)
+/** the run leaving the screen joins the compared runs (drawn dashed), if it has steps */
+export const keepLeft = (list: ComparedRun[], left: RunView | null) => (left && left.metrics.length ? addCompared(list, comparedOf(left)) : list)
 
 const newRunId = () => `run-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`
 const sameConfig = (a: RunConfig, b: RunConfig) => JSON.stringify(resolvePartial(a as never).config) === JSON.stringify(resolvePartial(b as never).config)

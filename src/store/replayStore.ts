@@ -6,10 +6,11 @@
 // A store of its own beside useLab: it writes the run it shows into useLab, and stops as soon as
 // another run (a live one, an import) takes the page.
 import { create } from 'zustand'
-import { presetById } from '../lab/presets'
+import { presetById, presetOf } from '../lab/presets'
+import { DEFAULT_RUN_CONFIG, type RunConfig } from '../rl/config'
 import { parseReplay, type Replay, replayLogprobs, replayUrl, SHIPPED_REPLAYS } from '../lab/replay'
 import type { RunView } from './labStore'
-import { useLab } from './labStore'
+import { keepLeft, useLab } from './labStore'
 
 export const REPLAY_SPEEDS = [
   { label: '1 step / second', stepsPerSecond: 1 },
@@ -28,12 +29,15 @@ export interface ReplayState {
   stepsPerSecond: number
   /** a fetch under way: the preset it is for */
   loading: string | null
-  /** fetch and show the replay of a preset; says so when there is none */
-  load(presetId: string | null, opts?: { play?: boolean }): Promise<boolean>
+  /** fetch and show the replay of a preset; says so in the lab's alerts when there is none (unless
+   *  `quiet`: a lesson says it in its own panel); `keepShown`: the run on screen stays drawn, dashed */
+  load(presetId: string | null, opts?: { play?: boolean; quiet?: boolean; keepShown?: boolean }): Promise<boolean>
   play(): void
   pause(): void
   /** one recorded step more, then pause */
   step(): void
+  /** show the first `shown` recorded steps (clamped to the recording), paused */
+  seek(shown: number): void
   setSpeed(stepsPerSecond: number): void
   /** a live run of the replay's config, on this page's backend */
   runLive(): void
@@ -90,8 +94,9 @@ export const useReplay = create<ReplayState>((set, get) => {
 
     async load(presetId, opts = {}) {
       const lab = useLab.getState()
+      const alert = opts.quiet ? () => {} : lab.alert
       if (!presetId) {
-        lab.alert(`This link asks for a replay (replay=1), but its settings are not those of a preset with a recorded run. ` +
+        alert(`This link asks for a replay (replay=1), but its settings are not those of a preset with a recorded run. ` +
           `Replays exist for: ${existing()}. Nothing else changes: press Start to train these settings live.`)
         return false
       }
@@ -114,7 +119,7 @@ export const useReplay = create<ReplayState>((set, get) => {
         set({ loading: null })
         // a dev server answers a missing file with the page itself: that is "none" too
         const why = e instanceof SyntaxError || /not valid JSON/.test((e as Error).message) ? 'none is shipped' : (e as Error).message
-        lab.alert(`There is no replay of the preset ${presetId} to show (${why}). Replays exist for: ${existing()}. ` +
+        alert(`There is no replay of the preset ${presetId} to show (${why}). Replays exist for: ${existing()}. ` +
           'Press Start to train it live.')
         return false
       }
@@ -123,7 +128,9 @@ export const useReplay = create<ReplayState>((set, get) => {
       if (lab.runState === 'running' || lab.runState === 'paused') lab.send({ type: 'stop' })
       stopTimer()
       set({ replay, loading: null, shown: 0, playing: false })
-      useLab.setState({ config: replay.run.config, presetId: replay.preset, resumable: null, traceIndex: null })
+      const left = useLab.getState().run
+      useLab.setState((s) => ({ config: replay.run.config, presetId: replay.preset, resumable: null, traceIndex: null,
+        compared: opts.keepShown ? keepLeft(s.compared, left) : s.compared }))
       show(0)
       if (opts.play ?? true) get().play()
       return true
@@ -145,6 +152,13 @@ export const useReplay = create<ReplayState>((set, get) => {
       stopTimer()
       set({ playing: false })
       if (r && owns() && get().shown < r.steps) show(get().shown + 1)
+    },
+
+    seek(shown) {
+      const r = get().replay
+      stopTimer()
+      set({ playing: false })
+      if (r && owns()) show(Math.max(0, Math.min(r.steps, shown)))
     },
 
     setSpeed(stepsPerSecond) {
@@ -180,12 +194,29 @@ export function recordedLogprobs(step: number, group: number): number[][] | null
   return r ? replayLogprobs(r, step, group) : null
 }
 
+const sameConfig = (a: RunConfig, b: RunConfig) =>
+  (Object.keys({ ...a, ...b }) as (keyof RunConfig)[]).every((k) => JSON.stringify(a[k]) === JSON.stringify(b[k]))
+
+/** The shipped replay that records exactly this configuration (a preset's, seed included), or null:
+ *  replays are named by preset and record the preset's config (checked again once loaded). */
+export function recordedPresetFor(config: RunConfig): string | null {
+  const id = presetOf(config, DEFAULT_RUN_CONFIG)?.id
+  return id && (SHIPPED_REPLAYS as readonly string[]).includes(id) ? id : null
+}
+
+/** The replay on screen (still the page's run) records this configuration. */
+export function replayShows(config: RunConfig): boolean {
+  const r = useReplay.getState().replay
+  return r !== null && useLab.getState().run?.id === replayRunId(r) && sameConfig(r.run.config, config)
+}
+
 /** The link's replay=1: load it now (never after the engine), and again when a new link asks for one. */
 let following = false
 export function followLinkReplays(): void {
   if (following) return // React's StrictMode runs effects twice
   following = true
-  const want = () => { const s = useLab.getState(); if (s.replayWanted) void useReplay.getState().load(s.presetId) }
+  // a lesson link's pages choose the recorded runs themselves (src/lessons/runner.ts)
+  const want = () => { const s = useLab.getState(); if (s.replayWanted && !s.lessonId) void useReplay.getState().load(s.presetId) }
   want()
   addEventListener('hashchange', () => setTimeout(want, 0)) // after useLab has read the new link
 }

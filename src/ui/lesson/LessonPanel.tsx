@@ -13,6 +13,7 @@ import { runPage } from '../../lessons/runner'
 import { useLab } from '../../store/labStore'
 import { OfflineDownload } from './OfflineDownload'
 import { OpenLessonFile } from './OpenLessonFile'
+import { useReplay } from '../../store/replayStore'
 
 /** text: the lesson file as it was read (a download packs it unchanged) */
 type Loaded = { id: string; lesson: Lesson; text: string; fromFile: boolean } | { id: string; error: string } | null
@@ -111,6 +112,8 @@ function LessonPages({ lesson, text, fromFile, index }: { lesson: Lesson; text: 
   /** the page's actions are running */
   const [busy, setBusy] = useState(lesson.pages[0].actions.length > 0)
   const [problems, setProblems] = useState<string[]>([])
+  /** replay=1 and this page's run has no recording: it waits for the student to go live */
+  const [noRecording, setNoRecording] = useState(false)
   const [passed, setPassed] = useState(false)
   const heading = useRef<HTMLHeadingElement>(null)
   const moved = useRef(false)
@@ -127,6 +130,7 @@ function LessonPages({ lesson, text, fromFile, index }: { lesson: Lesson; text: 
     setAt(i)
     setPassed(false)
     setProblems([])
+    setNoRecording(false)
     setStatus(null)
     setBusy(false)
     if (!runActions || lesson.pages[i].actions.length === 0) return
@@ -135,6 +139,7 @@ function LessonPages({ lesson, text, fromFile, index }: { lesson: Lesson; text: 
       current: () => entry.current === mine,
       status: (t: string | null) => { if (entry.current === mine) setStatus(t) },
       problem: (t: string) => { if (entry.current === mine) setProblems((p) => [...p, t]) },
+      noRecording: () => { if (entry.current === mine) setNoRecording(true) },
     }
     chain.current = chain.current.then(() => runPage(lesson.pages[i].actions, ctx)).catch((e: Error) => ctx.problem(e.message))
       .finally(() => { if (entry.current === mine) setBusy(false) })
@@ -149,6 +154,12 @@ function LessonPages({ lesson, text, fromFile, index }: { lesson: Lesson; text: 
   useEffect(() => { if (moved.current) heading.current?.focus() }, [at])
 
   const go = (i: number, runActions: boolean) => { moved.current = true; enter(i, runActions) }
+  /** this page's actions again, trained live; the lesson's later pages train live too */
+  const goLive = () => {
+    useReplay.getState().pause()
+    useLab.setState({ replayWanted: false })
+    enter(at, true)
+  }
   const next = () => { if (!last && !gated) go(at + 1, true) }
   const previous = () => { if (at > 0) go(at - 1, false) }
   const keys = (e: KeyboardEvent) => {
@@ -164,6 +175,13 @@ function LessonPages({ lesson, text, fromFile, index }: { lesson: Lesson; text: 
       <PageText page={page} />
       <p className="hint lesson-status" role="status" aria-label="Lesson status">{busy ? status ?? 'Setting up this page…' : ''}</p>
       {problems.map((p, i) => <p key={i} role="alert" className="error">{p}</p>)}
+      {noRecording && (
+        <div role="alert" aria-label="No recording" className="warning lesson-no-recording">
+          <p>This page's run has no recording; press <b>Run it live</b> to train it in this page (the lesson's
+            later pages then train live too). Until then nothing trains.</p>
+          <button className="primary" onClick={goLive}>Run it live</button>
+        </div>
+      )}
       {page.question && <Question key={`${at}-${entry.current}`} page={page} onPass={() => setPassed(true)} />}
       <div className="lesson-nav">
         <button onClick={previous} disabled={at === 0} aria-label="Previous page">◀ Previous</button>
