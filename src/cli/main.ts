@@ -18,11 +18,11 @@ import { CpuBackend } from '../engine/cpu/cpuBackend'
 import { parseUntrustedJson } from '../model/untrustedJson'
 import { parseLink } from '../lab/link'
 import { configFromFile } from '../lab/runFile'
-import { resolveRunConfig, type RunConfig } from '../rl/config'
+import { checkValue, resolveRunConfig, RunConfigError, type RunConfig } from '../rl/config'
 import { GRPOTrainer } from '../rl/trainer'
 import { computeWorksheet, parseWorksheetInput } from '../rl/worksheet'
 import { rewardWeights, scoreCompletion } from '../rl/rewards'
-import { getTask } from '../tasks/registry'
+import { getTask, taskFor } from '../tasks/registry'
 import { createHash } from 'node:crypto'
 import { basename } from 'node:path'
 import { checkpointOf, saveSafetensors } from '../model/checkpoint'
@@ -46,9 +46,9 @@ export class UsageError extends Error {}
 const USAGE = `usage:
   grpo-lab train [--config FILE | --link 'URL or #fragment'] [--steps N] [--seed S] [--backend webgpu|cpu|reference] [--out DIR]
                  [--stop-after N]   (stop after step N of the run, as pausing the page does; the schedule still spans all steps)
-  grpo-lab pretrain --task ID [--steps N] [--seed S] [--batch-size B] [--n-layer L] [--n-head H] [--n-embd C]
+  grpo-lab pretrain --task ID [--countdown-numbers N --countdown-max-number M --countdown-max-target T] [--steps N] [--seed S] [--batch-size B] [--n-layer L] [--n-head H] [--n-embd C]
                     [--block-size T] [--learning-rate LR] [--backend webgpu|cpu|reference] [--out FILE.safetensors]
-  grpo-lab eval --task ID --model MODEL [--n N] [--k K] [--temperature T] [--seed S] [--backend webgpu|cpu|reference]
+  grpo-lab eval --task ID [--countdown-numbers N ...] --model MODEL [--n N] [--k K] [--temperature T] [--seed S] [--backend webgpu|cpu|reference]
                 [--completions-out FILE.jsonl]   (each problem's prompt, greedy completion and reward)
   grpo-lab worksheet [--backend webgpu|cpu|reference] --input FILE
   grpo-lab score --task ID --problem JSON --completion TEXT
@@ -167,7 +167,7 @@ async function train(args: string[]): Promise<void> {
   const flags = parseFlags(args, ['config', 'link', 'steps', 'seed', 'backend', 'threads', 'out', 'stop-after'])
   const config = runConfigFromFlags(flags)
   const stopAfter = int(flags, 'stop-after', 1, config.max_steps) ?? config.max_steps
-  const task = getTask(config.task)
+  const task = taskFor(config)
   const base = config.base_model ? readCheckpoint(modelPath(config.base_model), 'base_model').checkpoint : undefined
   const be = await backendOf(flags)
   const out = flags.out ?? 'runs/latest'
@@ -290,7 +290,7 @@ async function updateCommand(args: string[]): Promise<void> {
   if (!flags.rollout) throw new UsageError('--rollout: required; allowed: a JSON file with prompt_ids, completion_ids, truncated, rewards and optionally rewards_per_func')
   if (!flags.model) throw new UsageError('--model: required; allowed: a .safetensors checkpoint, a Hugging Face gpt2 folder or a .zip of one')
   const config = runConfigFromFlags({ config: flags.config })
-  const task = getTask(config.task)
+  const task = taskFor(config)
   const { checkpoint } = readCheckpoint(modelPath(flags.model), '--model')
   const raw = readJson(flags.rollout, '--rollout')
   const be = await backendOf({ backend: 'cpu', ...flags })
@@ -323,10 +323,34 @@ const modelPath = (name: string) => existsSync(name) ? name : baseModelPath(name
 /** Held-out problems and samples per problem used for every base model's manifest. */
 export const MANIFEST_EVAL = { n: 128, k: 8, temperature: 1.0 }
 
-async function pretrainCommand(args: string[]): Promise<void> {
-  const flags = parseFlags(args, ['task', 'steps', 'seed', 'batch-size', 'n-layer', 'n-head', 'n-embd', 'block-size', 'learning-rate', 'backend', 'threads', 'out'])
+/** The task options' flags: each run config key countdown_x as --countdown-x. */
+const TASK_OPTION_FLAGS = ['countdown-numbers', 'countdown-max-number', 'countdown-max-target']
+
+/** --task with its options (--countdown-numbers …), each checked as the run config checks its key;
+ *  `given` holds the options set, for the manifest and its command. */
+function taskFromFlags(flags: Flags): { task: ReturnType<typeof getTask>; given: Record<string, number> } {
   if (!flags.task) throw new UsageError('--task: required; allowed: a task id such as addition or countdown')
-  const task = getTask(flags.task)
+  const given: Record<string, number> = {}
+  for (const flag of TASK_OPTION_FLAGS) {
+    if (flags[flag] === undefined) continue
+    if (flags.task !== 'countdown') throw new UsageError(`--${flag}: only with --task countdown (got --task ${flags.task})`)
+    const key = flag.replace(/-/g, '_')
+    try {
+      given[key] = checkValue(key, Number(flags[flag])) as number
+    } catch (e) {
+      if (!(e instanceof RunConfigError)) throw e
+      throw new UsageError(`--${flag}: got ${JSON.stringify(flags[flag])}; allowed: ${e.message.slice(e.message.indexOf('allowed: ') + 9)}`)
+    }
+  }
+  return { task: taskFor({ task: flags.task, ...given }), given }
+}
+
+/** The options as flags again, for a manifest's command. */
+const optionFlags = (given: Record<string, number>) => Object.entries(given).map(([k, v]) => ` --${k.replace(/_/g, '-')} ${v}`).join('')
+
+async function pretrainCommand(args: string[]): Promise<void> {
+  const flags = parseFlags(args, ['task', ...TASK_OPTION_FLAGS, 'steps', 'seed', 'batch-size', 'n-layer', 'n-head', 'n-embd', 'block-size', 'learning-rate', 'backend', 'threads', 'out'])
+  const { task, given } = taskFromFlags(flags)
   const d = DEFAULT_PRETRAIN
   const o: PretrainOptions = {
     ...d,
@@ -358,6 +382,7 @@ async function pretrainCommand(args: string[]): Promise<void> {
   writeFileSync(out, bytes)
   const manifest = {
     task: task.id,
+    ...(Object.keys(given).length ? { task_options: given } : {}),
     file: basename(out),
     sha256: createHash('sha256').update(bytes).digest('hex'),
     bytes: bytes.length,
@@ -369,7 +394,7 @@ async function pretrainCommand(args: string[]): Promise<void> {
     held_out: { problems: MANIFEST_EVAL.n, k: MANIFEST_EVAL.k, temperature: MANIFEST_EVAL.temperature, ...evaluation },
     backend: adapterLabel(be.describe()),
     minutes: Number(minutes.toFixed(1)),
-    command: `npx grpo-lab pretrain --task ${task.id} --steps ${o.steps} --seed ${o.seed} --batch-size ${o.batchSize} ` +
+    command: `npx grpo-lab pretrain --task ${task.id}${optionFlags(given)} --steps ${o.steps} --seed ${o.seed} --batch-size ${o.batchSize} ` +
       `--n-layer ${o.nLayer} --n-head ${o.nHead} --n-embd ${o.nEmbd} --block-size ${o.blockSize} --learning-rate ${o.learningRate} ` +
       `--backend ${be.kind} --out ${out}`,
   }
@@ -380,9 +405,8 @@ async function pretrainCommand(args: string[]): Promise<void> {
 }
 
 async function evalCommand(args: string[]): Promise<void> {
-  const flags = parseFlags(args, ['task', 'model', 'n', 'k', 'temperature', 'seed', 'backend', 'threads', 'max-new-tokens', 'completions-out'])
-  if (!flags.task) throw new UsageError('--task: required; allowed: a task id such as addition or countdown')
-  const task = getTask(flags.task)
+  const flags = parseFlags(args, ['task', ...TASK_OPTION_FLAGS, 'model', 'n', 'k', 'temperature', 'seed', 'backend', 'threads', 'max-new-tokens', 'completions-out'])
+  const { task } = taskFromFlags(flags)
   const temperature = flags.temperature === undefined ? 1 : Number(flags.temperature)
   if (!(temperature >= 0 && temperature <= 3)) throw new UsageError(`--temperature: got ${JSON.stringify(flags.temperature)}; allowed: a number from 0 to 3`)
   const { checkpoint, be, model } = await modelOf(flags, 'webgpu')
@@ -448,7 +472,7 @@ function writeFiles(out: string, files: Map<string, Uint8Array>): void {
 async function startingModel(config: RunConfig, model: string | undefined): Promise<{ checkpoint: Checkpoint; from: string }> {
   if (model) return { checkpoint: readCheckpoint(modelPath(model), '--model').checkpoint, from: basename(model) }
   if (config.base_model) return { checkpoint: readCheckpoint(modelPath(config.base_model), 'base_model').checkpoint, from: `base_model ${config.base_model}` }
-  const task = getTask(config.task)
+  const task = taskFor(config)
   const be = new CpuBackend('f32')
   const tokenizer = new CharTokenizer(task.alphabet)
   const gpt = new GPT(be, { vocabSize: tokenizer.vocabSize, blockSize: config.block_size, nLayer: config.n_layer, nHead: config.n_head, nEmbd: config.n_embd })
@@ -515,7 +539,8 @@ async function modelCardInfo(path: string, ck: Checkpoint): Promise<ModelCardInf
     }
   }
   if (ck.metadata.task) {
-    const task = getTask(ck.metadata.task)
+    // the run's task options when run.json says them (a Countdown trained at its own difficulty)
+    const task = taskFor({ ...(info.runConfig ?? {}), task: ck.metadata.task })
     const be = new CpuBackend('f32')
     const model = new GPT(be, ck.config)
     loadInto(model, ck)

@@ -5,7 +5,8 @@
 
 import { MULTI_OBJECTIVE_AGGREGATIONS, type MultiObjectiveAggregation, SCALE_REWARDS, type ScaleRewards } from '../engine/backend'
 import { SHIPPED_MODELS, shippedModel } from '../model/shipped'
-import { TASK_IDS, TASKS } from '../tasks/registry'
+import { COUNTDOWN_LIMITS, DEFAULT_COUNTDOWN } from '../tasks/countdown'
+import { TASK_IDS, TASKS, taskFor } from '../tasks/registry'
 import type { Task } from '../tasks/types'
 import { IMPORTANCE_SAMPLING_LEVELS, LOSS_TYPES, type ObjectiveKeys } from './loss'
 import { LR_SCHEDULER_TYPES, type LrSchedulerType } from './schedule'
@@ -15,6 +16,10 @@ import { LR_SCHEDULER_TYPES, type LrSchedulerType } from './schedule'
 export interface RunConfig extends ObjectiveKeys {
   // what to learn
   task: string
+  /** Countdown's difficulty: how many numbers, the largest number, the largest target */
+  countdown_numbers: number
+  countdown_max_number: number
+  countdown_max_target: number
   seed: number
   /** a base checkpoint to start from (a path in Node, a URL in the page); '' = fresh weights */
   base_model: string
@@ -69,6 +74,7 @@ export interface RunConfig extends ObjectiveKeys {
  *  (public/models/addition.safetensors; its shape overrides n_layer … block_size). */
 export const DEFAULT_RUN_CONFIG: RunConfig = {
   task: 'addition',
+  countdown_numbers: DEFAULT_COUNTDOWN.numbers, countdown_max_number: DEFAULT_COUNTDOWN.maxNumber, countdown_max_target: DEFAULT_COUNTDOWN.maxTarget,
   seed: 1,
   base_model: 'addition',
   n_layer: 2, n_head: 4, n_embd: 64, block_size: 128,
@@ -97,6 +103,9 @@ type Spec =
 /** Each key's type, range and one-line meaning (the page's tooltips read these too). */
 export const RUN_CONFIG_SPEC: Record<keyof RunConfig, Spec> = {
   task: { kind: 'enum', values: TASK_IDS, help: 'the task to train on' },
+  countdown_numbers: { kind: 'int', min: COUNTDOWN_LIMITS.numbers[0], max: COUNTDOWN_LIMITS.numbers[1], help: 'Countdown: how many numbers each problem gives (3 or 4; 4 is much harder)' },
+  countdown_max_number: { kind: 'int', min: COUNTDOWN_LIMITS.maxNumber[0], max: COUNTDOWN_LIMITS.maxNumber[1], help: 'Countdown: the given numbers are drawn from 1 to this (smaller is easier)' },
+  countdown_max_target: { kind: 'int', min: COUNTDOWN_LIMITS.maxTarget[0], max: COUNTDOWN_LIMITS.maxTarget[1], help: 'Countdown: the largest target (smaller is easier; every step stays at most 999)' },
   seed: { kind: 'int', min: 0, max: 2 ** 31 - 1, help: 'seeds weights, problems and sampling: same seed, same run' },
   base_model: { kind: 'string', pattern: /^[\w./:-]{0,200}$/, allowed: 'a checkpoint path or URL of letters, digits and ./:-_, or empty', help: 'checkpoint to start from; empty = fresh weights' },
   n_layer: { kind: 'int', min: 1, max: 8, help: 'transformer blocks (fresh models)' },
@@ -254,10 +263,11 @@ const CROSS_KEY_RULES: readonly CrossKeyRule[] = [
     },
   },
   {
-    keys: (c) => c.base_model === '' ? ['max_completion_length', 'block_size', 'task', 'base_model'] : ['max_completion_length', 'task', 'base_model'],
+    keys: (c) => [...(c.base_model === '' ? ['max_completion_length', 'block_size', 'task', 'base_model'] as Key[] : ['max_completion_length', 'task', 'base_model'] as Key[]),
+      ...(c.task === 'countdown' ? ['countdown_max_target', 'countdown_max_number', 'countdown_numbers'] as Key[] : [])],
     broken(c) {
       const ctx = knownContext(c)
-      return ctx ? contextOverflow(TASKS[c.task], c.max_completion_length, ctx.size, ctx.what) : null
+      return ctx ? contextOverflow(taskFor(c), c.max_completion_length, ctx.size, ctx.what) : null
     },
   },
   {

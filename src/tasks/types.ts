@@ -36,6 +36,25 @@ export class TaskInputError extends Error {
   }
 }
 
+/** What a completion's reasoning did, read back from its text by the task's own format. */
+export interface Reasoning {
+  /** candidate answers tried and computed */
+  tries: number
+  /** checks: a try recomputed step by step */
+  checks: number
+  /** reflection words after a miss ("wait") */
+  waits: number
+  /** the answer given is the try checked last, with no reflection after the check */
+  verified: boolean
+}
+
+/** The run config's task options (RunConfig's countdown_* keys); a task ignores those not its own. */
+export interface TaskOptions {
+  countdown_numbers?: number
+  countdown_max_number?: number
+  countdown_max_target?: number
+}
+
 export interface Task {
   id: string
   title: string
@@ -59,4 +78,9 @@ export interface Task {
   /** cold-start document `index` for `seed`: a train problem worked out the way the task's
    *  reasoning goes, always correct (DeepSeek-R1's "cold start" data); absent = no cold start */
   workedExample?(seed: number, index: number): { prompt: string; completion: string }
+  /** what a completion's reasoning did (tries, checks, reflections), for the reflection metrics;
+   *  absent = the task's format has no such steps */
+  reasoning?(completion: string): Reasoning
+  /** the task with these options (its difficulty); absent = the task has none */
+  withOptions?(options: TaskOptions): Task
 }
