@@ -554,7 +554,8 @@ function answerExpression(answer: string, numbers: readonly number[]): Expr | nu
 // Reading a completion's reasoning back (the metrics' reflection/* counts): the tokens before
 // "</think>", split at spaces. An equation outside a check is a try; CHECK_WORD opens a check,
 // which runs until MISS_WORD; "verified" = the last thing before "</think>" is a check of the last
-// try, nothing said "wait" after it, and the answer is that try's expression.
+// try that comes to the value the try wrote, nothing said "wait" after it, and the answer is that
+// try's expression. (The target is not consulted: a checked wrong try would count as verified.)
 
 const EQUATION = /^([0-9+\-*/().]+)=(-?[0-9.]+)$/
 
@@ -565,27 +566,29 @@ export function countdownReasoning(completion: string): Reasoning {
   let checks = 0
   let waits = 0
   let inCheck = false
-  let lastTry: string | null = null
-  let checkedLast = false
+  let lastTry: { expr: string; value: string } | null = null
+  /** the value the current check of the last try came to; null when the last try has no check */
+  let checked: string | null = null
   for (const token of think.split(' ')) {
+    const m = EQUATION.exec(token)
     if (token === MISS_WORD) {
       waits++
       inCheck = false
-      checkedLast = false
+      lastTry = null
     } else if (token === CHECK_WORD) {
       checks++
       inCheck = true
-      checkedLast = lastTry !== null
-    } else if (!inCheck) {
-      const m = EQUATION.exec(token)
-      if (m) {
-        tries++
-        lastTry = m[1]
-        checkedLast = false
-      }
+      checked = null
+    } else if (m && inCheck) {
+      checked = m[2]
+    } else if (m) {
+      tries++
+      lastTry = { expr: m[1], value: m[2] }
+      checked = null
     }
   }
+  // the check must come to the value the try wrote (a slip's check does not), and the answer be that try
   const answer = end < 0 ? null : lastAnswer(completion.slice(end))
-  const verified = checkedLast && answer !== null && answer.trim() === lastTry
+  const verified = lastTry !== null && inCheck && checked === lastTry.value && answer !== null && answer.trim() === lastTry.expr
   return { tries, checks, waits, verified }
 }
