@@ -16,10 +16,6 @@ import { LR_SCHEDULER_TYPES, type LrSchedulerType } from './schedule'
 export interface RunConfig extends ObjectiveKeys {
   // what to learn
   task: string
-  /** Countdown's difficulty: how many numbers, the largest number, the largest target */
-  countdown_numbers: number
-  countdown_max_number: number
-  countdown_max_target: number
   seed: number
   /** a base checkpoint to start from (a path in Node, a URL in the page); '' = fresh weights */
   base_model: string
@@ -68,13 +64,16 @@ export interface RunConfig extends ObjectiveKeys {
   max_steps: number
   eval_every: number
   eval_problems: number
+  /** Countdown's difficulty: how many numbers, the largest number, the largest target */
+  countdown_numbers: number
+  countdown_max_number: number
+  countdown_max_target: number
 }
 
 /** The default is the headline demo: R1-Zero on the shipped addition base model
  *  (public/models/addition.safetensors; its shape overrides n_layer … block_size). */
 export const DEFAULT_RUN_CONFIG: RunConfig = {
   task: 'addition',
-  countdown_numbers: DEFAULT_COUNTDOWN.numbers, countdown_max_number: DEFAULT_COUNTDOWN.maxNumber, countdown_max_target: DEFAULT_COUNTDOWN.maxTarget,
   seed: 1,
   base_model: 'addition',
   n_layer: 2, n_head: 4, n_embd: 64, block_size: 128,
@@ -90,6 +89,7 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
   learning_rate: 2e-4, lr_scheduler_type: 'linear', weight_decay: 0.0, adam_beta1: 0.9, adam_beta2: 0.99, max_grad_norm: 1.0,
   cold_start_steps: 0, cold_start_learning_rate: 1e-3,
   max_steps: 300, eval_every: 10, eval_problems: 256,
+  countdown_numbers: DEFAULT_COUNTDOWN.numbers, countdown_max_number: DEFAULT_COUNTDOWN.maxNumber, countdown_max_target: DEFAULT_COUNTDOWN.maxTarget,
 }
 
 type Spec =
@@ -103,9 +103,6 @@ type Spec =
 /** Each key's type, range and one-line meaning (the page's tooltips read these too). */
 export const RUN_CONFIG_SPEC: Record<keyof RunConfig, Spec> = {
   task: { kind: 'enum', values: TASK_IDS, help: 'the task to train on' },
-  countdown_numbers: { kind: 'int', min: COUNTDOWN_LIMITS.numbers[0], max: COUNTDOWN_LIMITS.numbers[1], help: 'Countdown: how many numbers each problem gives (3 or 4; 4 is much harder)' },
-  countdown_max_number: { kind: 'int', min: COUNTDOWN_LIMITS.maxNumber[0], max: COUNTDOWN_LIMITS.maxNumber[1], help: 'Countdown: the given numbers are drawn from 1 to this (smaller is easier)' },
-  countdown_max_target: { kind: 'int', min: COUNTDOWN_LIMITS.maxTarget[0], max: COUNTDOWN_LIMITS.maxTarget[1], help: 'Countdown: the largest target (smaller is easier; every step stays at most 999)' },
   seed: { kind: 'int', min: 0, max: 2 ** 31 - 1, help: 'seeds weights, problems and sampling: same seed, same run' },
   base_model: { kind: 'string', pattern: /^[\w./:-]{0,200}$/, allowed: 'a checkpoint path or URL of letters, digits and ./:-_, or empty', help: 'checkpoint to start from; empty = fresh weights' },
   n_layer: { kind: 'int', min: 1, max: 8, help: 'transformer blocks (fresh models)' },
@@ -154,6 +151,9 @@ export const RUN_CONFIG_SPEC: Record<keyof RunConfig, Spec> = {
   max_steps: { kind: 'int', min: 1, max: 100000, help: 'GRPO steps (one rollout + its updates each) in the run; TRL’s max_steps counts optimizer steps, max_steps × num_iterations × steps_per_generation here, and the TRL export writes it so' },
   eval_every: { kind: 'int', min: 0, max: 100000, help: 'evaluate on held-out problems every this many steps; 0 = never' },
   eval_problems: { kind: 'int', min: 1, max: 10000, help: 'held-out problems per evaluation' },
+  countdown_numbers: { kind: 'int', min: COUNTDOWN_LIMITS.numbers[0], max: COUNTDOWN_LIMITS.numbers[1], help: 'Countdown: how many numbers each problem gives (3 or 4; 4 is much harder)' },
+  countdown_max_number: { kind: 'int', min: COUNTDOWN_LIMITS.maxNumber[0], max: COUNTDOWN_LIMITS.maxNumber[1], help: 'Countdown: the given numbers are drawn from 1 to this (smaller is easier)' },
+  countdown_max_target: { kind: 'int', min: COUNTDOWN_LIMITS.maxTarget[0], max: COUNTDOWN_LIMITS.maxTarget[1], help: 'Countdown: the largest target (smaller is easier; every step stays at most 999)' },
 }
 
 export class RunConfigError extends Error {

@@ -14,7 +14,7 @@ import { GPT } from '../../src/model/gpt'
 import { SHIPPED_MODELS } from '../../src/model/shipped'
 import { CONS_STREAM, evaluateModel } from '../../src/rl/evaluate'
 import { lastAnswer } from '../../src/tasks/answer'
-import { getTask } from '../../src/tasks/registry'
+import { taskFor } from '../../src/tasks/registry'
 import { greedyByForward } from '../helpers'
 
 const DIR = join(__dirname, '../../public/models')
@@ -29,7 +29,8 @@ function load(file: string) {
   const ck = loadSafetensors(new Uint8Array(bytes))
   const model = new GPT(new CpuBackend('f32'), ck.config)
   loadInto(model, ck)
-  const task = getTask(m.task)
+  // the difficulty it was pretrained and measured at (grpo-lab pretrain --countdown-… writes task_options)
+  const task = taskFor({ task: m.task, ...m.task_options })
   return { m, bytes, ck, model, task }
 }
 
