@@ -7,9 +7,10 @@
 // (countdownTask; the run config's countdown_* keys reach it through taskFor).
 //
 // Pretraining text is a search (see "The search corpus" below), written in one format:
-//   "[3,7,5]=26?<think>7+5*3=22 wait 7*3+5=26 test 7*3=21 21+5=26</think><answer>7*3+5</answer>"
-// a try is "EXPR=VALUE" over all the numbers, a miss is followed by " wait ", a hit by a check
-// ("test", then each operation recomputed in order) and the answer. Every word is made of letters
+//   "[3,7,5]=26?<think>7+5*3=7+15=22 wait 7*3+5=21+5=26 test 7*3=21 21+5=26</think><answer>7*3+5</answer>"
+// a try is "EXPR=…=VALUE" over all the numbers, rewritten one operation at a time down to its
+// value; a miss is followed by " wait ", a hit by a check ("test", then each operation recomputed
+// on values) and the answer. Every word is made of letters
 // the tags already use, so a tokenizer of the old corpus still covers the task.
 import { Draws, Purpose, alphabetOf, describeValue, drawInSplit, formatReward, lastAnswer, problemObject, splitOf } from './answer'
 import { TaskInputError } from './types'
@@ -231,6 +232,25 @@ function combine(x: Expr, op: string, y: Expr): Expr {
   return { value, text: left + op + right, prec: p, parts: { x, op, y } }
 }
 
+/** `e` with its first operation (in the order stepsOf computes them) replaced by its value. */
+function reduceOnce(e: Expr): Expr {
+  if (!e.parts) return e
+  const { x, op, y } = e.parts
+  if (x.parts) return combine(reduceOnce(x), op, y)
+  if (y.parts) return combine(x, op, reduceOnce(y))
+  return leaf(e.value)
+}
+
+/** `e` rewritten one operation at a time down to its value: "7*3+5=21+5=26". */
+function chainOf(e: Expr): string[] {
+  const out = [e.text]
+  for (let r = e; r.parts; ) {
+    r = reduceOnce(r)
+    out.push(r.text)
+  }
+  return out
+}
+
 /** The operations of `e` in the order they are computed, each "x op y=value" on values. */
 function stepsOf(e: Expr): string[] {
   if (!e.parts) return []
@@ -438,7 +458,8 @@ export const countdown: Task = countdownFor({})
 // ---------------------------------------------------------------------------------------------
 // The search corpus. A document is a direct guess (a random expression in <answer>, right only by
 // chance) or a search with a budget of tries, drawn from COUNTDOWN_BUDGETS. Each try is a random
-// expression over all the numbers (none tried twice), written "EXPR=VALUE" with its value:
+// expression over all the numbers (none tried twice), written "EXPR=…=VALUE", one operation at a
+// time down to its value (a small model computes one operation at a time, not a whole expression):
 //   a hit (VALUE is the target) is checked: " test " and each operation recomputed, then the answer;
 //   a miss is followed by " wait " and the next try, or, once the budget is spent, by the answer
 //   anyway: that try's expression, wrong;
@@ -469,6 +490,9 @@ export function countdownBudget(seed: number, index: number): number {
   return COUNTDOWN_BUDGETS[COUNTDOWN_BUDGETS.length - 1].tries
 }
 
+/** A try: the expression rewritten one operation at a time, its last step written as `value`
+ *  (the true value, or the target in a slip). */
+const tryPart = (e: Expr, value: number) => [...chainOf(e).slice(0, -1), String(value)].join('=')
 const answerPart = (e: string) => `</think><answer>${e}</answer>`
 const checkPart = (e: Expr) => ` ${CHECK_WORD} ${stepsOf(e).join(' ')}`
 const SEP = ` ${MISS_WORD} `
@@ -487,7 +511,7 @@ function searchCompletion(p: Problem, seed: number, index: number, budget: numbe
     seen.add(e.text)
     const hit = e.value === target
     const slip = !hit && d.chance(SLIP_SHARE)
-    const segment = hit || slip ? `${e.text}=${target}${checkPart(e)}` : `${e.text}=${e.value}`
+    const segment = hit || slip ? `${tryPart(e, target)}${checkPart(e)}` : tryPart(e, e.value)
     const written = [...segments, segment].join(SEP)
     if (written.length + answerPart(e.text).length > MAX_COMPLETION) break
     segments.push(segment)
@@ -513,11 +537,11 @@ function workedSearch(p: Problem, seed: number, index: number): string {
   const d0 = new Draws(seed, Purpose.coldStartStyle, index, 0)
   const wanted = d0.chance(0.5) ? 1 : 2
   const right = answerExpression(p.answer, numbers)
-  const final = `${p.answer}=${target}${right ? checkPart(right) : ''}`
+  const final = right ? `${tryPart(right, target)}${checkPart(right)}` : `${p.answer}=${target}`
   const misses: string[] = []
   for (let attempt = 1; misses.length < wanted && attempt <= DISTINCT_ATTEMPTS; attempt++) {
     const e = randomExpression(new Draws(seed, Purpose.coldStartStyle, index, attempt), numbers)
-    if (e !== null && e.value !== target) misses.push(`${e.text}=${e.value}`)
+    if (e !== null && e.value !== target) misses.push(tryPart(e, e.value))
   }
   while (misses.length > 0 && [...misses, final].join(SEP).length + answerPart(p.answer).length > MAX_COMPLETION) misses.pop()
   return [...misses, final].join(SEP) + answerPart(p.answer)
@@ -557,7 +581,8 @@ function answerExpression(answer: string, numbers: readonly number[]): Expr | nu
 // try that comes to the value the try wrote, nothing said "wait" after it, and the answer is that
 // try's expression. (The target is not consulted: a checked wrong try would count as verified.)
 
-const EQUATION = /^([0-9+\-*/().]+)=(-?[0-9.]+)$/
+/** A try "EXPR=…=VALUE" (or a check's step "x op y=VALUE"): the expression first, the value last. */
+const EQUATION = /^([0-9+\-*/().]+)(?:=[0-9+\-*/().]+)*=(-?[0-9.]+)$/
 
 export function countdownReasoning(completion: string): Reasoning {
   const end = completion.indexOf('</think>')
