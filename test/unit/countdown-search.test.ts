@@ -89,9 +89,12 @@ describe('countdown search corpus', () => {
       if (think === '') continue
       for (const segment of think.split(` ${MISS_WORD} `)) {
         const [tryPart, check] = segment.split(` ${CHECK_WORD} `)
-        const [expr, written] = tryPart.split('=')
+        // "EXPR=…=VALUE": every step but the last has the expression's value; the last is written
+        const chain = tryPart.split('=')
+        const [expr, written] = [chain[0], chain[chain.length - 1]]
         expect(countdownScore(`<answer>${expr}</answer>`, numbers, evaluateEquation(expr)!)).toBe(1) // every number once
         const value = evaluateEquation(expr)!
+        for (const step of chain.slice(0, -1)) expect(evaluateEquation(step)).toBe(value)
         if (Number(written) !== value) {
           // a slip: the target written in place of the value, and a check follows that finds the true value
           slips++
@@ -154,6 +157,9 @@ describe('countdown search corpus', () => {
 describe('countdownReasoning', () => {
   it('counts tries, checks and waits, and says whether the answer was checked', () => {
     expect(countdownReasoning('7+5*3=22 wait 7*3+5=26 test 7*3=21 21+5=26</think><answer>7*3+5</answer>'))
+      .toEqual({ tries: 2, checks: 1, waits: 1, verified: true })
+    // tries rewritten step by step, as the corpus writes them
+    expect(countdownReasoning('7+5*3=7+15=22 wait 7*3+5=21+5=26 test 7*3=21 21+5=26</think><answer>7*3+5</answer>'))
       .toEqual({ tries: 2, checks: 1, waits: 1, verified: true })
     // a slip caught by the check, then a give-up answer: not verified
     expect(countdownReasoning('7+5*3=26 test 5*3=15 15+7=22 wait 7*5+3=38</think><answer>7*5+3</answer>'))
