@@ -176,7 +176,7 @@ describe.each(tasks)('$id: pretraining text', (task) => {
     const share = task.id === 'addition' ? 0.3 : 0.7
     expect(worked).toBeGreaterThan(share - 0.05)
     expect(worked).toBeLessThan(share + 0.05)
-    expect(wait).toBeGreaterThan(task.id === 'addition' ? 0.07 : 0.15)
+    expect(wait).toBeGreaterThan(0.07)
     expect(wait).toBeLessThanOrEqual(worked)
   })
 })
