@@ -476,7 +476,7 @@ export const COUNTDOWN_BUDGETS: readonly { tries: number; share: number }[] = [
 ]
 export const SLIP_SHARE = 0.1
 /** Tries that are a hunch: the problem's own answer (when not yet tried) in place of a random expression. */
-export const HUNCH_SHARE = 0.15
+export const HUNCH_SHARE = 0.4
 const DISTINCT_ATTEMPTS = 20
 
 /** Pretraining document `index`'s budget of tries. */
