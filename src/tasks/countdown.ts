@@ -412,7 +412,10 @@ export function countdownTask(o: CountdownOptions): Task {
     pretrainingText(seed, index) {
       // train problems only: pretraining on held-out problems would leak them
       const p = draw('train', seed, Purpose.pretrainProblem, index)
-      return { prompt: p.prompt, completion: searchCompletion(p, seed, index, countdownBudget(seed, index)) }
+      const completion = COUNTDOWN_CORPUS === 'backward'
+        ? backwardCompletion(p, seed, index, backwardBudget(seed, index))
+        : searchCompletion(p, seed, index, countdownBudget(seed, index))
+      return { prompt: p.prompt, completion }
     },
 
     workedExample(seed, index) {
@@ -616,4 +619,124 @@ export function countdownReasoning(completion: string): Reasoning {
   const answer = end < 0 ? null : lastAnswer(completion.slice(end))
   const verified = lastTry !== null && inCheck && checked === lastTry.value && answer !== null && answer.trim() === lastTry.expr
   return { tries, checks, waits, verified }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The backward (sub-goal) corpus, the alternative style COUNTDOWN_CORPUS selects. For 3 numbers,
+// every answer is "PAIR op c" or "c op PAIR": set one number c aside, undo the last operation on
+// the target to get the sub-goal the other two must reach, then combine those two:
+//   "[7,3,5]=26?<think>26+7=33 5*3=15 wait 26-5=21 7*3=21 test 7*3=21 21+5=26</think><answer>7*3+5</answer>"
+// a try is "SUBGOAL PAIR": the sub-goal computed from the target and c ("26-5=21" for PAIR+5),
+// then the pair's operation that comes closest to it, computed ("7*3=21"); a hit when the two
+// values are equal: " test " and the full expression step by step, then the answer; a miss:
+// " wait " and the next sub-goal, or (budget spent) the answer anyway, that try's expression.
+// Both values are computed before any comparison, so copying the target into a try does not
+// pay. The sub-goals are a fixed enumeration (the last operation in BACKWARD_OPS' order, then c
+// in the prompt's order), none written twice, so a later try is as likely to hit as an earlier
+// one; a full enumeration always hits on a generated problem. Budgets (BACKWARD_BUDGETS) make
+// most documents give up after the first miss, so a greedy base that copies them stops early,
+// while searching on (one token: " wait " in place of "</think>") pays: the length GRPO can stretch.
+// Problems of 4 numbers fall back to the forward search (their answers need not have this shape).
+
+export type CountdownCorpus = 'forward' | 'backward'
+/** Which search the pretraining documents write: the forward random tries, or the backward sub-goals. */
+export const COUNTDOWN_CORPUS: CountdownCorpus = 'backward'
+/** Shares of the backward search's budgets (0 = a direct guess; Infinity = until a hit or out of room). */
+export const BACKWARD_BUDGETS: readonly { tries: number; share: number }[] = [
+  { tries: 0, share: 0.3 }, { tries: 1, share: 0.4 }, { tries: 2, share: 0.1 }, { tries: 4, share: 0.1 }, { tries: Infinity, share: 0.1 },
+]
+/** Room for a backward document's completion: GRPO's max_completion_length of 128 in a block of 160. */
+export const BACKWARD_MAX_COMPLETION = 128
+
+/** The last operation of a backward answer: how the sub-goal g comes from the target t and the
+ *  number c set aside ("t-c=g" for PAIR+c), and the answer it builds; null when g is not a whole
+ *  number in [1, MAX_VALUE]. */
+interface LastOp {
+  subGoal: (t: number, c: number) => { text: string; value: number } | null
+  build: (pair: Expr, c: Expr) => Expr
+}
+
+const whole = (text: string, value: number) => (Number.isInteger(value) && value >= 1 && value <= MAX_VALUE ? { text: `${text}=${value}`, value } : null)
+
+/** The last operations in enumeration order: the rarer ones first (measured on 3 numbers of 1–9,
+ *  targets ≤ 100: the first try hits 12% of problems, the first four 76%, the first five 89%). */
+export const BACKWARD_OPS: readonly LastOp[] = [
+  { subGoal: (t, c) => (c > 1 ? whole(`${t}*${c}`, t * c) : null), build: (x, c) => combine(x, '/', c) },
+  { subGoal: (t, c) => (c > 1 ? whole(`${t}/${c}`, t / c) : null), build: (x, c) => combine(x, '*', c) },
+  { subGoal: (t, c) => whole(`${c}-${t}`, c - t), build: (x, c) => combine(c, '-', x) },
+  { subGoal: (t, c) => (t > 1 ? whole(`${c}/${t}`, c / t) : null), build: (x, c) => combine(c, '/', x) },
+  { subGoal: (t, c) => whole(`${t}-${c}`, t - c), build: (x, c) => combine(x, '+', c) },
+  { subGoal: (t, c) => whole(`${t}+${c}`, t + c), build: (x, c) => combine(x, '-', c) },
+]
+
+/** One sub-goal try, in enumeration order: the sub-goal, the pair's closest operation, the answer it builds. */
+export interface BackwardTry {
+  /** the number set aside, and its place in the prompt */
+  c: number
+  place: number
+  /** the last operation: an index into BACKWARD_OPS */
+  op: number
+  subGoal: string
+  goal: number
+  pair: string
+  full: Expr
+  hit: boolean
+}
+
+/** The pair operations the generator uses (larger minus smaller, exact division not by 1). */
+function pairOptions(x: Expr, y: Expr): Expr[] {
+  const [big, small] = x.value >= y.value ? [x, y] : [y, x]
+  const out = [combine(x, '+', y)]
+  if (big.value > small.value) out.push(combine(big, '-', small))
+  out.push(combine(x, '*', y))
+  if (small.value > 1 && big.value % small.value === 0) out.push(combine(big, '/', small))
+  return out
+}
+
+/** Every sub-goal of a 3-number problem in enumeration order, each once (equal numbers give equal sub-goals). */
+export function backwardTries(numbers: readonly number[], target: number): BackwardTry[] {
+  const out: BackwardTry[] = []
+  const seen = new Set<string>()
+  BACKWARD_OPS.forEach((op, o) => {
+    numbers.forEach((c, i) => {
+      const g = op.subGoal(target, c)
+      if (g === null || seen.has(g.text)) return
+      seen.add(g.text)
+      const [a, b] = numbers.filter((_, k) => k !== i)
+      // the closest pair value to the sub-goal; the first such in pairOptions' order on a tie
+      const pair = pairOptions(leaf(a), leaf(b)).reduce((best, e) => (Math.abs(e.value - g.value) < Math.abs(best.value - g.value) ? e : best))
+      const full = op.build(pair, leaf(c))
+      out.push({ c, place: i, op: o, subGoal: g.text, goal: g.value, pair: `${pair.text}=${pair.value}`, full, hit: pair.value === g.value })
+    })
+  })
+  return out
+}
+
+/** Pretraining document `index`'s budget of backward tries. */
+export function backwardBudget(seed: number, index: number): number {
+  const u = new Draws(seed, Purpose.pretrainStyle, index, 0).bits() / 2 ** 32
+  let acc = 0
+  for (const b of BACKWARD_BUDGETS) {
+    acc += b.share
+    if (u < acc) return b.tries
+  }
+  return BACKWARD_BUDGETS[BACKWARD_BUDGETS.length - 1].tries
+}
+
+/** A backward search of `budget` tries at most, as the backward corpus says. */
+export function backwardCompletion(p: Problem, seed: number, index: number, budget: number): string {
+  const { numbers, target } = problemData(p)
+  if (numbers.length !== 3) return searchCompletion(p, seed, index, Number.isFinite(budget) ? budget : 8)
+  const segments: string[] = []
+  let last: string | null = null
+  for (const t of backwardTries(numbers, target)) {
+    if (segments.length >= budget) break
+    const segment = `${t.subGoal} ${t.pair}` + (t.hit ? checkPart(t.full) : '')
+    if ([...segments, segment].join(SEP).length + answerPart(t.full.text).length > BACKWARD_MAX_COMPLETION) break
+    segments.push(segment)
+    last = t.full.text
+    if (t.hit) break
+  }
+  if (last === null) last = directGuess(seed, index, numbers)
+  return segments.join(SEP) + answerPart(last)
 }
