@@ -23,6 +23,8 @@ import { GRPOTrainer } from '../rl/trainer'
 import { computeWorksheet, parseWorksheetInput } from '../rl/worksheet'
 import { rewardWeights, scoreCompletion } from '../rl/rewards'
 import { getTask, taskFor } from '../tasks/registry'
+import { COUNTDOWN_CORPUS, DEFAULT_COUNTDOWN, countdownTask } from '../tasks/countdown'
+import type { CountdownCorpus } from '../tasks/countdown'
 import { createHash } from 'node:crypto'
 import { basename } from 'node:path'
 import { checkpointOf, saveSafetensors } from '../model/checkpoint'
@@ -46,7 +48,7 @@ export class UsageError extends Error {}
 const USAGE = `usage:
   grpo-lab train [--config FILE | --link 'URL or #fragment'] [--steps N] [--seed S] [--backend webgpu|cpu|reference] [--out DIR]
                  [--stop-after N]   (stop after step N of the run, as pausing the page does; the schedule still spans all steps)
-  grpo-lab pretrain --task ID [--countdown-numbers N --countdown-max-number M --countdown-max-target T] [--steps N] [--seed S] [--batch-size B] [--n-layer L] [--n-head H] [--n-embd C]
+  grpo-lab pretrain --task ID [--countdown-numbers N --countdown-max-number M --countdown-max-target T] [--countdown-corpus forward|backward] [--steps N] [--seed S] [--batch-size B] [--n-layer L] [--n-head H] [--n-embd C]
                     [--block-size T] [--learning-rate LR] [--backend webgpu|cpu|reference] [--out FILE.safetensors]
   grpo-lab eval --task ID [--countdown-numbers N ...] --model MODEL [--n N] [--k K] [--temperature T] [--seed S] [--backend webgpu|cpu|reference]
                 [--completions-out FILE.jsonl]   (each problem's prompt, greedy completion and reward)
@@ -348,9 +350,25 @@ function taskFromFlags(flags: Flags): { task: ReturnType<typeof getTask>; given:
 /** The options as flags again, for a manifest's command. */
 const optionFlags = (given: Record<string, number>) => Object.entries(given).map(([k, v]) => ` --${k.replace(/_/g, '-')} ${v}`).join('')
 
+/** pretrain's --countdown-corpus: the task with that search in its documents (countdown.ts's
+ *  COUNTDOWN_CORPUS when the flag is absent); only pretraining text depends on it. */
+function withCorpus(flags: Flags, task: ReturnType<typeof getTask>, given: Record<string, number>): { task: ReturnType<typeof getTask>; corpus: CountdownCorpus | null } {
+  const corpus = flags['countdown-corpus']
+  if (corpus === undefined) return { task, corpus: null }
+  if (flags.task !== 'countdown') throw new UsageError(`--countdown-corpus: only with --task countdown (got --task ${flags.task})`)
+  if (corpus !== 'forward' && corpus !== 'backward') throw new UsageError(`--countdown-corpus: got ${JSON.stringify(corpus)}; allowed: forward or backward (default ${COUNTDOWN_CORPUS})`)
+  const d = DEFAULT_COUNTDOWN
+  return {
+    task: countdownTask({ numbers: given.countdown_numbers ?? d.numbers, maxNumber: given.countdown_max_number ?? d.maxNumber, maxTarget: given.countdown_max_target ?? d.maxTarget, corpus }),
+    corpus,
+  }
+}
+
 async function pretrainCommand(args: string[]): Promise<void> {
-  const flags = parseFlags(args, ['task', ...TASK_OPTION_FLAGS, 'steps', 'seed', 'batch-size', 'n-layer', 'n-head', 'n-embd', 'block-size', 'learning-rate', 'backend', 'threads', 'out'])
-  const { task, given } = taskFromFlags(flags)
+  const flags = parseFlags(args, ['task', ...TASK_OPTION_FLAGS, 'countdown-corpus', 'steps', 'seed', 'batch-size', 'n-layer', 'n-head', 'n-embd', 'block-size', 'learning-rate', 'backend', 'threads', 'out'])
+  const fromFlags = taskFromFlags(flags)
+  const given = fromFlags.given
+  const { task, corpus } = withCorpus(flags, fromFlags.task, given)
   const d = DEFAULT_PRETRAIN
   const o: PretrainOptions = {
     ...d,
@@ -394,7 +412,7 @@ async function pretrainCommand(args: string[]): Promise<void> {
     held_out: { problems: MANIFEST_EVAL.n, k: MANIFEST_EVAL.k, temperature: MANIFEST_EVAL.temperature, ...evaluation },
     backend: adapterLabel(be.describe()),
     minutes: Number(minutes.toFixed(1)),
-    command: `npx grpo-lab pretrain --task ${task.id}${optionFlags(given)} --steps ${o.steps} --seed ${o.seed} --batch-size ${o.batchSize} ` +
+    command: `npx grpo-lab pretrain --task ${task.id}${optionFlags(given)}${corpus ? ` --countdown-corpus ${corpus}` : ''} --steps ${o.steps} --seed ${o.seed} --batch-size ${o.batchSize} ` +
       `--n-layer ${o.nLayer} --n-head ${o.nHead} --n-embd ${o.nEmbd} --block-size ${o.blockSize} --learning-rate ${o.learningRate} ` +
       `--backend ${be.kind} --out ${out}`,
   }

@@ -40,6 +40,8 @@ export interface CountdownOptions {
   maxNumber: number
   /** the target is at most this (it is at least 1) */
   maxTarget: number
+  /** the pretraining documents' search; COUNTDOWN_CORPUS when absent */
+  corpus?: CountdownCorpus
 }
 
 export const COUNTDOWN_LIMITS = { numbers: [3, 4], maxNumber: [5, 99], maxTarget: [10, MAX_VALUE] } as const
@@ -412,7 +414,7 @@ export function countdownTask(o: CountdownOptions): Task {
     pretrainingText(seed, index) {
       // train problems only: pretraining on held-out problems would leak them
       const p = draw('train', seed, Purpose.pretrainProblem, index)
-      const completion = COUNTDOWN_CORPUS === 'backward'
+      const completion = (o.corpus ?? COUNTDOWN_CORPUS) === 'backward'
         ? backwardCompletion(p, seed, index, backwardBudget(seed, index))
         : searchCompletion(p, seed, index, countdownBudget(seed, index))
       return { prompt: p.prompt, completion }
@@ -639,8 +641,10 @@ export function countdownReasoning(completion: string): Reasoning {
 // Problems of 4 numbers fall back to the forward search (their answers need not have this shape).
 
 export type CountdownCorpus = 'forward' | 'backward'
-/** Which search the pretraining documents write: the forward random tries, or the backward sub-goals. */
-export const COUNTDOWN_CORPUS: CountdownCorpus = 'backward'
+/** Which search the pretraining documents write by default: the forward random tries, or the
+ *  backward sub-goals (`grpo-lab pretrain --countdown-corpus backward`; its documents need a
+ *  block of 160, beyond the default task's limits: see BACKWARD_MAX_COMPLETION). */
+export const COUNTDOWN_CORPUS: CountdownCorpus = 'forward'
 /** Shares of the backward search's budgets (0 = a direct guess; Infinity = until a hit or out of room). */
 export const BACKWARD_BUDGETS: readonly { tries: number; share: number }[] = [
   { tries: 0, share: 0.3 }, { tries: 1, share: 0.4 }, { tries: 2, share: 0.1 }, { tries: 4, share: 0.1 }, { tries: Infinity, share: 0.1 },

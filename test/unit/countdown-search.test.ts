@@ -77,7 +77,8 @@ describe('countdown difficulty options', () => {
 })
 
 describe('countdown search corpus', () => {
-  const task = countdownFor({ countdown_max_number: 9, countdown_max_target: 100 })
+  // the forward style (COUNTDOWN_CORPUS may select the backward one; countdown-backward.test.ts)
+  const task = countdownTask({ numbers: 3, maxNumber: 9, maxTarget: 100, corpus: 'forward' })
   const N = 3000
   const docs = Array.from({ length: N }, (_, i) => ({ ...task.pretrainingText(7, i), budget: countdownBudget(7, i) }))
 
