@@ -24,7 +24,6 @@ import { computeWorksheet, parseWorksheetInput } from '../rl/worksheet'
 import { rewardWeights, scoreCompletion } from '../rl/rewards'
 import { getTask, taskFor } from '../tasks/registry'
 import { COUNTDOWN_CORPUS, DEFAULT_COUNTDOWN, countdownTask } from '../tasks/countdown'
-import type { CountdownCorpus } from '../tasks/countdown'
 import { createHash } from 'node:crypto'
 import { basename } from 'node:path'
 import { checkpointOf, saveSafetensors } from '../model/checkpoint'
@@ -48,7 +47,7 @@ export class UsageError extends Error {}
 const USAGE = `usage:
   grpo-lab train [--config FILE | --link 'URL or #fragment'] [--steps N] [--seed S] [--backend webgpu|cpu|reference] [--out DIR]
                  [--stop-after N]   (stop after step N of the run, as pausing the page does; the schedule still spans all steps)
-  grpo-lab pretrain --task ID [--countdown-numbers N --countdown-max-number M --countdown-max-target T] [--countdown-corpus forward|backward] [--steps N] [--seed S] [--batch-size B] [--n-layer L] [--n-head H] [--n-embd C]
+  grpo-lab pretrain --task ID [--countdown-numbers N --countdown-max-number M --countdown-max-target T] [--countdown-corpus forward|backward [--countdown-room N]] [--steps N] [--seed S] [--batch-size B] [--n-layer L] [--n-head H] [--n-embd C]
                     [--block-size T] [--learning-rate LR] [--backend webgpu|cpu|reference] [--out FILE.safetensors]
   grpo-lab eval --task ID [--countdown-numbers N ...] --model MODEL [--n N] [--k K] [--temperature T] [--seed S] [--backend webgpu|cpu|reference]
                 [--completions-out FILE.jsonl]   (each problem's prompt, greedy completion and reward)
@@ -352,20 +351,22 @@ const optionFlags = (given: Record<string, number>) => Object.entries(given).map
 
 /** pretrain's --countdown-corpus: the task with that search in its documents (countdown.ts's
  *  COUNTDOWN_CORPUS when the flag is absent); only pretraining text depends on it. */
-function withCorpus(flags: Flags, task: ReturnType<typeof getTask>, given: Record<string, number>): { task: ReturnType<typeof getTask>; corpus: CountdownCorpus | null } {
+function withCorpus(flags: Flags, task: ReturnType<typeof getTask>, given: Record<string, number>): { task: ReturnType<typeof getTask>; corpus: string | null } {
   const corpus = flags['countdown-corpus']
   if (corpus === undefined) return { task, corpus: null }
   if (flags.task !== 'countdown') throw new UsageError(`--countdown-corpus: only with --task countdown (got --task ${flags.task})`)
   if (corpus !== 'forward' && corpus !== 'backward') throw new UsageError(`--countdown-corpus: got ${JSON.stringify(corpus)}; allowed: forward or backward (default ${COUNTDOWN_CORPUS})`)
+  const room = int(flags, 'countdown-room', 32, 512)
+  if (room !== undefined && corpus !== 'backward') throw new UsageError('--countdown-room: only with --countdown-corpus backward')
   const d = DEFAULT_COUNTDOWN
   return {
-    task: countdownTask({ numbers: given.countdown_numbers ?? d.numbers, maxNumber: given.countdown_max_number ?? d.maxNumber, maxTarget: given.countdown_max_target ?? d.maxTarget, corpus }),
-    corpus,
+    task: countdownTask({ numbers: given.countdown_numbers ?? d.numbers, maxNumber: given.countdown_max_number ?? d.maxNumber, maxTarget: given.countdown_max_target ?? d.maxTarget, corpus, room }),
+    corpus: room === undefined ? corpus : `${corpus} --countdown-room ${room}`,
   }
 }
 
 async function pretrainCommand(args: string[]): Promise<void> {
-  const flags = parseFlags(args, ['task', ...TASK_OPTION_FLAGS, 'countdown-corpus', 'steps', 'seed', 'batch-size', 'n-layer', 'n-head', 'n-embd', 'block-size', 'learning-rate', 'backend', 'threads', 'out'])
+  const flags = parseFlags(args, ['task', ...TASK_OPTION_FLAGS, 'countdown-corpus', 'countdown-room', 'steps', 'seed', 'batch-size', 'n-layer', 'n-head', 'n-embd', 'block-size', 'learning-rate', 'backend', 'threads', 'out'])
   const fromFlags = taskFromFlags(flags)
   const given = fromFlags.given
   const { task, corpus } = withCorpus(flags, fromFlags.task, given)

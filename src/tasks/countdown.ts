@@ -42,6 +42,8 @@ export interface CountdownOptions {
   maxTarget: number
   /** the pretraining documents' search; COUNTDOWN_CORPUS when absent */
   corpus?: CountdownCorpus
+  /** the backward documents' room for a completion; BACKWARD_MAX_COMPLETION when absent */
+  room?: number
 }
 
 export const COUNTDOWN_LIMITS = { numbers: [3, 4], maxNumber: [5, 99], maxTarget: [10, MAX_VALUE] } as const
@@ -415,7 +417,7 @@ export function countdownTask(o: CountdownOptions): Task {
       // train problems only: pretraining on held-out problems would leak them
       const p = draw('train', seed, Purpose.pretrainProblem, index)
       const completion = (o.corpus ?? COUNTDOWN_CORPUS) === 'backward'
-        ? backwardCompletion(p, seed, index, backwardBudget(seed, index))
+        ? backwardCompletion(p, seed, index, backwardBudget(seed, index), o.room ?? BACKWARD_MAX_COMPLETION)
         : searchCompletion(p, seed, index, countdownBudget(seed, index))
       return { prompt: p.prompt, completion }
     },
@@ -728,7 +730,7 @@ export function backwardBudget(seed: number, index: number): number {
 }
 
 /** A backward search of `budget` tries at most, as the backward corpus says. */
-export function backwardCompletion(p: Problem, seed: number, index: number, budget: number): string {
+export function backwardCompletion(p: Problem, seed: number, index: number, budget: number, room = BACKWARD_MAX_COMPLETION): string {
   const { numbers, target } = problemData(p)
   if (numbers.length !== 3) return searchCompletion(p, seed, index, Number.isFinite(budget) ? budget : 8)
   const segments: string[] = []
@@ -736,7 +738,7 @@ export function backwardCompletion(p: Problem, seed: number, index: number, budg
   for (const t of backwardTries(numbers, target)) {
     if (segments.length >= budget) break
     const segment = `${t.subGoal} ${t.pair}` + (t.hit ? checkPart(t.full) : '')
-    if ([...segments, segment].join(SEP).length + answerPart(t.full.text).length > BACKWARD_MAX_COMPLETION) break
+    if ([...segments, segment].join(SEP).length + answerPart(t.full.text).length > room) break
     segments.push(segment)
     last = t.full.text
     if (t.hit) break
