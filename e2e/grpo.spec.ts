@@ -55,6 +55,18 @@ test('GRPO trains in the worker on WebGPU: two readbacks per step, reward rising
   await expect(page.getByRole('img', { name: 'Reward chart' })).toHaveAttribute('data-points', '60')
 })
 
+test('the trained-result preset starts from the shipped GRPO policy: its first rollouts are mostly right', async ({ page }) => {
+  test.setTimeout(TRAINING_LIMIT)
+  await openLab(page, '', '?backend=cpu')
+  await page.getByLabel('Preset', { exact: true }).selectOption({ label: 'R1-Zero addition, trained (result)' })
+  await expect(page.getByLabel('Starts from')).toContainText('addition-grpo')
+  await page.getByRole('button', { name: 'Step', exact: true }).click()
+  await expect(page.getByLabel('Step', { exact: true })).toHaveText('1', { timeout: TRAINING_LIMIT })
+  await expect(page.getByRole('alert')).toHaveCount(0)
+  // the base model's first steps are about 20% right (README); the trained policy's about 80%
+  expect((await lastMetrics(page)).accuracy).toBeGreaterThan(0.5)
+})
+
 test('a base model loads from models/<name>.safetensors with a progress bar, and the run starts from its weights', async ({ page }) => {
   // a base checkpoint made here: the echo shape, weights from another seed than the run's
   const task = getTask('echo')

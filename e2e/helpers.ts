@@ -80,8 +80,10 @@ export async function exportedRun(page: Page): Promise<RunFile> {
 }
 
 const TIMING = ['step_time', 'dispatches', 'submits', 'bytes_up', 'bytes_down']
-/** Metrics without the ones that measure time or depend on the backend's bookkeeping. */
-export const withoutTiming = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).filter(([k]) => !TIMING.includes(k)))
+/** Metrics without the ones that measure time or depend on the backend's bookkeeping, NaN as
+ *  JSON's null (what the page shows for a metric of an empty set, e.g. length_correct with none right). */
+export const withoutTiming = (m: Record<string, number | null>) => Object.fromEntries(Object.entries(m)
+  .filter(([k]) => !TIMING.includes(k)).map(([k, v]) => [k, typeof v === 'number' && Number.isNaN(v) ? null : v]))
 
 /** The run's metric rows without timing, in order: the thing two runs of one config must share. */
 export const metricRows = (run: RunFile) => run.metrics.map(withoutTiming)

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeEach, expect } from 'vitest'
 import type { Backend, Tensor } from '../src/engine/backend'
-import { whole } from '../src/engine/backend'
+import { decodeScratchLayout, view, whole } from '../src/engine/backend'
 import { createNodeWebGPUBackend } from '../src/engine/node'
 import { uniform } from '../src/engine/rng'
 import type { WebGPUBackend } from '../src/engine/webgpu/webgpuBackend'
@@ -158,4 +158,31 @@ export function runProbe(file: string, env: Record<string, string> = {}): Vitest
   try { return JSON.parse(readFileSync(report, 'utf8')) as VitestReport } catch (e) {
     throw new Error(`the probe ${file} wrote no report (${(e as Error).message}); its output:\n${r.stdout}${r.stderr}`)
   }
+}
+
+/** N sequences of random parameters through the fused decoder on one backend, `chunk` positions per
+ *  call (0: all): [tokens, done, kCache, vCache, last logits]. The kernel twin tests of every backend. */
+export function fusedDecode(be: Backend, N: number, C: number, NH: number, L: number, temperature: number, topK: number, chunk: number, V: number): Tensor[] {
+  const maxLen = 9; const blockSize = 12
+  const offsetList: number[] = []
+  let size = 0
+  const place = (n: number) => { offsetList.push(size); size += Math.ceil(n / 64) * 64 }
+  for (const n of [V * C, blockSize * C, C, C, V * C]) place(n)
+  for (let l = 0; l < L; l++) for (const n of [C, C, 3 * C * C, 3 * C, C * C, C, C, C, 4 * C * C, 4 * C, 4 * C * C, C]) place(n)
+  const S = decodeScratchLayout(N, C, V, NH, maxLen)
+  const params = upload(be, randomArray(size, 60, 0.3))
+  const lens = Uint32Array.from({ length: N }, (_, n) => 1 + (n % 4))
+  const prompt = new Uint32Array(N * maxLen)
+  lens.forEach((len, n) => { for (let t = 0; t < len; t++) prompt[n * maxLen + t] = 1 + ((n + t) % (V - 1)) })
+  const tokens = upload(be, prompt, 'u32'); const promptLens = upload(be, lens, 'u32')
+  const done = zeros(be, N, 'done', 'u32')
+  const offsets = upload(be, Uint32Array.from(offsetList), 'u32')
+  const kCache = zeros(be, L * N * C * maxLen); const vCache = zeros(be, L * N * C * maxLen)
+  const scratch = zeros(be, S.total)
+  for (let pos = 0; pos < maxLen - 1; pos += chunk || maxLen) {
+    be.decodePositions({ tokens, params, offsets, offsetList, kCache, vCache, scratch, promptLens, done,
+      N, V, C, NH, L, maxLen, posBegin: pos, posEnd: Math.min(maxLen - 1, pos + (chunk || maxLen)), maxNew: 6,
+      temperature, topK, eosId: 0, seed: 99, stream: 4 })
+  }
+  return [tokens, done, kCache, vCache, view(scratch.buffer, S.logits, N * V)]
 }

@@ -1,5 +1,6 @@
 // The `grpo-lab` command: the lab's engine headless, for runs, sweeps and checks.
 //   grpo-lab train [--config FILE | --link URL] [--steps N] [--seed S] [--backend webgpu|cpu|reference] [--out DIR] [--stop-after N]  (metrics, traces, model)
+//   grpo-lab publish --run DIR --out FILE.safetensors   (a finished run's policy and manifest, as public/models/ holds)
 //   grpo-lab worksheet [--backend webgpu|cpu|reference] --input FILE
 //   grpo-lab score --task ID --problem JSON --completion TEXT
 //   grpo-lab export --format onnx --model FILE.safetensors [--out FILE.onnx] [--kv-cache]
@@ -51,6 +52,7 @@ const USAGE = `usage:
                     [--block-size T] [--learning-rate LR] [--backend webgpu|cpu|reference] [--out FILE.safetensors]
   grpo-lab eval --task ID [--countdown-numbers N ...] --model MODEL [--n N] [--k K] [--temperature T] [--seed S] [--backend webgpu|cpu|reference]
                 [--completions-out FILE.jsonl]   (each problem's prompt, greedy completion and reward)
+  grpo-lab publish --run DIR --out FILE.safetensors   (a finished train run's policy with its manifest, as public/models/ holds)
   grpo-lab worksheet [--backend webgpu|cpu|reference] --input FILE
   grpo-lab score --task ID --problem JSON --completion TEXT
   grpo-lab export --format onnx --model MODEL [--out FILE.onnx] [--kv-cache]
@@ -423,6 +425,52 @@ async function pretrainCommand(args: string[]): Promise<void> {
   be.destroy()
 }
 
+/** A trained policy beside the base models: `grpo-lab train --out DIR`'s model with a manifest of its
+ *  run (the config that reproduces it, steps, time, backend) and its held-out figures, evaluated as
+ *  the base models are (reference CPU backend, MANIFEST_EVAL), so test/unit/models.test.ts checks it alike. */
+async function publishCommand(args: string[]): Promise<void> {
+  const flags = parseFlags(args, ['run', 'out'])
+  if (!flags.run) throw new UsageError('--run: required; allowed: a folder written by grpo-lab train --out')
+  if (!flags.out?.endsWith('.safetensors')) throw new UsageError('--out: required; allowed: a path ending in .safetensors, e.g. public/models/addition-grpo.safetensors')
+  const run = readJson(join(flags.run, 'run.json'), '--run') as { config: Record<string, unknown>; adapter: string }
+  const metrics = readFileSync(join(flags.run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>)
+  const { checkpoint } = readCheckpoint(join(flags.run, 'model.safetensors'), '--run')
+  const config = configFromFile(run.config)
+  const task = getTask(config.task)
+  const steps = metrics.at(-1)?.step ?? 0
+  if (steps !== config.max_steps) throw new UsageError(`--run: the run stopped at step ${steps} of ${config.max_steps}; publish a finished run`)
+  const be = new CpuBackend('f32')
+  const model = new GPT(be, checkpoint.config)
+  loadInto(model, checkpoint)
+  const evaluation = await evaluateModel(model, checkpoint.tokenizer, task, { ...MANIFEST_EVAL, maxNewTokens: task.maxCompletionLength, seed: config.seed })
+  const bytes = saveSafetensors(await checkpointOf(model, checkpoint.tokenizer, { task: task.id, step: String(steps), seed: String(config.seed) }))
+  mkdirSync(join(flags.out, '..'), { recursive: true })
+  writeFileSync(flags.out, bytes)
+  const lastEval = metrics.filter((m) => m['eval/pass@1'] !== undefined).at(-1)
+  const manifest = {
+    task: task.id,
+    file: basename(flags.out),
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    bytes: bytes.length,
+    config: model.config,
+    tokenizer: checkpoint.tokenizer.toJSON(),
+    grpo: {
+      from: config.base_model || `fresh weights of seed ${config.seed}`, seed: config.seed, steps,
+      backend: run.adapter, step_minutes: Number((metrics.reduce((t, m) => t + m.step_time, 0) / 60).toFixed(1)),
+      last_eval: lastEval ? { step: lastEval.step, ...Object.fromEntries(Object.entries(lastEval).filter(([k]) => k.startsWith('eval/'))) } : null,
+      run_config: config,
+    },
+    held_out: { problems: MANIFEST_EVAL.n, k: MANIFEST_EVAL.k, temperature: MANIFEST_EVAL.temperature, ...evaluation },
+    backend: adapterLabel(be.describe()),
+    command: `npx grpo-lab train --config CONFIG.json --backend cpu --out ${flags.run} (CONFIG.json: grpo.run_config) && ` +
+      `npx grpo-lab publish --run ${flags.run} --out ${flags.out}`,
+  }
+  writeFileSync(flags.out.replace(/\.safetensors$/, '') + '.json', JSON.stringify(manifest, null, 2) + '\n')
+  process.stdout.write(JSON.stringify(evaluation) + '\n')
+  model.destroy()
+  be.destroy()
+}
+
 async function evalCommand(args: string[]): Promise<void> {
   const flags = parseFlags(args, ['task', ...TASK_OPTION_FLAGS, 'model', 'n', 'k', 'temperature', 'seed', 'backend', 'threads', 'max-new-tokens', 'completions-out'])
   const { task } = taskFromFlags(flags)
@@ -581,6 +629,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'worksheet': await worksheet(rest); return 0
       case 'pretrain': await pretrainCommand(rest); return 0
       case 'eval': await evalCommand(rest); return 0
+      case 'publish': await publishCommand(rest); return 0
       case 'score': score(rest); return 0
       case 'export': await exportCommand(rest); return 0
       case 'generate': await generateCommand(rest); return 0

@@ -18,7 +18,17 @@ export interface ParsedLink {
   hidden: string[]
   /** `autostart=1`: start the run as soon as the lab is ready */
   autostart: boolean
+  /** `lesson=<id>`: the lesson to open beside the lab (an id from public/lessons/, never code) */
+  lesson: string | null
+  /** `replay=1`: show the recorded run of this link's lesson or preset instead of training live */
+  replay: boolean
 }
+
+/** What a link carries besides the run configuration. */
+export interface LinkExtras { hidden?: readonly string[]; autostart?: boolean; lesson?: string | null; replay?: boolean }
+
+/** A lesson id: lower-case letters, digits and dashes, as the files in public/lessons/ are named. */
+export const LESSON_ID = /^[a-z0-9][a-z0-9-]{0,39}$/
 
 /** Panels a lesson link may hide besides single config keys. */
 export const HIDEABLE_PANELS = ['preset', 'knobs', 'worksheet', 'traces', 'charts', 'export'] as const
@@ -47,11 +57,13 @@ export function parseLink(text: string): ParsedLink {
   const problems: LinkProblem[] = []
   const hidden: string[] = []
   let autostart = false
+  let lesson: string | null = null
+  let replay = false
   const params = new URLSearchParams(fragmentOf(text.trim()))
   const version = params.get('v')
   if (version !== null && version !== String(LINK_VERSION)) {
     problems.push({ key: 'v', message: `link version ${JSON.stringify(version.slice(0, 20))} is not supported; this lab reads version ${LINK_VERSION}` })
-    return { values: {}, problems, hidden, autostart }
+    return { values: {}, problems, hidden, autostart, lesson, replay }
   }
   for (const [key, raw] of params) {
     if (key === 'v') continue
@@ -64,9 +76,14 @@ export function parseLink(text: string): ParsedLink {
       } else if (raw === '1' && !hidden.includes(what)) hidden.push(what)
       continue
     }
-    if (key === 'autostart') {
-      if (raw === '1' || raw === '0') autostart = raw === '1'
-      else problems.push({ key, message: `autostart: got ${JSON.stringify(raw.slice(0, 20))}; allowed: ${FLAG_ALLOWED}` })
+    if (key === 'autostart' || key === 'replay') {
+      if (raw === '1' || raw === '0') { if (key === 'autostart') autostart = raw === '1'; else replay = raw === '1' }
+      else problems.push({ key, message: `${key}: got ${JSON.stringify(raw.slice(0, 20))}; allowed: ${FLAG_ALLOWED}` })
+      continue
+    }
+    if (key === 'lesson') {
+      if (LESSON_ID.test(raw)) lesson = raw
+      else problems.push({ key, message: `lesson: got ${JSON.stringify(raw.slice(0, 40))}; allowed: a lesson id (lower-case letters, digits and dashes, at most 40)` })
       continue
     }
     // each value alone first, so that a later bad duplicate of a key leaves the earlier good one
@@ -79,7 +96,7 @@ export function parseLink(text: string): ParsedLink {
   // cross-key rules: refuse the link's own keys, one at a time, until the rest resolve
   const resolved = resolvePartial(values)
   problems.push(...resolved.problems)
-  return { values: resolved.kept, problems, hidden, autostart }
+  return { values: resolved.kept, problems, hidden, autostart, lesson, replay }
 }
 
 function format(v: unknown): string {
@@ -87,7 +104,7 @@ function format(v: unknown): string {
 }
 
 /** The fragment for a configuration: version first, the seed, then only what differs from the defaults. */
-export function encodeLink(config: RunConfig, hidden: readonly string[] = [], autostart = false): string {
+export function encodeLink(config: RunConfig, hidden: readonly string[] = [], autostart = false, extras: Omit<LinkExtras, 'hidden' | 'autostart'> = {}): string {
   const parts = [`v=${LINK_VERSION}`]
   // what the parser will assume for a key the link leaves out (epsilon_high follows a written epsilon)
   const implied = defaultsGiven(config)
@@ -97,5 +114,7 @@ export function encodeLink(config: RunConfig, hidden: readonly string[] = [], au
   }
   for (const h of hidden) parts.push(`${encodeURIComponent(h)}_hide=1`)
   if (autostart) parts.push('autostart=1')
+  if (extras.lesson) parts.push(`lesson=${encodeURIComponent(extras.lesson)}`)
+  if (extras.replay) parts.push('replay=1')
   return '#' + parts.join('&')
 }

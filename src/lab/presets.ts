@@ -21,6 +21,7 @@ export const ECHO_VALUES: Partial<RunConfig> = {
 
 export const PRESETS: readonly Preset[] = [
   { id: 'addition', name: 'R1-Zero addition (default)', about: 'multi-digit addition: rewarded only for the right answer, the model learns to work it out', values: {} },
+  { id: 'addition-trained', name: 'R1-Zero addition, trained (result)', about: 'the default run’s policy after its 300 GRPO steps (public/models/addition-grpo): its completions without training, or train on', values: { base_model: 'addition-grpo' } },
   { id: 'countdown', name: 'Countdown', about: 'TinyZero’s countdown: reach the target with the given numbers (1.0 correct, 0.1 formatted)', values: { task: 'countdown', base_model: 'countdown', max_completion_length: 96 } },
   { id: 'echo', name: 'Echo (toy, fast)', about: 'a fresh 1-layer model learns to echo a digit in a few seconds', values: ECHO_VALUES },
   { id: 'dr-grpo', name: 'Dr. GRPO', about: 'no std scaling and a constant normaliser: removes GRPO’s length and difficulty biases', values: { loss_type: 'dr_grpo', scale_rewards: 'none' } },

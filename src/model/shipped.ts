@@ -1,8 +1,9 @@
-// The base models shipped in public/models/, by the name a config gives them (base_model=addition):
+// The models shipped in public/models/ (base models, and trained policies such as addition-grpo), by the name a config gives them (base_model=addition):
 // what a run configuration can be checked against before any file is fetched — the model's
 // context length and its tokenizer's characters. test/unit/models.test.ts checks this table
 // against every manifest on disk, so a new shipped model cannot be forgotten here.
 import addition from '../../public/models/addition.json' with { type: 'json' }
+import additionGrpo from '../../public/models/addition-grpo.json' with { type: 'json' }
 import countdown from '../../public/models/countdown.json' with { type: 'json' }
 
 export interface ShippedModel {
@@ -15,7 +16,7 @@ export interface ShippedModel {
 }
 
 export const SHIPPED_MODELS: Readonly<Record<string, ShippedModel>> = Object.fromEntries(
-  [addition, countdown].map((m) => [m.file.replace(/\.safetensors$/, ''), { task: m.task, blockSize: m.config.blockSize, chars: m.tokenizer.chars }]),
+  [addition, additionGrpo, countdown].map((m) => [m.file.replace(/\.safetensors$/, ''), { task: m.task, blockSize: m.config.blockSize, chars: m.tokenizer.chars }]),
 )
 
 export function shippedModel(name: string): ShippedModel | undefined {

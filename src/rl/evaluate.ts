@@ -1,5 +1,6 @@
 // Evaluation on the held-out split: pass@1 (greedy) and cons@k (majority vote over k sampled
-// completions, by their final answer), with mean length, format and reflection rates.
+// completions, by their final answer), with mean length, format and reflection rates, and the
+// reasoning metrics of the greedy completions (tries, checks, waits; accuracy checked vs unchecked).
 // Each is one batch of generation: one readback.
 
 import { Stream } from '../engine/rng'
@@ -8,6 +9,7 @@ import type { GPT } from '../model/gpt'
 import type { CharTokenizer } from '../model/tokenizer'
 import { lastAnswer } from '../tasks/answer'
 import type { Problem, Task } from '../tasks/types'
+import { reasoningMetrics } from './reasoning'
 import { hasReflection } from './rewards'
 
 export interface EvalOptions {
@@ -41,10 +43,12 @@ export async function evaluateModel(model: GPT, tokenizer: CharTokenizer, task: 
   const texts = greedy.completions.map((c) => tokenizer.decode(c))
   o.onGreedy?.(problems.map((problem, i) => ({ problem, text: texts[i], tokens: greedy.completions[i] })))
   const format = task.rewardFunctions.find((f) => f.name === 'format')
+  const right = texts.map((t, i) => task.isCorrect(t, problems[i]))
   const out: EvalMetrics = {
-    'eval/pass@1': texts.filter((t, i) => task.isCorrect(t, problems[i])).length / o.n,
+    'eval/pass@1': right.filter(Boolean).length / o.n,
     'eval/mean_length': greedy.completions.reduce((a, c) => a + c.length, 0) / o.n,
     'eval/reflection_rate': texts.filter(hasReflection).length / o.n,
+    ...reasoningMetrics(task, texts, right, 'eval/'),
   }
   if (format) out['eval/format_rate'] = texts.filter((t, i) => format.score(t, problems[i]) === 1).length / o.n
   if (o.k > 1) {

@@ -25,6 +25,7 @@ import type { Problem, Task } from '../tasks/types'
 import { contextOverflow, missingChars, type RunConfig, RunConfigError } from './config'
 import { evaluateModel } from './evaluate'
 import { grpoObjective as objectiveOf, sequenceWeights } from './loss'
+import { meanOrNaN, reasoningMetrics } from './reasoning'
 import { hasReflection, rewardWeights, type ScoredCompletion, scoreCompletion } from './rewards'
 import { scheduledLearningRate } from './schedule'
 
@@ -227,9 +228,11 @@ export class GRPOTrainer {
     const correct = ro.scores.map((s) => s.correct)
     Object.assign(metrics, {
       accuracy: mean(correct.map(Number)),
-      length_correct: mean(lengths.filter((_, i) => correct[i])),
-      length_incorrect: mean(lengths.filter((_, i) => !correct[i])),
+      // NaN when the batch has none of that kind (JSON's null): a gap in the curve, not a length of 0
+      length_correct: meanOrNaN(lengths.filter((_, i) => correct[i])),
+      length_incorrect: meanOrNaN(lengths.filter((_, i) => !correct[i])),
       reflection_rate: mean(ro.texts.map((x) => Number(hasReflection(x)))),
+      ...reasoningMetrics(this.task, ro.texts, correct),
       'dynamic_sampling/rounds': ro.rounds,
     })
     if (this.task.rewardFunctions.some((f) => f.name === 'format')) {

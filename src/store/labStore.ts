@@ -38,6 +38,8 @@ export interface Alert {
   action?: 'fresh-weights' | 'export-run' | 'resume'
 }
 
+export type WorksheetSource = { kind: 'group'; index: number } | { kind: 'typed' }
+
 export interface Progress { label: string; fraction: number | null }
 
 export const SPEEDS = [
@@ -56,6 +58,10 @@ export interface LabState {
   /** lesson links: controls and panels to hide */
   hidden: string[]
   autostart: boolean
+  /** the link's `lesson=<id>` (the lesson panel fetches and validates it) */
+  lessonId: string | null
+  /** the link's `replay=1`: show the recorded run rather than train live */
+  replayWanted: boolean
   linkProblems: LinkProblem[]
   run: RunView | null
   overlay: { name: string; metrics: Metrics[] } | null
@@ -89,6 +95,15 @@ export interface LabState {
   resumeSaved(): Promise<void>
   setSpeed(delayMs: number): void
   setHidden(hidden: string[]): void
+  /** the index (into run.metrics) of the step the trace viewer shows; null follows the latest (a chart's step axis or a lesson moves it) */
+  traceIndex: number | null
+  setTraceIndex(index: number | null): void
+  /** what the worksheet works through: a group of the shown step, or the typed example */
+  worksheetSource: WorksheetSource
+  setWorksheetSource(source: WorksheetSource): void
+  /** a panel, chart or trace a lesson points at (its aria-label), drawn outlined; null: none */
+  highlight: string | null
+  setHighlight(label: string | null): void
   shareLink(autostart: boolean): string
   exportRun(): Promise<RunFile | null>
   /** a step's trace: from memory, else from IndexedDB (null when it is in neither) */
@@ -191,6 +206,13 @@ const deviceLostText = (message: string, during: Activity, resumeFrom: number | 
   const from = resumeFrom ? `from step ${resumeFrom} (the last snapshot)` : 'from the start (no snapshot yet; same seed, same steps)'
   return `${what}${retry} Resume continues on a new device ${from}; ` +
     'the steps after it are recomputed. Or add ?backend=cpu to the address to train on the CPU.'
+}
+
+/** Where a saved run can go on from: its snapshot, or (steps but none yet: a reload before the
+ *  first) step 0, whose seed recomputes the same steps; null for a finished or empty run. */
+export function resumableStep(snapshotStep: number | null, lastStep: number, maxSteps: number): { step: number } | null {
+  const from = snapshotStep ?? (lastStep > 0 ? 0 : null)
+  return from !== null && from < maxSteps ? { step: from } : null
 }
 
 const baseModelProblem = (from: string, why: string) =>
@@ -340,6 +362,8 @@ export const useLab = create<LabState>((set, get) => {
     presetId: initial.presetId,
     hidden: initial.hidden,
     autostart: initial.autostart,
+    lessonId: initial.lesson,
+    replayWanted: initial.replay,
     linkProblems: initial.linkProblems,
     run: null,
     overlay: null,
@@ -371,7 +395,7 @@ export const useLab = create<LabState>((set, get) => {
       // a new link in the same tab (pasted, or a lesson's next step)
       addEventListener('hashchange', () => {
         const l = linkState(location.hash)
-        set({ config: l.config, presetId: l.presetId, hidden: l.hidden, linkProblems: l.linkProblems })
+        set({ config: l.config, presetId: l.presetId, hidden: l.hidden, lessonId: l.lesson, replayWanted: l.replay, linkProblems: l.linkProblems })
       })
       // the run this browser showed last, unless the link asks for another configuration
       db.loadCurrentRun().then((saved) => {
@@ -385,7 +409,7 @@ export const useLab = create<LabState>((set, get) => {
             id: saved.header.id, name: saved.header.name, config: saved.header.config, source: 'saved',
             metrics: saved.steps.map((s) => s.metrics), traces: windowed(saved.steps.map((s) => s.trace)), evals: saved.evals,
           },
-          resumable: saved.snapshot && saved.snapshot.step < saved.header.config.max_steps ? { step: saved.snapshot.step } : null,
+          resumable: resumableStep(saved.snapshot?.step ?? null, saved.steps.at(-1)?.step ?? 0, saved.header.config.max_steps),
         })
         latestSnapshot = saved.snapshot?.snapshot ?? null
       }).catch(noStorage)
@@ -444,7 +468,7 @@ export const useLab = create<LabState>((set, get) => {
       void writeInOrder(() => db.saveHeader({ id: run.id, name: run.name, config, createdAt: Date.now() }))
       // the address names the run on screen: a reload finds it again (the saved run is restored only
       // when the link asks for its configuration), and the address bar is a share link. No hashchange.
-      if (location.hash.length > 1) history.replaceState(history.state, '', encodeLink(config, get().hidden)) // no autostart: a reload must not start a second run
+      if (location.hash.length > 1) history.replaceState(history.state, '', encodeLink(config, get().hidden, false, { lesson: get().lessonId, replay: get().replayWanted })) // no autostart: a reload must not start a second run
       const send = (baseBytes?: Uint8Array) => get().send({ type: 'start-grpo', config, paused: opts.paused, stepOnce: opts.stepOnce, baseBytes, modelUrl: source.modelUrl })
       // a base model pretrained in this browser goes along; any other is fetched by the worker
       if (source.local) {
@@ -499,10 +523,16 @@ export const useLab = create<LabState>((set, get) => {
     setSpeed(delayMs) { set({ delayMs }); get().send({ type: 'speed', delayMs }) },
 
     setHidden(hidden) { set({ hidden }) },
+    traceIndex: null,
+    setTraceIndex(traceIndex) { set({ traceIndex }) },
+    worksheetSource: { kind: 'group', index: 0 },
+    setWorksheetSource(worksheetSource) { set({ worksheetSource }) },
+    highlight: null,
+    setHighlight(highlight) { set({ highlight }) },
 
     shareLink(autostart) {
       const base = location.href.replace(/#.*$/, '')
-      return base + encodeLink(get().config, get().hidden, autostart)
+      return base + encodeLink(get().config, get().hidden, autostart, { lesson: get().lessonId, replay: get().replayWanted })
     },
 
     async exportRun() {

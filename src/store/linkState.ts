@@ -10,6 +10,10 @@ export interface LinkState {
   presetId: string | null
   hidden: string[]
   autostart: boolean
+  /** `lesson=<id>` (checked for shape only; the lesson file is fetched and validated by the page) */
+  lesson: string | null
+  /** `replay=1` */
+  replay: boolean
   linkProblems: LinkProblem[]
   /** whether the address had a fragment at all (a saved run is shown only without one, or for the same config) */
   hasLink: boolean
@@ -21,7 +25,7 @@ export function linkState(hash: string): LinkState {
   // parseLink refused what breaks a rule: this resolves without problems
   const { config } = resolvePartial(parsed.values)
   return {
-    config, presetId: presetOf(config, DEFAULT_RUN_CONFIG)?.id ?? null, hidden: parsed.hidden, autostart: parsed.autostart,
+    config, presetId: presetOf(config, DEFAULT_RUN_CONFIG)?.id ?? null, hidden: parsed.hidden, autostart: parsed.autostart, lesson: parsed.lesson, replay: parsed.replay,
     linkProblems: parsed.problems, hasLink: hash.length > 1,
   }
 }

@@ -5,8 +5,8 @@
 import { describe, expect, it } from 'vitest'
 import type { Backend, Tensor } from '../../src/engine/backend'
 import { CpuBackend } from '../../src/engine/cpu/cpuBackend'
-import { decodeScratchLayout, GRPO_STATS, view } from '../../src/engine/backend'
-import { useGpu, randomArray, randomInts, upload, zeros, expectClose } from '../helpers'
+import { GRPO_STATS } from '../../src/engine/backend'
+import { useGpu, randomArray, randomInts, upload, zeros, expectClose, fusedDecode } from '../helpers'
 
 const ATOL = 1e-5
 const RTOL = 1e-4
@@ -26,32 +26,6 @@ async function twin(name: string, run: Case, atol = ATOL, rtol = RTOL): Promise<
     if (expected[i].buffer.dtype === 'u32') expect(Array.from(a)).toEqual(Array.from(e))
     else expectClose(a, e, atol, rtol, `${name} output ${i}`)
   }
-}
-
-/** N = 5 sequences through the fused decoder on one backend: [tokens, done, kCache, vCache, last logits]. */
-function fusedDecode(be: Backend, C: number, NH: number, L: number, temperature: number, topK: number, chunk: number, V: number): Tensor[] {
-  const N = 5; const maxLen = 9; const blockSize = 12
-  const offsetList: number[] = []
-  let size = 0
-  const place = (n: number) => { offsetList.push(size); size += Math.ceil(n / 64) * 64 }
-  for (const n of [V * C, blockSize * C, C, C, V * C]) place(n)
-  for (let l = 0; l < L; l++) for (const n of [C, C, 3 * C * C, 3 * C, C * C, C, C, C, 4 * C * C, 4 * C, 4 * C * C, C]) place(n)
-  const S = decodeScratchLayout(N, C, V, NH, maxLen)
-  const params = upload(be, randomArray(size, 60, 0.3))
-  const lens = Uint32Array.from({ length: N }, (_, n) => 1 + (n % 4))
-  const prompt = new Uint32Array(N * maxLen)
-  lens.forEach((len, n) => { for (let t = 0; t < len; t++) prompt[n * maxLen + t] = 1 + ((n + t) % (V - 1)) })
-  const tokens = upload(be, prompt, 'u32'); const promptLens = upload(be, lens, 'u32')
-  const done = zeros(be, N, 'done', 'u32')
-  const offsets = upload(be, Uint32Array.from(offsetList), 'u32')
-  const kCache = zeros(be, L * N * C * maxLen); const vCache = zeros(be, L * N * C * maxLen)
-  const scratch = zeros(be, S.total)
-  for (let pos = 0; pos < maxLen - 1; pos += chunk || maxLen) {
-    be.decodePositions({ tokens, params, offsets, offsetList, kCache, vCache, scratch, promptLens, done,
-      N, V, C, NH, L, maxLen, posBegin: pos, posEnd: Math.min(maxLen - 1, pos + (chunk || maxLen)), maxNew: 6,
-      temperature, topK, eosId: 0, seed: 99, stream: 4 })
-  }
-  return [tokens, done, kCache, vCache, view(scratch.buffer, S.logits, N * V)]
 }
 
 describe('WGSL kernels match their CPU twins', () => {
@@ -147,7 +121,7 @@ describe('WGSL kernels match their CPU twins', () => {
     const first = await bits(attention(gpu(), 3, 37, 32, 4, 70))
     const second = await bits(attention(gpu(), 3, 37, 32, 4, 70))
     expect(second).toEqual(first)
-    const decoded = [await bits(fusedDecode(gpu(), 48, 4, 2, 1.0, 5, 0, 70)), await bits(fusedDecode(gpu(), 48, 4, 2, 1.0, 5, 0, 70))]
+    const decoded = [await bits(fusedDecode(gpu(), 5, 48, 4, 2, 1.0, 5, 0, 70)), await bits(fusedDecode(gpu(), 5, 48, 4, 2, 1.0, 5, 0, 70))]
     expect(decoded[1]).toEqual(decoded[0])
   })
 
@@ -217,7 +191,7 @@ describe('WGSL kernels match their CPU twins', () => {
     [16, 2, 1, 0.9, 0, 0, 11], [96, 3, 2, 1.0, 4, 3, 11], [8, 1, 3, 0, 0, 2, 11], [32, 1, 1, 1.0, 0, 0, 11],
     [64, 16, 1, 1.0, 7, 0, 100], [32, 4, 2, 0.8, 70, 4, 130], [40, 8, 1, 0, 0, 0, 70],
   ])('fused decode (C %s, %s heads, %s layers, temperature %s, top-k %s, %s positions per call, vocabulary %s): tokens, logits and caches', async (C, NH, L, temperature, topK, chunk, V) => {
-    await twin('decodePositions', (be) => fusedDecode(be, C, NH, L, temperature, topK, chunk, V), 1e-4, 1e-3)
+    await twin('decodePositions', (be) => fusedDecode(be, 5, C, NH, L, temperature, topK, chunk, V), 1e-4, 1e-3)
   })
 
   it.each([['group'], ['batch'], ['none']] as const)('GRPO advantages, scale_rewards = %s', async (scale) => {

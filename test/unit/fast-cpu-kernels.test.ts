@@ -8,7 +8,7 @@
 import { setFlagsFromString } from 'node:v8'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { Backend, Tensor } from '../../src/engine/backend'
-import { decodeScratchLayout, view } from '../../src/engine/backend'
+import { view } from '../../src/engine/backend'
 import { CpuBackend } from '../../src/engine/cpu/cpuBackend'
 import type { FastCpuBackend } from '../../src/engine/cpu/fastCpuBackend'
 import { createFastCpuBackend } from '../../src/engine/cpu/fastCpuNode'
@@ -17,7 +17,7 @@ import type { GPTConfig } from '../../src/model/config'
 import { generate } from '../../src/model/decode'
 import { GPT } from '../../src/model/gpt'
 import { AdamW } from '../../src/model/optimizer'
-import { expectClose, randomArray, randomInts, upload, zeros } from '../helpers'
+import { expectClose, fusedDecode, randomArray, randomInts, upload, zeros } from '../helpers'
 
 const ATOL = 1e-5
 const RTOL = 1e-4
@@ -190,30 +190,7 @@ for (const relaxed of [false, true]) describe(`the fast CPU backend (${relaxed ?
   it.each([
     [16, 2, 1, 0.9, 0, 0, 5], [96, 3, 2, 1.0, 4, 3, 5], [8, 1, 3, 0, 0, 2, 5], [20, 4, 2, 1.0, 0, 0, 13],
   ])('fused decode (C %s, %s heads, %s layers, temperature %s, top-k %s, %s positions per call, %s sequences): tokens, logits and caches', async (C, NH, L, temperature, topK, chunk, N) => {
-    const V = 11; const maxLen = 9; const blockSize = 12
-    const offsetList: number[] = []
-    let size = 0
-    const place = (n: number) => { offsetList.push(size); size += Math.ceil(n / 64) * 64 }
-    for (const n of [V * C, blockSize * C, C, C, V * C]) place(n)
-    for (let l = 0; l < L; l++) for (const n of [C, C, 3 * C * C, 3 * C, C * C, C, C, C, 4 * C * C, 4 * C, 4 * C * C, C]) place(n)
-    const S = decodeScratchLayout(N, C, V, NH, maxLen)
-    await twin('decodePositions', (be) => {
-      const params = upload(be, randomArray(size, 60, 0.3))
-      const lens = Uint32Array.from({ length: N }, (_, n) => 1 + (n % 4))
-      const prompt = new Uint32Array(N * maxLen)
-      lens.forEach((len, n) => { for (let t = 0; t < len; t++) prompt[n * maxLen + t] = 1 + ((n + t) % (V - 1)) })
-      const tokens = upload(be, prompt, 'u32'); const promptLens = upload(be, lens, 'u32')
-      const done = zeros(be, N, 'done', 'u32')
-      const offsets = upload(be, Uint32Array.from(offsetList), 'u32')
-      const kCache = zeros(be, L * N * C * maxLen); const vCache = zeros(be, L * N * C * maxLen)
-      const scratch = zeros(be, S.total)
-      for (let pos = 0; pos < maxLen - 1; pos += chunk || maxLen) {
-        be.decodePositions({ tokens, params, offsets, offsetList, kCache, vCache, scratch, promptLens, done,
-          N, V, C, NH, L, maxLen, posBegin: pos, posEnd: Math.min(maxLen - 1, pos + (chunk || maxLen)), maxNew: 6,
-          temperature, topK, eosId: 0, seed: 99, stream: 4 })
-      }
-      return [tokens, done, kCache, vCache, view(scratch.buffer, S.logits, N * V)]
-    }, 1e-4, 1e-3)
+    await twin('decodePositions', (be) => fusedDecode(be, N, C, NH, L, temperature, topK, chunk, 11), 1e-4, 1e-3)
   })
 
   it.each([[1, false], [0.7, true]])('the whole 2-layer GPT: log-probs, entropy, every gradient, one AdamW step and a sampled rollout (temperature %s, entropy gradient %s)', async (temperature, entropyGrad) => {

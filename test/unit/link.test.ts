@@ -23,6 +23,19 @@ describe('share links', () => {
     }
   })
 
+  it('carries a lesson id and replay=1, and refuses a lesson that is not an id', () => {
+    const link = encodeLink(DEFAULT_RUN_CONFIG, ['knobs'], false, { lesson: 'group-advantage', replay: true })
+    expect(link).toBe('#v=1&seed=1&knobs_hide=1&lesson=group-advantage&replay=1')
+    const parsed = parseLink(link)
+    expect(parsed).toMatchObject({ lesson: 'group-advantage', replay: true, hidden: ['knobs'], problems: [] })
+    expect(parseLink('#v=1').lesson).toBeNull()
+    const bad = parseLink('#v=1&lesson=../../evil.js&replay=yes')
+    expect(bad.lesson).toBeNull()
+    expect(bad.replay).toBe(false)
+    expect(bad.problems.map((p) => p.key)).toEqual(['lesson', 'replay'])
+    expect(bad.problems[0].message).toContain('lower-case letters, digits and dashes')
+  })
+
   it('names the bad key and the allowed values, and keeps the good ones', () => {
     const parsed = parseLink('#v=1&num_generations=1&loss_type=ppo&beta=0.1&seed=abc')
     expect(parsed.values).toEqual({ beta: 0.1 })

@@ -34,6 +34,9 @@ function load(file: string) {
   return { m, bytes, ck, model, task }
 }
 
+/** The seed a manifest's held-out problems were drawn with: its pretraining's, or its GRPO run's. */
+const seedOf = (m: { pretrain?: { seed: number }; grpo?: { seed: number } }) => m.pretrain?.seed ?? m.grpo!.seed
+
 /** The majority final answer of each problem's candidates (ties: the first seen), apart from evaluateModel's. */
 function majority(candidates: string[]): { text: string; distinct: number } {
   const answers = candidates.map((c) => (lastAnswer(c) ?? c).trim())
@@ -67,14 +70,14 @@ describe('shipped base models', () => {
       expect(ck.tokenizer.toJSON()).toEqual(m.tokenizer)
       expect(m.backend).toMatch(/^CPU backend/)
       const e = await evaluateModel(model, ck.tokenizer, task, {
-        n: m.held_out.problems, k: 0, temperature: 1, maxNewTokens: task.maxCompletionLength, seed: m.pretrain.seed,
+        n: m.held_out.problems, k: 0, temperature: 1, maxNewTokens: task.maxCompletionLength, seed: seedOf(m),
       })
       expect(e['eval/pass@1']).toBe(m.held_out['eval/pass@1'])
     })
 
     it(`${file}: pass@1 and cons@${K} on ${FEW} problems agree with greedy decoding by full forward passes and a majority vote written here`, async () => {
       const { m, ck, model, task } = load(file)
-      const seed = m.pretrain.seed
+      const seed = seedOf(m)
       const problems = Array.from({ length: FEW }, (_, i) => task.problem('test', seed, i))
       const prompts = problems.map((p) => ck.tokenizer.encode(p.prompt))
       const maxNew = Math.min(task.maxCompletionLength, model.config.blockSize - Math.max(...prompts.map((p) => p.length)))
@@ -91,6 +94,18 @@ describe('shipped base models', () => {
       expect(e[`eval/cons@${K}`]).toBe(votes.filter((v, i) => task.isCorrect(v.text, problems[i])).length / FEW)
     })
   }
+
+  it('each trained policy (addition-grpo) is its shipped base after a finished GRPO run, and beats it held-out', () => {
+    const trained = manifests.map((f) => JSON.parse(readFileSync(join(DIR, f), 'utf8'))).filter((m) => m.grpo)
+    expect(trained.map((m) => m.file)).toContain('addition-grpo.safetensors')
+    for (const m of trained) {
+      const base = JSON.parse(readFileSync(join(DIR, `${m.grpo.from}.json`), 'utf8'))
+      expect(m.grpo.run_config.base_model).toBe(m.grpo.from)
+      expect(m.grpo.steps).toBe(m.grpo.run_config.max_steps)
+      expect(m.config).toEqual(base.config)
+      expect(m.held_out['eval/pass@1']).toBeGreaterThan(base.held_out['eval/pass@1'])
+    }
+  })
 
   it('cons@k at temperature 0 is pass@1: k identical greedy samples vote for the greedy answer', async () => {
     const { m, ck, model, task } = load('addition.json')

@@ -23,6 +23,11 @@ export const CHART_DEFS: ChartDef[] = [
   ] },
   { id: 'Response length', title: 'Response length (mean, correct vs incorrect)', keys: fixed(
     ['completions/mean_length', 'mean'], ['length_correct', 'correct'], ['length_incorrect', 'incorrect']) },
+  { id: 'Reasoning', title: 'Reasoning: share that tries again, checks, says "wait"', keys: fixed(
+    ['reflection/try_rate', 'try'], ['reflection/check_rate', 'check'], ['reflection/wait_rate', 'wait']) },
+  { id: 'Verification', title: 'Verified answers, and accuracy verified vs unverified', keys: fixed(
+    ['verified_rate', 'verified'], ['accuracy/verified', 'accuracy verified'], ['accuracy/unverified', 'accuracy unverified']) },
+  { id: 'Tries', title: 'Answers tried per completion (mean)', keys: fixed(['reasoning/tries_mean', 'tries']) },
   { id: 'KL', title: 'KL to the reference (k3)', keys: fixed(['kl', 'kl']) },
   { id: 'Entropy', title: 'Entropy of the policy', keys: fixed(['entropy', 'entropy']) },
   { id: 'Clip ratio', title: 'Clip ratios', keys: fixed(['clip_ratio/low_mean', 'low'], ['clip_ratio/high_mean', 'high'], ['clip_ratio/region_mean', 'region']) },

@@ -28,6 +28,11 @@ function yRange(_u: uPlot, min: number | null, max: number | null): uPlot.Range.
   return uPlot.rangeNum(min, max, 0.1, true)
 }
 
+/** Each series' count of steps with a value, as JSON (what a test reads to see a curve fill). */
+function filledOf(data: (number | null)[][]): string {
+  return JSON.stringify(data.slice(1).map((ys) => ys.filter((y) => y !== null).length))
+}
+
 export function UPlotChart({ label, title, series, data, height = 170 }: Props) {
   const box = useRef<HTMLDivElement>(null)
   const plot = useRef<uPlot | null>(null)
@@ -64,7 +69,7 @@ export function UPlotChart({ label, title, series, data, height = 170 }: Props) 
   return (
     <figure className="chart-card">
       <figcaption>{title}</figcaption>
-      <div ref={box} role="img" aria-label={label} data-points={data[0]?.length ?? 0} data-series={seriesKey} className="uplot-box" />
+      <div ref={box} role="img" aria-label={label} data-points={data[0]?.length ?? 0} data-filled={filledOf(data)} data-series={seriesKey} className="uplot-box" />
     </figure>
   )
 }

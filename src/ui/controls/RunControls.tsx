@@ -32,7 +32,9 @@ export function RunControls() {
       </div>
       {resumable && runState !== 'running' && runState !== 'paused' && (
         <div className="resume" role="status" aria-label="Saved run">
-          This run was saved at step {resumable.step}.{' '}
+          {resumable.step > 0
+            ? <>This run was saved at step {resumable.step}.{' '}</>
+            : <>This run stopped before its first snapshot; its seed recomputes the same steps.{' '}</>}
           <button className="primary" onClick={() => void lab.resumeSaved()} disabled={runState === 'loading'}>Resume from step {resumable.step}</button>
         </div>
       )}

@@ -18,8 +18,9 @@ export function TraceViewer() {
   const metrics = useLab((s) => s.run?.metrics)
   const traces = useLab((s) => s.run?.traces)
   const hidden = useLab((s) => s.hidden)
-  // null: follow the latest step
-  const [chosen, setChosen] = useState<number | null>(null)
+  // an index into the run's steps; null: follow the latest step
+  const chosen = useLab((s) => s.traceIndex)
+  const setChosen = useLab((s) => s.setTraceIndex)
   const [filter, setFilter] = useState<Filter>('all')
   const n = metrics?.length ?? 0
   const index = chosen === null ? n - 1 : Math.min(chosen, n - 1)

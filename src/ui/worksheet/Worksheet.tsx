@@ -5,7 +5,7 @@ import 'katex/dist/katex.min.css'
 import { useEffect, useMemo, useState } from 'react'
 import { CpuBackend } from '../../engine/cpu/cpuBackend'
 import { computeWorksheet, type ParsedWorksheetInput, parseWorksheetInput, weightedRewards, type WorksheetOutput } from '../../rl/worksheet'
-import { useLab } from '../../store/labStore'
+import { useLab, type WorksheetSource } from '../../store/labStore'
 import type { RunConfig } from '../../rl/config'
 import { objectiveKind } from '../../rl/loss'
 import { ADVANTAGE_TEX, AGGREGATION_TEX, extrasTex, num, paren, perTokenTex, ratioTex, renderTex, vec } from './tex'
@@ -33,7 +33,6 @@ function worksheetConfigOf(c: RunConfig) {
     vespo_lambda_neg }
 }
 
-type Source = { kind: 'group'; index: number } | { kind: 'typed' }
 
 function Tex({ tex }: { tex: string }) {
   // KaTeX output from a string of our own numbers (see tex.ts), never from user text
@@ -49,13 +48,14 @@ export function Worksheet() {
   const last = traces.length - 1
   const followed = runState === 'running' && last >= 0 ? traces[Math.max(0, last - (traces[last].step % 5))] : traces.at(-1)
   const trace = followed ?? null
-  const [source, setSource] = useState<Source>({ kind: 'group', index: 0 })
+  const source = useLab((s) => s.worksheetSource)
+  const setSource = useLab((s) => s.setWorksheetSource)
   const [typed, setTyped] = useState(JSON.stringify(EXAMPLE, null, 1))
   const [result, setResult] = useState<{ input: ParsedWorksheetInput; out: WorksheetOutput; note: string } | null>(null)
   const [problem, setProblem] = useState<string | null>(null)
   const live = runState === 'running' || runState === 'paused' || runState === 'done'
 
-  const effective: Source = source.kind === 'group' && !trace ? { kind: 'typed' } : source
+  const effective: WorksheetSource = source.kind === 'group' && !trace ? { kind: 'typed' } : source
   const groupIndex = effective.kind === 'group' ? Math.min(effective.index, (trace?.groups.length ?? 1) - 1) : 0
   const group = effective.kind === 'group' ? trace?.groups[groupIndex] : undefined
 
