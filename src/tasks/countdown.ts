@@ -583,10 +583,12 @@ function answerExpression(answer: string, numbers: readonly number[]): Expr | nu
 
 // ---------------------------------------------------------------------------------------------
 // Reading a completion's reasoning back (the metrics' reflection/* counts): the tokens before
-// "</think>", split at spaces. An equation outside a check is a try; CHECK_WORD opens a check,
-// which runs until MISS_WORD; "verified" = the last thing before "</think>" is a check of the last
-// try that comes to the value the try wrote, nothing said "wait" after it, and the answer is that
-// try's expression. (The target is not consulted: a checked wrong try would count as verified.)
+// "</think>", split at spaces. MISS_WORD ends a try; equations before CHECK_WORD are the try
+// (one "EXPR=…=VALUE" in the forward corpus; a sub-goal and a pair in the backward one), after it
+// the check. "verified" = the last thing before "</think>" is a finished check that nothing
+// said "wait" after, and it confirms the answer: forward, the answer is the try's expression and
+// the check came to the value the try wrote (a slip's check does not); backward, the check's
+// last step is the answer's value. (The target is not consulted: a checked wrong try counts.)
 
 /** A try "EXPR=…=VALUE" (or a check's step "x op y=VALUE"): the expression first, the value last. */
 const EQUATION = /^([0-9+\-*/().]+)(?:=[0-9+\-*/().]+)*=(-?[0-9.]+)$/
@@ -598,8 +600,9 @@ export function countdownReasoning(completion: string): Reasoning {
   let checks = 0
   let waits = 0
   let inCheck = false
+  /** the try's last equation (the forward try itself; the backward pair) since the last MISS_WORD */
   let lastTry: { expr: string; value: string } | null = null
-  /** the value the current check of the last try came to; null when the last try has no check */
+  /** the value the current check came to; null when the last try has no check */
   let checked: string | null = null
   for (const token of think.split(' ')) {
     const m = EQUATION.exec(token)
@@ -614,14 +617,16 @@ export function countdownReasoning(completion: string): Reasoning {
     } else if (m && inCheck) {
       checked = m[2]
     } else if (m) {
-      tries++
+      if (lastTry === null) tries++ // a backward try's second equation is the same try
       lastTry = { expr: m[1], value: m[2] }
       checked = null
     }
   }
-  // the check must come to the value the try wrote (a slip's check does not), and the answer be that try
-  const answer = end < 0 ? null : lastAnswer(completion.slice(end))
-  const verified = lastTry !== null && inCheck && checked === lastTry.value && answer !== null && answer.trim() === lastTry.expr
+  const answer = end < 0 ? null : lastAnswer(completion.slice(end))?.trim() ?? null
+  let verified = false
+  if (lastTry !== null && inCheck && checked !== null && answer !== null) {
+    verified = answer === lastTry.expr ? checked === lastTry.value : evaluateEquation(answer) === Number(checked)
+  }
   return { tries, checks, waits, verified }
 }
 

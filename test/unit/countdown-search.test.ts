@@ -169,6 +169,15 @@ describe('countdownReasoning', () => {
     expect(countdownReasoning('7+5*3=26 test 5*3=15 15+7=22</think><answer>7+5*3</answer>').verified).toBe(false)
     // a direct answer, and an answer other than the checked try
     expect(countdownReasoning('</think><answer>7*3+5</answer>')).toEqual({ tries: 0, checks: 0, waits: 0, verified: false })
+  })
+
+  it('reads a backward completion: a sub-goal and its pair are one try; the check confirms the answer', () => {
+    expect(countdownReasoning('26+7=33 5*3=15 wait 26-5=21 7*3=21 test 7*3=21 21+5=26</think><answer>7*3+5</answer>'))
+      .toEqual({ tries: 2, checks: 1, waits: 1, verified: true })
+    // a check that does not come to the answer's value, and one that is cut off, do not verify
+    expect(countdownReasoning('26-5=21 7*3=21 test 7*3=21 21+5=27</think><answer>7*3+5</answer>').verified).toBe(false)
+    expect(countdownReasoning('26-5=21 7*3=21 test</think><answer>7*3+5</answer>').verified).toBe(false)
+    expect(countdownReasoning('26-5=21 7*3=21</think><answer>7*3+5</answer>')).toEqual({ tries: 1, checks: 0, waits: 0, verified: false })
     expect(countdownReasoning('7*3+5=26 test 7*3=21 21+5=26</think><answer>7+3*5</answer>').verified).toBe(false)
     // a check with "wait" after it, and no answer at all
     expect(countdownReasoning('7*3+5=26 test 7*3=21 21+5=26 wait</think><answer>7*3+5</answer>').verified).toBe(false)
