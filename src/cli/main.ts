@@ -48,7 +48,7 @@ export class UsageError extends Error {}
 const USAGE = `usage:
   grpo-lab train [--config FILE | --link 'URL or #fragment'] [--steps N] [--seed S] [--backend webgpu|cpu|reference] [--out DIR]
                  [--stop-after N]   (stop after step N of the run, as pausing the page does; the schedule still spans all steps)
-  grpo-lab pretrain --task ID [--countdown-numbers N --countdown-max-number M --countdown-max-target T] [--countdown-corpus forward|backward [--countdown-room N]] [--steps N] [--seed S] [--batch-size B] [--n-layer L] [--n-head H] [--n-embd C]
+  grpo-lab pretrain --task ID [--countdown-numbers N --countdown-max-number M --countdown-max-target T] [--countdown-corpus forward|backward [--countdown-room N]] [--format-noise P] [--steps N] [--seed S] [--batch-size B] [--n-layer L] [--n-head H] [--n-embd C]
                     [--block-size T] [--learning-rate LR] [--backend webgpu|cpu|reference] [--out FILE.safetensors]
   grpo-lab eval --task ID [--countdown-numbers N ...] --model MODEL [--n N] [--k K] [--temperature T] [--seed S] [--backend webgpu|cpu|reference]
                 [--completions-out FILE.jsonl]   (each problem's prompt, greedy completion and reward)
@@ -368,7 +368,7 @@ function withCorpus(flags: Flags, task: ReturnType<typeof getTask>, given: Recor
 }
 
 async function pretrainCommand(args: string[]): Promise<void> {
-  const flags = parseFlags(args, ['task', ...TASK_OPTION_FLAGS, 'countdown-corpus', 'countdown-room', 'steps', 'seed', 'batch-size', 'n-layer', 'n-head', 'n-embd', 'block-size', 'learning-rate', 'backend', 'threads', 'out'])
+  const flags = parseFlags(args, ['task', ...TASK_OPTION_FLAGS, 'countdown-corpus', 'countdown-room', 'format-noise', 'steps', 'seed', 'batch-size', 'n-layer', 'n-head', 'n-embd', 'block-size', 'learning-rate', 'backend', 'threads', 'out'])
   const fromFlags = taskFromFlags(flags)
   const given = fromFlags.given
   const { task, corpus } = withCorpus(flags, fromFlags.task, given)
@@ -387,6 +387,11 @@ async function pretrainCommand(args: string[]): Promise<void> {
     const lr = Number(flags['learning-rate'])
     if (!(lr > 0 && lr <= 1)) throw new UsageError(`--learning-rate: got ${JSON.stringify(flags['learning-rate'])}; allowed: a number in (0, 1]`)
     o.learningRate = lr
+  }
+  if (flags['format-noise'] !== undefined) {
+    const share = Number(flags['format-noise'])
+    if (!(share >= 0 && share <= 1) || flags['format-noise'].trim() === '') throw new UsageError(`--format-noise: got ${JSON.stringify(flags['format-noise'])}; allowed: a share from 0 to 1`)
+    o.formatNoise = share
   }
   if (o.nEmbd % o.nHead !== 0) throw new UsageError(`--n-head: ${o.nHead} does not divide --n-embd ${o.nEmbd}`)
   const out = flags.out ?? `public/models/${task.id}.safetensors`
@@ -417,6 +422,7 @@ async function pretrainCommand(args: string[]): Promise<void> {
     minutes: Number(minutes.toFixed(1)),
     command: `npx grpo-lab pretrain --task ${task.id}${optionFlags(given)}${corpus ? ` --countdown-corpus ${corpus}` : ''} --steps ${o.steps} --seed ${o.seed} --batch-size ${o.batchSize} ` +
       `--n-layer ${o.nLayer} --n-head ${o.nHead} --n-embd ${o.nEmbd} --block-size ${o.blockSize} --learning-rate ${o.learningRate} ` +
+      (o.formatNoise ? `--format-noise ${o.formatNoise} ` : '') +
       `--backend ${be.kind} --out ${out}`,
   }
   writeFileSync(out.replace(/\.safetensors$/, '') + '.json', JSON.stringify(manifest, null, 2) + '\n')
