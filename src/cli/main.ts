@@ -48,7 +48,7 @@ export class UsageError extends Error {}
 const USAGE = `usage:
   grpo-lab train [--config FILE | --link 'URL or #fragment'] [--steps N] [--seed S] [--backend webgpu|cpu|reference] [--out DIR]
                  [--stop-after N]   (stop after step N of the run, as pausing the page does; the schedule still spans all steps)
-  grpo-lab pretrain --task ID [--countdown-numbers N --countdown-max-number M --countdown-max-target T] [--countdown-corpus forward|backward [--countdown-room N]] [--format-noise P] [--steps N] [--seed S] [--batch-size B] [--n-layer L] [--n-head H] [--n-embd C]
+  grpo-lab pretrain --task ID [--countdown-numbers N --countdown-max-number M --countdown-max-target T] [--countdown-corpus forward|backward|reachable [--countdown-room N]] [--format-noise P] [--steps N] [--seed S] [--batch-size B] [--n-layer L] [--n-head H] [--n-embd C]
                     [--block-size T] [--learning-rate LR] [--backend webgpu|cpu|reference] [--out FILE.safetensors]
   grpo-lab eval --task ID [--countdown-numbers N ...] --model MODEL [--n N] [--k K] [--temperature T] [--seed S] [--backend webgpu|cpu|reference]
                 [--completions-out FILE.jsonl]   (each problem's prompt, greedy completion and reward)
@@ -357,9 +357,9 @@ function withCorpus(flags: Flags, task: ReturnType<typeof getTask>, given: Recor
   const corpus = flags['countdown-corpus']
   if (corpus === undefined) return { task, corpus: null }
   if (flags.task !== 'countdown') throw new UsageError(`--countdown-corpus: only with --task countdown (got --task ${flags.task})`)
-  if (corpus !== 'forward' && corpus !== 'backward') throw new UsageError(`--countdown-corpus: got ${JSON.stringify(corpus)}; allowed: forward or backward (default ${COUNTDOWN_CORPUS})`)
+  if (corpus !== 'forward' && corpus !== 'backward' && corpus !== 'reachable') throw new UsageError(`--countdown-corpus: got ${JSON.stringify(corpus)}; allowed: forward, backward or reachable (default ${COUNTDOWN_CORPUS})`)
   const room = int(flags, 'countdown-room', 32, 512)
-  if (room !== undefined && corpus !== 'backward') throw new UsageError('--countdown-room: only with --countdown-corpus backward')
+  if (room !== undefined && corpus === 'forward') throw new UsageError('--countdown-room: only with --countdown-corpus backward or reachable')
   const d = DEFAULT_COUNTDOWN
   return {
     task: countdownTask({ numbers: given.countdown_numbers ?? d.numbers, maxNumber: given.countdown_max_number ?? d.maxNumber, maxTarget: given.countdown_max_target ?? d.maxTarget, corpus, room }),

@@ -416,9 +416,10 @@ export function countdownTask(o: CountdownOptions): Task {
     pretrainingText(seed, index) {
       // train problems only: pretraining on held-out problems would leak them
       const p = draw('train', seed, Purpose.pretrainProblem, index)
-      const completion = (o.corpus ?? COUNTDOWN_CORPUS) === 'backward'
-        ? backwardCompletion(p, seed, index, backwardBudget(seed, index), o.room ?? BACKWARD_MAX_COMPLETION)
-        : searchCompletion(p, seed, index, countdownBudget(seed, index))
+      const corpus = o.corpus ?? COUNTDOWN_CORPUS
+      const completion = corpus === 'forward'
+        ? searchCompletion(p, seed, index, countdownBudget(seed, index))
+        : backwardCompletion(p, seed, index, backwardBudget(seed, index, corpus), o.room ?? BACKWARD_MAX_COMPLETION, corpus === 'reachable')
       return { prompt: p.prompt, completion }
     },
 
@@ -647,7 +648,7 @@ export function countdownReasoning(completion: string): Reasoning {
 // while searching on (one token: " wait " in place of "</think>") pays: the length GRPO can stretch.
 // Problems of 4 numbers fall back to the forward search (their answers need not have this shape).
 
-export type CountdownCorpus = 'forward' | 'backward'
+export type CountdownCorpus = 'forward' | 'backward' | 'reachable'
 /** Which search the pretraining documents write by default: the forward random tries, or the
  *  backward sub-goals (`grpo-lab pretrain --countdown-corpus backward`; its documents need a
  *  block of 160, beyond the default task's limits: see BACKWARD_MAX_COMPLETION). */
@@ -655,6 +656,11 @@ export const COUNTDOWN_CORPUS: CountdownCorpus = 'forward'
 /** Shares of the backward search's budgets (0 = a direct guess; Infinity = until a hit or out of room). */
 export const BACKWARD_BUDGETS: readonly { tries: number; share: number }[] = [
   { tries: 0, share: 0.3 }, { tries: 1, share: 0.4 }, { tries: 2, share: 0.1 }, { tries: 4, share: 0.1 }, { tries: Infinity, share: 0.1 },
+]
+/** The reachable corpus's budgets: most documents a direct guess, so that a base copying them is
+ *  right ≤ 20% of the time although its first try hits half the problems. */
+export const REACHABLE_BUDGETS: readonly { tries: number; share: number }[] = [
+  { tries: 0, share: 0.6 }, { tries: 1, share: 0.25 }, { tries: 2, share: 0.05 }, { tries: 4, share: 0.05 }, { tries: Infinity, share: 0.05 },
 ]
 /** Room for a backward document's completion: GRPO's max_completion_length of 128 in a block of 160. */
 export const BACKWARD_MAX_COMPLETION = 128
@@ -724,23 +730,32 @@ export function backwardTries(numbers: readonly number[], target: number): Backw
 }
 
 /** Pretraining document `index`'s budget of backward tries. */
-export function backwardBudget(seed: number, index: number): number {
+export function backwardBudget(seed: number, index: number, corpus: CountdownCorpus = 'backward'): number {
+  const budgets = corpus === 'reachable' ? REACHABLE_BUDGETS : BACKWARD_BUDGETS
   const u = new Draws(seed, Purpose.pretrainStyle, index, 0).bits() / 2 ** 32
   let acc = 0
-  for (const b of BACKWARD_BUDGETS) {
+  for (const b of budgets) {
     acc += b.share
     if (u < acc) return b.tries
   }
-  return BACKWARD_BUDGETS[BACKWARD_BUDGETS.length - 1].tries
+  return budgets[budgets.length - 1].tries
+}
+
+/** Whether the pair left beside c can reach sub-goal g at all: no pair value exceeds a·b or a+b.
+ *  The reachable corpus skips the others, as a person does who sees 26·5 = 130 is out of reach of 7 and 3. */
+export function reachable(t: BackwardTry, numbers: readonly number[]): boolean {
+  const [a, b] = numbers.filter((_, k) => k !== t.place)
+  return t.goal <= Math.max(a * b, a + b)
 }
 
 /** A backward search of `budget` tries at most, as the backward corpus says. */
-export function backwardCompletion(p: Problem, seed: number, index: number, budget: number, room = BACKWARD_MAX_COMPLETION): string {
+export function backwardCompletion(p: Problem, seed: number, index: number, budget: number, room = BACKWARD_MAX_COMPLETION, onlyReachable = false): string {
   const { numbers, target } = problemData(p)
   if (numbers.length !== 3) return searchCompletion(p, seed, index, Number.isFinite(budget) ? budget : 8)
   const segments: string[] = []
   let last: string | null = null
   for (const t of backwardTries(numbers, target)) {
+    if (onlyReachable && !reachable(t, numbers)) continue
     if (segments.length >= budget) break
     const segment = `${t.subGoal} ${t.pair}` + (t.hit ? checkPart(t.full) : '')
     if ([...segments, segment].join(SEP).length + answerPart(t.full.text).length > room) break
