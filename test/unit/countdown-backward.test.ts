@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { CharTokenizer } from '../../src/model/tokenizer'
 import {
   BACKWARD_BUDGETS, BACKWARD_MAX_COMPLETION, CHECK_WORD, COUNTDOWN_ALPHABET, COUNTDOWN_CORPUS, MISS_WORD, backwardBudget,
-  backwardTries, countdownFor, countdownScore, countdownTask, evaluateEquation, usesExactly,
+  REACHABLE_BUDGETS, backwardTries, countdownFor, countdownScore, countdownTask, evaluateEquation, reachable, usesExactly,
 } from '../../src/tasks/countdown'
 
 const dataOf = (prompt: string) => {
@@ -124,5 +124,40 @@ describe('backward search corpus', () => {
     const forward = countdownTask({ numbers: 3, maxNumber: 9, maxTarget: 100, corpus: 'forward' })
     const configured = countdownFor({ countdown_max_number: 9, countdown_max_target: 100 })
     for (let i = 0; i < 50; i++) expect(configured.pretrainingText(7, i)).toEqual(forward.pretrainingText(7, i))
+  })
+})
+
+describe('reachable corpus', () => {
+  const task = countdownTask({ numbers: 3, maxNumber: 9, maxTarget: 100, corpus: 'reachable' })
+  const docs = Array.from({ length: 3000 }, (_, i) => task.pretrainingText(5, i))
+
+  it('never writes a sub-goal the pair cannot reach, and every reachable hit is still found', () => {
+    for (const { numbers, target } of docs.slice(0, 1000).map((d) => dataOf(d.prompt))) {
+      const kept = backwardTries(numbers, target).filter((t) => reachable(t, numbers))
+      // skipping the unreachable sub-goals loses no hit: a hit's pair reached its sub-goal
+      expect(kept.some((t) => t.hit)).toBe(true)
+      for (const t of backwardTries(numbers, target)) if (t.hit) expect(reachable(t, numbers)).toBe(true)
+    }
+    for (const d of docs) {
+      const { numbers, target } = dataOf(d.prompt)
+      const think = d.completion.slice(0, d.completion.indexOf('</think>'))
+      for (const segment of think.split(` ${MISS_WORD} `).filter((s) => s !== '')) {
+        const goal = Number(segment.split(' ')[0].split('=').at(-1))
+        const t = backwardTries(numbers, target).find((x) => segment.startsWith(`${x.subGoal} `))
+        expect(t, segment).toBeDefined()
+        expect(reachable(t!, numbers)).toBe(true)
+        expect(t!.goal).toBe(goal)
+      }
+    }
+  })
+
+  it('is mostly direct guesses, fits the room, and its documents are right about a third of the time', () => {
+    const budgets = docs.map((_, i) => backwardBudget(5, i, 'reachable'))
+    const direct = budgets.filter((b) => b === 0).length / budgets.length
+    expect(direct).toBeCloseTo(REACHABLE_BUDGETS[0].share, 1)
+    for (const d of docs) expect(d.completion.length).toBeLessThanOrEqual(BACKWARD_MAX_COMPLETION)
+    const right = docs.filter((d) => countdownScore(d.completion, dataOf(d.prompt).numbers, dataOf(d.prompt).target) === 1).length / docs.length
+    expect(right).toBeGreaterThan(0.25)
+    expect(right).toBeLessThan(0.4)
   })
 })
