@@ -255,7 +255,7 @@ async function legendAt(page: Page, chart: string, end: 'first' | 'last'): Promi
   return out
 }
 
-test('export a run, then import it: the same metrics and traces are shown, and it overlays', async ({ page }) => {
+test('export a run, then import it: the same metrics and traces are shown, and it is compared', async ({ page }) => {
   test.setTimeout(TRAINING_LIMIT)
   await openLab(page, echoLink({ max_steps: 4 }))
   await startAndFinish(page, 4)
@@ -332,19 +332,22 @@ test('export a run, then import it: the same metrics and traces are shown, and i
   expect(await lastMetrics(page)).toEqual(last)
   await expect(page.getByRole('region', { name: 'Traces' }).getByLabel('Shown trace step')).toContainText('step 4')
 
-  // an overlay with other rewards: a second, dashed series in the same colour, holding the overlay's values
+  // a compared run with other rewards: its series in a colour of its own, named by its change
+  // from the shown run (the baseline), holding the compared run's values
   const other = { ...json, name: 'other run', metrics: json.metrics.map((m: Record<string, number>, i: number) => ({ ...m, reward: [0.25, 0.5, 0.75, 1.25][i] })) }
-  await page.getByLabel('Overlay run file').setInputFiles({ name: 'other.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(other)) })
+  await page.getByLabel('Compare run file').setInputFiles({ name: 'other.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(other)) })
   const chart = page.getByRole('img', { name: 'Reward chart' })
   await expect(chart).toHaveAttribute('data-series', /other run/)
-  const series = JSON.parse((await chart.getAttribute('data-series'))!) as { label: string; color: string; dashed?: boolean }[]
-  const mine = series.find((x) => x.label === 'reward (this run)')!
-  const theirs = series.find((x) => x.label === 'reward (other run)')!
-  expect(mine.dashed).toBeFalsy()
-  expect(theirs).toMatchObject({ dashed: true, color: mine.color })
+  const series = JSON.parse((await chart.getAttribute('data-series'))!) as { label: string; color: string; dash?: number[] }[]
+  const mine = series.find((x) => x.label === 'reward (baseline)')!
+  const theirs = series.find((x) => x.label === 'reward (same config: other run)')!
+  expect(mine.dash).toBeUndefined()
+  expect(theirs.dash).toBeUndefined() // each run's first series is solid; its colour tells the runs apart
+  expect(theirs.color).not.toBe(mine.color)
   const shown = (v: number) => (Math.abs(v) >= 1 ? v.toFixed(3) : v.toPrecision(3))
-  expect(await legendAt(page, 'Reward chart', 'first')).toMatchObject({ 'reward (other run)': '0.250', 'reward (this run)': shown(json.metrics[0].reward) })
-  expect(await legendAt(page, 'Reward chart', 'last')).toMatchObject({ 'reward (other run)': '1.250', 'reward (this run)': shown(json.metrics[3].reward) })
+  // the legend numbers the runs as the list above the charts does: 1 the baseline, 2 the compared run
+  expect(await legendAt(page, 'Reward chart', 'first')).toMatchObject({ 'reward · 2': '0.250', 'reward · 1': shown(json.metrics[0].reward) })
+  expect(await legendAt(page, 'Reward chart', 'last')).toMatchObject({ 'reward · 2': '1.250', 'reward · 1': shown(json.metrics[3].reward) })
 
   // a corrupt file: a clear message, nothing lost
   await page.getByLabel('Import run file').setInputFiles({ name: 'bad.json', mimeType: 'application/json', buffer: Buffer.from('{"format":"grpo-lab/run","version":1,"config":{"num_generations":1}}') })

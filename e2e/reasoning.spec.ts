@@ -1,8 +1,8 @@
 // The reasoning curves in the page: the Reasoning chart (tries, checks, "wait"), Verification
 // (verified share, accuracy verified vs unverified), Tries, Response length (correct vs incorrect)
 // and Behaviour (reflection, truncation, zero-std groups) fill with the run's own metrics, which
-// equal the reasoning metrics recomputed here from the run's exported traces; an overlay run adds
-// its dashed series to them.
+// equal the reasoning metrics recomputed here from the run's exported traces; a compared run adds
+// its series to them, in a colour of its own.
 import { expect, type Page, test } from '@playwright/test'
 import { encodeLink } from '../src/lab/link'
 import type { RunFile } from '../src/lab/runFile'
@@ -46,7 +46,7 @@ async function exported(page: Page): Promise<{ run: RunFile; bytes: Buffer }> {
   return { run: JSON.parse(bytes.toString('utf8')), bytes }
 }
 
-test('echo: the reasoning charts fill with the run\'s metrics, and an overlay run joins them dashed', async ({ page }) => {
+test('echo: the reasoning charts fill with the run\'s metrics, and a compared run joins them in its own colour', async ({ page }) => {
   test.setTimeout(TRAINING_LIMIT)
   await openLab(page, echoLink({ max_steps: 5 }))
   await startAndFinish(page, 5)
@@ -56,13 +56,18 @@ test('echo: the reasoning charts fill with the run\'s metrics, and an overlay ru
   expectMetricsFromTraces(run, 'echo')
 
   const other = { ...run, name: 'other run' }
-  await page.getByLabel('Overlay run file').setInputFiles({ name: 'other.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(other)) })
+  await page.getByLabel('Compare run file').setInputFiles({ name: 'other.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(other)) })
   for (const [chart, keys] of Object.entries(CHARTS)) {
     const img = page.getByRole('img', { name: `${chart} chart` })
     await expect(img).toHaveAttribute('data-series', /other run/)
-    const series = JSON.parse((await img.getAttribute('data-series'))!) as { label: string; dashed?: boolean }[]
-    expect(series.filter((s) => s.dashed).length, chart).toBe(keys.length)
-    expect(series.filter((s) => s.label.endsWith('(other run)')).length, chart).toBe(keys.length)
+    const series = JSON.parse((await img.getAttribute('data-series'))!) as { label: string; color: string }[]
+    const theirs = series.filter((s) => s.label.endsWith('(same config: other run)'))
+    const mine = series.filter((s) => s.label.endsWith('(baseline)'))
+    expect(theirs.length, chart).toBe(keys.length)
+    expect(mine.length, chart).toBe(keys.length)
+    // a colour per run, the same for each of its series
+    expect(new Set(theirs.map((s) => s.color)).size, chart).toBe(1)
+    expect(theirs[0].color, chart).not.toBe(mine[0].color)
   }
 })
 

@@ -323,7 +323,13 @@ scope.onmessage = async (e: MessageEvent<ToWorker>) => {
         if (state === 'pausing') state = 'running' // the step in flight simply goes on
         else if (state === 'paused') { setState('running'); void loop() }
         break
-      case 'step': await stepOnce(); break
+      case 'step': {
+        // a Step pressed while the previous one is still finishing (its snapshot) waits for it rather
+        // than being lost (a lesson presses Step n times); never onto a run started after it
+        const mine = generation
+        await whenBetweenSteps(async () => { if (mine === generation) await stepOnce() })
+        break
+      }
       case 'stop': stopAll(); setState('idle'); break
       case 'speed': delayMs = Math.max(0, Math.min(10_000, msg.delayMs)); break
       case 'export-model':

@@ -1,11 +1,12 @@
 // The page's state: the configuration being edited, the run being shown (live, restored from
-// IndexedDB, or imported), an overlay run for comparison, and the worker that trains.
+// IndexedDB, or imported), the runs compared with it, and the worker that trains.
 // Steps arrive from the worker one by one; they are appended in batches (one React update per
 // FLUSH_MS) so that fast runs never re-render the page per step. Metrics of every step stay in
 // memory (the charts); traces only for the last db.TRACE_WINDOW steps once they are stored: older
 // ones are read back from IndexedDB when the trace viewer browses to them.
 import { create } from 'zustand'
 import type { AdapterDescription } from '../engine/backend'
+import { addCompared, type ComparedRun, compareWith, removeCompared } from '../lab/compare'
 import { encodeLink, type LinkProblem } from '../lab/link'
 import { presetById, presetOf } from '../lab/presets'
 import { modelSource, type ModelSource } from '../lab/modelSource'
@@ -38,7 +39,8 @@ export interface Alert {
   action?: 'fresh-weights' | 'export-run' | 'resume'
 }
 
-export type WorksheetSource = { kind: 'group'; index: number } | { kind: 'typed' }
+/** text: numbers a lesson puts into the worksheet's JSON box (absent: keep what is typed there) */
+export type WorksheetSource = { kind: 'group'; index: number } | { kind: 'typed'; text?: string }
 
 export interface Progress { label: string; fraction: number | null }
 
@@ -64,7 +66,9 @@ export interface LabState {
   replayWanted: boolean
   linkProblems: LinkProblem[]
   run: RunView | null
-  overlay: { name: string; metrics: Metrics[] } | null
+  /** runs kept beside the shown one on the charts and in the final-figures table, the first the
+   *  baseline the others are named against (src/lab/compare.ts); the shown run is always drawn too */
+  compared: ComparedRun[]
   /** a saved snapshot the shown run can resume from, when no trainer holds it */
   resumable: { step: number } | null
   progress: Record<string, Progress>
@@ -116,7 +120,17 @@ export interface LabState {
   /** a model dropped or chosen on the page (a lab .safetensors, a Hugging Face folder's files, or a .zip
    *  of one), kept in IndexedDB as a local base model; base_model is set to it */
   importBaseModel(name: string, files: Map<string, Uint8Array>): Promise<void>
-  importRun(text: string, as: 'open' | 'overlay'): void
+  /** a run file: shown (`open`), or added to the comparison (`compare`) */
+  importRun(text: string, as: 'open' | 'compare'): void
+  /** keep a run of any source (live, saved, imported, replay) on the charts beside the shown one;
+   *  the first added with none compared makes the shown run the baseline */
+  compareRun(run: ComparedRun): void
+  /** add a run kept in IndexedDB to the comparison */
+  compareSaved(id: string): Promise<void>
+  /** the runs kept in IndexedDB a comparison can add, newest first */
+  savedRuns(): Promise<db.RunHeader[]>
+  uncompare(id: string): void
+  clearCompared(): void
   groupLogprobs(prompt: string, completions: string[]): Promise<number[][]>
   /** the visitor's consent to fetch base models from `origin`; starts the run when none is on */
   allowOrigin(origin: string): void
@@ -136,6 +150,11 @@ const logpRequests = new Map<number, { resolve: (v: number[][]) => void; reject:
 let logpIds = 0
 /** counts the worker's state messages: a state shown late (after a write) never overrides a newer one */
 let stateMessages = 0
+
+/** What a comparison keeps of a run: its steps' figures, not its traces. */
+const comparedOf = (r: ComparedRun): ComparedRun => ({ id: r.id, name: r.name, config: r.config, metrics: r.metrics, evals: r.evals, source: r.source })
+/** The run being left (a new Start, an import) stays on the charts, compared with the next. */
+const keepLeft = (list: ComparedRun[], left: RunView | null) => (left && left.metrics.length ? addCompared(list, comparedOf(left)) : list)
 
 const newRunId = () => `run-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`
 const sameConfig = (a: RunConfig, b: RunConfig) => JSON.stringify(resolvePartial(a as never).config) === JSON.stringify(resolvePartial(b as never).config)
@@ -366,7 +385,7 @@ export const useLab = create<LabState>((set, get) => {
     replayWanted: initial.replay,
     linkProblems: initial.linkProblems,
     run: null,
-    overlay: null,
+    compared: [],
     resumable: null,
     progress: {},
     alerts: [],
@@ -460,10 +479,10 @@ export const useLab = create<LabState>((set, get) => {
       storageFailed = false
       const previous = get().run
       const run: RunView = { id: newRunId(), name: `${config.task} ${config.loss_type} seed ${config.seed}`, config, metrics: [], traces: [], evals: [], source: 'live' }
-      // the run that was on screen stays visible as the overlay: compare two runs at a glance
+      // the run that was on screen stays on the charts, compared with this one
       set((s) => ({
         run, resumable: null, alerts: s.alerts.filter((a) => a.action !== 'fresh-weights'),
-        overlay: previous && previous.metrics.length ? { name: previous.name, metrics: previous.metrics } : s.overlay,
+        compared: keepLeft(s.compared, previous), traceIndex: null,
       }))
       void writeInOrder(() => db.saveHeader({ id: run.id, name: run.name, config, createdAt: Date.now() }))
       // the address names the run on screen: a reload finds it again (the saved run is restored only
@@ -497,7 +516,9 @@ export const useLab = create<LabState>((set, get) => {
       const run = get().run
       // after the run's writes still under way (even failed ones: deleting frees space)
       if (run && run.source !== 'imported') void runWrites.then(() => persist(db.deleteRun(run.id)))
-      set({ run: null, resumable: null })
+      // a compared entry of this run keeps all the steps it had (the list holds them, not IndexedDB)
+      set((s) => ({ run: null, resumable: null, traceIndex: null,
+        compared: run && s.compared.some((r) => r.id === run.id) ? addCompared(s.compared, comparedOf(run)) : s.compared }))
     },
 
     async resumeSaved() {
@@ -610,16 +631,36 @@ export const useLab = create<LabState>((set, get) => {
         get().alert(`This file is not a run this lab can read — ${(e as Error).message}. Nothing was changed.`)
         return
       }
-      if (as === 'overlay') { set({ overlay: { name: file.name, metrics: file.metrics } }); return }
+      if (as === 'compare') {
+        get().compareRun({ id: newRunId(), name: file.name, config: file.config, metrics: file.metrics, evals: file.evals, source: 'imported' })
+        return
+      }
       const s = get()
       if (s.runState === 'running' || s.runState === 'paused') s.send({ type: 'stop' })
       const previous = s.run
       set({
-        config: file.config, presetId: presetOf(file.config, DEFAULT_RUN_CONFIG)?.id ?? null, resumable: null,
+        config: file.config, presetId: presetOf(file.config, DEFAULT_RUN_CONFIG)?.id ?? null, resumable: null, traceIndex: null,
         run: { id: newRunId(), name: file.name, config: file.config, metrics: file.metrics, traces: file.traces, evals: file.evals, source: 'imported' },
-        overlay: previous && previous.metrics.length ? { name: previous.name, metrics: previous.metrics } : s.overlay,
+        compared: keepLeft(s.compared, previous),
       })
     },
+
+    compareRun(run) {
+      // the run on screen joins first (the baseline, when none is compared yet)
+      set((s) => ({ compared: compareWith(s.compared, s.run && comparedOf(s.run), comparedOf(run)) }))
+    },
+
+    async compareSaved(id) {
+      const saved = await db.loadRun(id).catch((e) => { noStorage(e); return null })
+      if (!saved) { get().alert('That run is no longer in this browser\'s storage (it keeps the last 10 runs).'); return }
+      get().compareRun({ id: saved.header.id, name: saved.header.name, config: saved.header.config, source: 'saved',
+        metrics: saved.steps.map((s) => s.metrics), evals: saved.evals })
+    },
+
+    savedRuns() { return db.listRuns().catch(() => []) },
+
+    uncompare(id) { set((s) => ({ compared: removeCompared(s.compared, id) })) },
+    clearCompared() { set({ compared: [] }) },
 
     async traceAt(step) {
       const run = get().run

@@ -121,7 +121,17 @@ export async function deleteRun(runId: string): Promise<void> {
 /** The run this page showed last, with everything saved of it; null when there is none. */
 export async function loadCurrentRun(): Promise<SavedRun | null> {
   const id = localStorage.getItem(CURRENT_KEY)
-  if (!id) return null
+  return id ? loadRun(id) : null
+}
+
+/** The runs kept in this browser, newest first (the ones a comparison can add). */
+export async function listRuns(): Promise<RunHeader[]> {
+  const all = await request((await open()).transaction('runs', 'readonly').objectStore('runs').getAll()) as RunHeader[]
+  return all.sort((a, b) => b.createdAt - a.createdAt)
+}
+
+/** A run kept in this browser, with everything saved of it; null when it is not there. */
+export async function loadRun(id: string): Promise<SavedRun | null> {
   const tx = (await open()).transaction(['runs', 'steps', 'evals', 'snapshots'], 'readonly')
   const header = await request(tx.objectStore('runs').get(id)) as RunHeader | undefined
   if (!header) return null

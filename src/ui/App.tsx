@@ -7,10 +7,13 @@ import { Charts } from './charts/Charts'
 import { BaseModelPanel } from './controls/BaseModelPanel'
 import { ConfigPanel } from './controls/ConfigPanel'
 import { ExportPanel } from './controls/ExportPanel'
+import { LinkBuilder } from './controls/LinkBuilder'
+import { LessonSlot } from './lesson/LessonSlot'
 import { RunControls } from './controls/RunControls'
 import { SharePanel } from './controls/SharePanel'
 import { ProgressBars } from './ProgressBars'
 import { Summary } from './Summary'
+import { TabPause } from './TabPause'
 import { TraceViewer } from './traces/TraceViewer'
 
 // KaTeX and the CPU twin behind the worksheet load after the page is usable
@@ -32,12 +35,15 @@ export function App() {
         <p role="status" aria-label="Adapter" className="adapter">{adapter ? adapterLabel(adapter) : 'Looking for a WebGPU adapter…'}</p>
       </header>
       <Alerts />
+      <TabPause />
+      <LessonSlot />
       <div className="layout">
         <aside>
           <RunControls />
           <BaseModelPanel />
           <ConfigPanel />
           <SharePanel />
+          <LinkBuilder />
           <ExportPanel />
         </aside>
         <div className="run">

@@ -1,5 +1,6 @@
 // The last step's headline numbers, readable at a glance.
 import { useLab } from '../store/labStore'
+import { useHighlight } from './highlight'
 
 const SHOWN: [string, string, (v: number) => string][] = [
   ['reward', 'Reward', (v) => v.toFixed(3)],
@@ -14,8 +15,9 @@ const SHOWN: [string, string, (v: number) => string][] = [
 export function Summary() {
   const last = useLab((s) => s.run?.metrics.at(-1))
   const evalAcc = useLab((s) => s.run?.evals.at(-1)?.metrics['eval/accuracy'])
+  const highlighted = useHighlight('Summary')
   return (
-    <div className="stats" aria-label="Summary">
+    <div className={`stats${highlighted}`} aria-label="Summary">
       {SHOWN.map(([key, label, f]) => (
         <div className="stat" key={key}>
           <div className="stat-label">{label}</div>

@@ -1,13 +1,21 @@
 // The run's curves, one chart per question a person asks of a GRPO run. Series that a run does
-// not log (e.g. format_rate on the echo task) are left out. An overlay run (imported, or the
-// previous run) is drawn dashed in the same colours.
+// not log (e.g. format_rate on the echo task) are left out. Runs compared with the shown one
+// (src/lab/compare.ts) are drawn on the same charts: then each run has a colour and each of a
+// chart's series a dash, and the legend names each run by what it changes from the first.
+// Pressing or dragging on any chart moves the trace viewer to that step of the shown run.
 import { useMemo } from 'react'
+import { compareNames, type ComparedRun, drawnRuns, stepIndex } from '../../lab/compare'
 import type { EvalRecord } from '../../lab/runFile'
 import type { Metrics } from '../../rl/trainer'
 import { useLab } from '../../store/labStore'
+import { useHighlight } from '../highlight'
+import { CompareTable } from './CompareTable'
 import { type SeriesSpec, UPlotChart } from './UPlotChart'
 
 const COLORS = ['#3a63d8', '#d8703a', '#2a9d5c', '#a63ad8', '#c9a227', '#d83a6b']
+/** Compared runs: a colour each (as many as MAX_COMPARED), and a dash per series of a chart. */
+export const RUN_COLORS = ['#3a63d8', '#d8703a', '#2a9d5c', '#a63ad8', '#8a6d00', '#d83a6b', '#333333']
+const KEY_DASHES: (number[] | undefined)[] = [undefined, [6, 4], [2, 3], [10, 3, 2, 3]]
 
 interface ChartDef { id: string; title: string; keys: (metricNames: string[]) => { key: string; label: string; points?: boolean }[] }
 
@@ -48,42 +56,68 @@ function byStep(metrics: Metrics[], evals: EvalRecord[] = []): Map<number, Metri
 
 const finite = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? null : v)
 
+/** Every chart's series and data for the runs drawn (one run: a colour per series, as before any comparison). */
+function chartsOf(runs: ComparedRun[], names: string[]) {
+  const rows = runs.map((r) => byStep(r.metrics, r.evals))
+  const keysOf = rows.map((m) => { const k = new Set<string>(); for (const row of m.values()) for (const n of Object.keys(row)) k.add(n); return k })
+  const all = new Set(keysOf.flatMap((k) => [...k]))
+  const nameList = [...all]
+  const last = Math.max(0, ...rows.flatMap((m) => [...m.keys()]))
+  const xs = Array.from({ length: last }, (_, i) => i + 1)
+  const comparing = runs.length > 1
+  return CHART_DEFS.map((def) => {
+    const keys = def.keys(nameList).filter((k) => all.has(k.key) || all.size === 0)
+    const series: SeriesSpec[] = []
+    const data: (number | null)[][] = [xs]
+    runs.forEach((_, ri) => keys.forEach((k, ki) => {
+      if (comparing && !keysOf[ri].has(k.key)) return // a series this run does not log
+      series.push(comparing
+        ? { label: `${k.label} (${names[ri]})`, short: `${k.label} · ${ri + 1}`, color: RUN_COLORS[ri % RUN_COLORS.length], dash: KEY_DASHES[ki % KEY_DASHES.length], points: k.points }
+        : { label: k.label, color: COLORS[ki % COLORS.length], points: k.points })
+      data.push(xs.map((x) => finite(rows[ri].get(x)?.[k.key])))
+    }))
+    return { def, series, data }
+  })
+}
+
+/** Scrubbing a chart: the trace viewer shows that step of the shown run (its last: follow the latest). */
+function scrubTo(step: number): void {
+  const { run, setTraceIndex } = useLab.getState()
+  if (!run?.metrics.length) return
+  const i = stepIndex(run.metrics, step)
+  setTraceIndex(i >= run.metrics.length - 1 ? null : i)
+}
+
 export function Charts() {
   const run = useLab((s) => s.run)
-  const overlay = useLab((s) => s.overlay)
+  const compared = useLab((s) => s.compared)
   const hidden = useLab((s) => s.hidden)
-  const charts = useMemo(() => {
-    const main = byStep(run?.metrics ?? [], run?.evals)
-    const other = byStep(overlay?.metrics ?? [])
-    const names = new Set<string>()
-    for (const m of [...main.values(), ...other.values()]) for (const k of Object.keys(m)) names.add(k)
-    const nameList = [...names]
-    const last = Math.max(0, ...main.keys(), ...other.keys())
-    const xs = Array.from({ length: last }, (_, i) => i + 1)
-    return CHART_DEFS.map((def) => {
-      const keys = def.keys(nameList).filter((k) => names.has(k.key) || names.size === 0)
-      const series: SeriesSpec[] = []
-      const data: (number | null)[][] = [xs]
-      keys.forEach((k, i) => {
-        series.push({ label: overlay ? `${k.label} (this run)` : k.label, color: COLORS[i % COLORS.length], points: k.points })
-        data.push(xs.map((x) => finite(main.get(x)?.[k.key])))
-      })
-      if (overlay) keys.forEach((k, i) => {
-        series.push({ label: `${k.label} (${overlay.name})`, color: COLORS[i % COLORS.length], dashed: true, points: k.points })
-        data.push(xs.map((x) => finite(other.get(x)?.[k.key])))
-      })
-      return { def, series, data }
-    })
-  }, [run?.metrics, run?.evals, overlay])
+  const traceIndex = useLab((s) => s.traceIndex)
+  const runs = useMemo(() => drawnRuns<ComparedRun>(compared, run), [compared, run])
+  const names = useMemo(() => compareNames(runs), [runs])
+  const charts = useMemo(() => chartsOf(runs, names), [runs, names])
+  const highlighted = useHighlight('Charts')
   if (hidden.includes('charts')) return null
+  const mark = traceIndex === null ? null : run?.metrics[Math.min(traceIndex, run.metrics.length - 1)]?.step ?? null
   return (
-    <section aria-label="Charts" className="panel charts">
-      <h2>Curves {overlay && <span className="overlay-note">— dashed: {overlay.name}</span>}</h2>
+    <section aria-label="Charts" className={`panel charts${highlighted}`}>
+      <h2>Curves</h2>
+      {runs.length > 1 && (
+        <ul aria-label="Runs on the charts" className="run-legend">
+          {runs.map((r, i) => (
+            <li key={r.id}><span className="run-swatch" style={{ background: RUN_COLORS[i % RUN_COLORS.length] }} /> <b>{i + 1}</b> {names[i]}
+              {i === 0 && <span className="hint"> ({r.name})</span>}</li>
+          ))}
+          <li className="hint">in a chart's legend, “reward · 2” is run 2's reward; a chart's first series is solid, its second dashed, its third dotted</li>
+        </ul>
+      )}
+      <p className="hint">Press or drag on a chart to show that step in the traces.</p>
       <div className="chart-grid">
         {charts.map(({ def, series, data }) => (
-          <UPlotChart key={def.id} label={`${def.id} chart`} title={def.title} series={series} data={data} />
+          <UPlotChart key={def.id} label={`${def.id} chart`} title={def.title} series={series} data={data} onScrub={scrubTo} mark={mark} />
         ))}
       </div>
+      <CompareTable runs={runs} names={names} />
     </section>
   )
 }

@@ -4,8 +4,10 @@ import type { RunConfig } from '../../rl/config'
 import { PRESETS } from '../../lab/presets'
 import { useLab } from '../../store/labStore'
 import { KnobInput } from './KnobInput'
+import { useHighlight } from '../highlight'
 
-const GROUPS: { title: string; keys: (keyof RunConfig)[]; open?: boolean }[] = [
+/** The knobs by topic (the link builder lists them so too). */
+export const GROUPS: { title: string; keys: (keyof RunConfig)[]; open?: boolean }[] = [
   { title: 'Task and model', keys: ['task', 'seed', 'base_model', 'n_layer', 'n_head', 'n_embd', 'block_size'], open: true },
   { title: 'Countdown difficulty', keys: ['countdown_numbers', 'countdown_max_number', 'countdown_max_target'] },
   { title: 'Rollout', keys: ['num_generations', 'prompts_per_step', 'temperature', 'top_k', 'max_completion_length'], open: true },
@@ -26,8 +28,9 @@ export function ConfigPanel() {
   const runState = useLab((s) => s.runState)
   const changed = runConfig && (runState === 'running' || runState === 'paused') && JSON.stringify(runConfig) !== JSON.stringify(config)
   const preset = PRESETS.find((p) => p.id === presetId)
+  const highlighted = useHighlight('Configuration')
   return (
-    <section aria-label="Configuration" className="panel config">
+    <section aria-label="Configuration" className={`panel config${highlighted}`}>
       {!hidden.includes('preset') && (
         <div className="preset">
           <label>Preset{' '}

@@ -1,6 +1,6 @@
 // Export the run (JSON: config, metrics, traces), its metrics (CSV), the trained model
 // (safetensors, ONNX for onnxruntime, or a Hugging Face folder as a .zip) and the run as a TRL
-// project (a .zip); import a run file to show it, or to overlay it on the charts.
+// project (a .zip); import a run file to show it, or to compare it with the shown run on the charts.
 import { useRef } from 'react'
 import { MAX_RUN_FILE_BYTES } from '../../lab/runFile'
 import { useLab } from '../../store/labStore'
@@ -9,12 +9,11 @@ export function ExportPanel() {
   const hidden = useLab((s) => s.hidden)
   const hasRun = useLab((s) => !!s.run)
   const live = useLab((s) => s.runState === 'running' || s.runState === 'paused' || s.runState === 'done')
-  const overlay = useLab((s) => s.overlay)
   const openRef = useRef<HTMLInputElement>(null)
-  const overlayRef = useRef<HTMLInputElement>(null)
+  const compareRef = useRef<HTMLInputElement>(null)
   if (hidden.includes('export')) return null
   const lab = useLab.getState()
-  const read = (as: 'open' | 'overlay') => async (e: React.ChangeEvent<HTMLInputElement>) => {
+  const read = (as: 'open' | 'compare') => async (e: React.ChangeEvent<HTMLInputElement>) => {
     const f = e.target.files?.[0]
     e.target.value = ''
     if (!f) return
@@ -37,12 +36,11 @@ export function ExportPanel() {
       </div>
       <div className="buttons">
         <button onClick={() => openRef.current?.click()}>Import run</button>
-        <button onClick={() => overlayRef.current?.click()}>Overlay run</button>
-        {overlay && <button onClick={() => useLab.setState({ overlay: null })}>Clear overlay</button>}
+        <button onClick={() => compareRef.current?.click()}>Compare run</button>
         <input ref={openRef} type="file" accept=".json,application/json" hidden aria-label="Import run file" onChange={read('open')} />
-        <input ref={overlayRef} type="file" accept=".json,application/json" hidden aria-label="Overlay run file" onChange={read('overlay')} />
+        <input ref={compareRef} type="file" accept=".json,application/json" hidden aria-label="Compare run file" onChange={read('compare')} />
       </div>
-      <p className="hint">Overlay draws another run dashed on the same charts (for example GRPO vs Dr. GRPO).</p>
+      <p className="hint">Compare draws another run on the same charts, named by what it changes (for example GRPO vs Dr. GRPO), with a table of final figures; add as many as you like.</p>
     </section>
   )
 }

@@ -1,5 +1,6 @@
 // Start / Pause (Resume) / Step / Reset and the speed control, with the run's state and step.
 import { SPEEDS, useLab } from '../../store/labStore'
+import { useHighlight } from '../highlight'
 
 export function RunControls() {
   const runState = useLab((s) => s.runState)
@@ -9,8 +10,9 @@ export function RunControls() {
   const resumable = useLab((s) => s.resumable)
   const lab = useLab.getState()
   const busy = runState === 'running' || runState === 'paused'
+  const highlighted = useHighlight('Run controls')
   return (
-    <section aria-label="Run controls" className="panel run-controls">
+    <section aria-label="Run controls" className={`panel run-controls${highlighted}`}>
       <div className="buttons">
         <button className="primary" onClick={() => lab.start()} disabled={runState === 'loading' || busy}>Start</button>
         <button onClick={() => lab.pauseOrResume()} disabled={!busy}>{runState === 'paused' ? 'Resume' : 'Pause'}</button>

@@ -5,6 +5,7 @@
 import { memo, useEffect, useState } from 'react'
 import type { TraceCompletion, TraceRecord } from '../../rl/trainer'
 import { useLab } from '../../store/labStore'
+import { useHighlight } from '../highlight'
 import { advantageColor, completionParts, reflectionPieces } from './completionParts'
 
 type Filter = 'all' | 'correct' | 'incorrect' | 'truncated'
@@ -35,6 +36,7 @@ export function TraceViewer() {
       (e: Error) => { if (current) setReadBack({ step, trace: null, error: e.message }) })
     return () => { current = false }
   }, [step, inMemory])
+  const highlighted = useHighlight('Traces')
   if (hidden.includes('traces')) return null
   const fetched = readBack?.step === step ? readBack : null
   const trace = inMemory ?? fetched?.trace ?? null
@@ -43,7 +45,7 @@ export function TraceViewer() {
     : !fetched ? <p className="hint">Reading step {step}'s trace from this browser's storage…</p>
       : <p className="hint">Step {step}'s trace is not in this page's memory{fetched.error ? ` and could not be read from storage (${fetched.error})` : ' nor in storage'}.</p>
   return (
-    <section aria-label="Traces" className="panel traces">
+    <section aria-label="Traces" className={`panel traces${highlighted}`}>
       <h2>Traces</h2>
       <div className="trace-nav">
         <button onClick={() => go(index - 1)} disabled={index <= 0} aria-label="Previous step">◀</button>

@@ -6,8 +6,10 @@ import { useEffect, useMemo, useState } from 'react'
 import { CpuBackend } from '../../engine/cpu/cpuBackend'
 import { computeWorksheet, type ParsedWorksheetInput, parseWorksheetInput, weightedRewards, type WorksheetOutput } from '../../rl/worksheet'
 import { useLab, type WorksheetSource } from '../../store/labStore'
+import { useHighlight } from '../highlight'
 import type { RunConfig } from '../../rl/config'
 import { objectiveKind } from '../../rl/loss'
+import { RewardSandbox } from './RewardSandbox'
 import { ADVANTAGE_TEX, AGGREGATION_TEX, extrasTex, num, paren, perTokenTex, ratioTex, renderTex, vec } from './tex'
 
 const EXAMPLE = {
@@ -54,6 +56,9 @@ export function Worksheet() {
   const [result, setResult] = useState<{ input: ParsedWorksheetInput; out: WorksheetOutput; note: string } | null>(null)
   const [problem, setProblem] = useState<string | null>(null)
   const live = runState === 'running' || runState === 'paused' || runState === 'done'
+  // a lesson's typed example replaces the box's text
+  useEffect(() => { if (source.kind === 'typed' && source.text !== undefined) setTyped(source.text) }, [source])
+  const highlighted = useHighlight('GRPO worksheet')
 
   const effective: WorksheetSource = source.kind === 'group' && !trace ? { kind: 'typed' } : source
   const groupIndex = effective.kind === 'group' ? Math.min(effective.index, (trace?.groups.length ?? 1) - 1) : 0
@@ -105,7 +110,7 @@ export function Worksheet() {
 
   if (hidden.includes('worksheet')) return null
   return (
-    <section aria-label="GRPO worksheet" className="panel worksheet">
+    <section aria-label="GRPO worksheet" className={`panel worksheet${highlighted}`}>
       <h2>GRPO worksheet</h2>
       <div className="worksheet-source">
         <label>Numbers from{' '}
@@ -122,6 +127,7 @@ export function Worksheet() {
       )}
       {problem && <p role="alert" className="error">{problem}</p>}
       {result && <WorksheetBody {...result} />}
+      <RewardSandbox group={group} step={trace?.step ?? null} />
     </section>
   )
 }
