@@ -48,11 +48,11 @@ export class UsageError extends Error {}
 const USAGE = `usage:
   grpo-lab train [--config FILE | --link 'URL or #fragment'] [--steps N] [--seed S] [--backend webgpu|cpu|reference] [--out DIR]
                  [--stop-after N]   (stop after step N of the run, as pausing the page does; the schedule still spans all steps)
-  grpo-lab pretrain --task ID [--countdown-numbers N --countdown-max-number M --countdown-max-target T] [--countdown-corpus forward|backward|reachable [--countdown-room N]] [--format-noise P] [--steps N] [--seed S] [--batch-size B] [--n-layer L] [--n-head H] [--n-embd C]
+  grpo-lab pretrain --task ID [--countdown-numbers N --countdown-max-number M --countdown-max-target T] [--countdown-corpus forward|backward|reachable [--countdown-room N]] [--format-noise P] [--eval-problems N] [--steps N] [--seed S] [--batch-size B] [--n-layer L] [--n-head H] [--n-embd C]
                     [--block-size T] [--learning-rate LR] [--backend webgpu|cpu|reference] [--out FILE.safetensors]
   grpo-lab eval --task ID [--countdown-numbers N ...] --model MODEL [--n N] [--k K] [--temperature T] [--seed S] [--backend webgpu|cpu|reference]
                 [--completions-out FILE.jsonl]   (each problem's prompt, greedy completion and reward)
-  grpo-lab publish --run DIR --out FILE.safetensors   (a finished train run's policy with its manifest, as public/models/ holds)
+  grpo-lab publish --run DIR --out FILE.safetensors [--eval-problems N]   (a finished train run's policy with its manifest, as public/models/ holds)
   grpo-lab worksheet [--backend webgpu|cpu|reference] --input FILE
   grpo-lab score --task ID --problem JSON --completion TEXT
   grpo-lab export --format onnx --model MODEL [--out FILE.onnx] [--kv-cache]
@@ -368,7 +368,7 @@ function withCorpus(flags: Flags, task: ReturnType<typeof getTask>, given: Recor
 }
 
 async function pretrainCommand(args: string[]): Promise<void> {
-  const flags = parseFlags(args, ['task', ...TASK_OPTION_FLAGS, 'countdown-corpus', 'countdown-room', 'format-noise', 'steps', 'seed', 'batch-size', 'n-layer', 'n-head', 'n-embd', 'block-size', 'learning-rate', 'backend', 'threads', 'out'])
+  const flags = parseFlags(args, ['task', ...TASK_OPTION_FLAGS, 'countdown-corpus', 'countdown-room', 'format-noise', 'eval-problems', 'steps', 'seed', 'batch-size', 'n-layer', 'n-head', 'n-embd', 'block-size', 'learning-rate', 'backend', 'threads', 'out'])
   const fromFlags = taskFromFlags(flags)
   const given = fromFlags.given
   const { task, corpus } = withCorpus(flags, fromFlags.task, given)
@@ -402,7 +402,8 @@ async function pretrainCommand(args: string[]): Promise<void> {
     if (p.step % 50 === 0 || p.step === p.steps) process.stderr.write(`step ${p.step}/${p.steps}  loss ${p.loss.toFixed(4)}\n`)
   })
   const minutes = (performance.now() - t0) / 60000
-  const evaluation = await evaluateModel(model, tokenizer, task, { ...MANIFEST_EVAL, maxNewTokens: task.maxCompletionLength, seed: o.seed })
+  const evalProblems = int(flags, 'eval-problems', 1, 4096) ?? MANIFEST_EVAL.n
+  const evaluation = await evaluateModel(model, tokenizer, task, { ...MANIFEST_EVAL, n: evalProblems, maxNewTokens: task.maxCompletionLength, seed: o.seed })
   const bytes = saveSafetensors(await checkpointOf(model, tokenizer, { task: task.id }))
   mkdirSync(join(out, '..'), { recursive: true })
   writeFileSync(out, bytes)
@@ -417,12 +418,12 @@ async function pretrainCommand(args: string[]): Promise<void> {
     corpus: { recipe: `task '${task.id}' pretraining text (src/tasks/${task.id}.ts), one document per row`, documents: o.steps * o.batchSize, seed: o.seed },
     pretrain: o,
     final_loss: finalLoss,
-    held_out: { problems: MANIFEST_EVAL.n, k: MANIFEST_EVAL.k, temperature: MANIFEST_EVAL.temperature, ...evaluation },
+    held_out: { problems: evalProblems, k: MANIFEST_EVAL.k, temperature: MANIFEST_EVAL.temperature, ...evaluation },
     backend: adapterLabel(be.describe()),
     minutes: Number(minutes.toFixed(1)),
     command: `npx grpo-lab pretrain --task ${task.id}${optionFlags(given)}${corpus ? ` --countdown-corpus ${corpus}` : ''} --steps ${o.steps} --seed ${o.seed} --batch-size ${o.batchSize} ` +
       `--n-layer ${o.nLayer} --n-head ${o.nHead} --n-embd ${o.nEmbd} --block-size ${o.blockSize} --learning-rate ${o.learningRate} ` +
-      (o.formatNoise ? `--format-noise ${o.formatNoise} ` : '') +
+      (o.formatNoise ? `--format-noise ${o.formatNoise} ` : '') + (evalProblems !== MANIFEST_EVAL.n ? `--eval-problems ${evalProblems} ` : '') +
       `--backend ${be.kind} --out ${out}`,
   }
   writeFileSync(out.replace(/\.safetensors$/, '') + '.json', JSON.stringify(manifest, null, 2) + '\n')
@@ -435,26 +436,31 @@ async function pretrainCommand(args: string[]): Promise<void> {
  *  run (the config that reproduces it, steps, time, backend) and its held-out figures, evaluated as
  *  the base models are (reference CPU backend, MANIFEST_EVAL), so test/unit/models.test.ts checks it alike. */
 async function publishCommand(args: string[]): Promise<void> {
-  const flags = parseFlags(args, ['run', 'out'])
+  const flags = parseFlags(args, ['run', 'out', 'eval-problems'])
+  const evalProblems = int(flags, 'eval-problems', 1, 4096) ?? MANIFEST_EVAL.n
   if (!flags.run) throw new UsageError('--run: required; allowed: a folder written by grpo-lab train --out')
   if (!flags.out?.endsWith('.safetensors')) throw new UsageError('--out: required; allowed: a path ending in .safetensors, e.g. public/models/addition-grpo.safetensors')
   const run = readJson(join(flags.run, 'run.json'), '--run') as { config: Record<string, unknown>; adapter: string }
   const metrics = readFileSync(join(flags.run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>)
   const { checkpoint } = readCheckpoint(join(flags.run, 'model.safetensors'), '--run')
   const config = configFromFile(run.config)
-  const task = getTask(config.task)
+  // the run's own difficulty (countdown_*), as the trainer drew its problems
+  const task = taskFor(config)
+  const taskOptions = Object.fromEntries(TASK_OPTION_FLAGS.map((f) => f.replace(/-/g, '_')).filter((k) => config.task === 'countdown' && k in config)
+    .map((k) => [k, (config as unknown as Record<string, number>)[k]]))
   const steps = metrics.at(-1)?.step ?? 0
   if (steps !== config.max_steps) throw new UsageError(`--run: the run stopped at step ${steps} of ${config.max_steps}; publish a finished run`)
   const be = new CpuBackend('f32')
   const model = new GPT(be, checkpoint.config)
   loadInto(model, checkpoint)
-  const evaluation = await evaluateModel(model, checkpoint.tokenizer, task, { ...MANIFEST_EVAL, maxNewTokens: task.maxCompletionLength, seed: config.seed })
+  const evaluation = await evaluateModel(model, checkpoint.tokenizer, task, { ...MANIFEST_EVAL, n: evalProblems, maxNewTokens: task.maxCompletionLength, seed: config.seed })
   const bytes = saveSafetensors(await checkpointOf(model, checkpoint.tokenizer, { task: task.id, step: String(steps), seed: String(config.seed) }))
   mkdirSync(join(flags.out, '..'), { recursive: true })
   writeFileSync(flags.out, bytes)
   const lastEval = metrics.filter((m) => m['eval/pass@1'] !== undefined).at(-1)
   const manifest = {
     task: task.id,
+    ...(Object.keys(taskOptions).length ? { task_options: taskOptions } : {}),
     file: basename(flags.out),
     sha256: createHash('sha256').update(bytes).digest('hex'),
     bytes: bytes.length,
@@ -466,10 +472,10 @@ async function publishCommand(args: string[]): Promise<void> {
       last_eval: lastEval ? { step: lastEval.step, ...Object.fromEntries(Object.entries(lastEval).filter(([k]) => k.startsWith('eval/'))) } : null,
       run_config: config,
     },
-    held_out: { problems: MANIFEST_EVAL.n, k: MANIFEST_EVAL.k, temperature: MANIFEST_EVAL.temperature, ...evaluation },
+    held_out: { problems: evalProblems, k: MANIFEST_EVAL.k, temperature: MANIFEST_EVAL.temperature, ...evaluation },
     backend: adapterLabel(be.describe()),
     command: `npx grpo-lab train --config CONFIG.json --backend cpu --out ${flags.run} (CONFIG.json: grpo.run_config) && ` +
-      `npx grpo-lab publish --run ${flags.run} --out ${flags.out}`,
+      `npx grpo-lab publish --run ${flags.run} --out ${flags.out}${evalProblems !== MANIFEST_EVAL.n ? ` --eval-problems ${evalProblems}` : ''}`,
   }
   writeFileSync(flags.out.replace(/\.safetensors$/, '') + '.json', JSON.stringify(manifest, null, 2) + '\n')
   process.stdout.write(JSON.stringify(evaluation) + '\n')

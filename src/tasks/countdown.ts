@@ -22,6 +22,8 @@ const MAX_VALUE = 999
 const MAX_INPUT_NUMBER = 1000
 const MAX_INPUT_TARGET = 1_000_000
 const MAX_COMPLETION = 96
+/** The task's default max_completion_length (and eval length): the room of the backward searches (BACKWARD_MAX_COMPLETION) */
+const DEFAULT_COMPLETION = 128
 /** TinyZero's scores: right, formatted but wrong, no answer. */
 const SCORE_RIGHT = 1.0
 const SCORE_FORMAT = 0.1
@@ -384,7 +386,8 @@ export function countdownTask(o: CountdownOptions): Task {
     title: 'Countdown',
     description: `TinyZero's Countdown: reach the target (1 to ${o.maxTarget}) with the ${o.numbers} given numbers (1 to ${o.maxNumber}), each used once, and + - * /.`,
     alphabet: COUNTDOWN_ALPHABET,
-    maxCompletionLength: MAX_COMPLETION,
+    // the room of the backward searches the shipped base writes (the forward corpus keeps MAX_COMPLETION)
+    maxCompletionLength: DEFAULT_COMPLETION,
     maxPromptLength: `[${Array(o.numbers).fill(o.maxNumber)}]=${o.maxTarget}?<think>`.length,
 
     problem(split, seed, index) {
@@ -663,7 +666,7 @@ export const REACHABLE_BUDGETS: readonly { tries: number; share: number }[] = [
   { tries: 0, share: 0.6 }, { tries: 1, share: 0.25 }, { tries: 2, share: 0.05 }, { tries: 4, share: 0.05 }, { tries: Infinity, share: 0.05 },
 ]
 /** Room for a backward document's completion: GRPO's max_completion_length of 128 in a block of 160. */
-export const BACKWARD_MAX_COMPLETION = 128
+export const BACKWARD_MAX_COMPLETION = DEFAULT_COMPLETION
 
 /** The last operation of a backward answer: how the sub-goal g comes from the target t and the
  *  number c set aside ("t-c=g" for PAIR+c), and the answer it builds; null when g is not a whole
