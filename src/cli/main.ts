@@ -1,6 +1,7 @@
 // The `grpo-lab` command: the lab's engine headless, for runs, sweeps and checks.
 //   grpo-lab train [--config FILE | --link URL] [--steps N] [--seed S] [--backend webgpu|cpu|reference] [--out DIR] [--stop-after N]  (metrics, traces, model)
 //   grpo-lab publish --run DIR --out FILE.safetensors   (a finished run's policy and manifest, as public/models/ holds)
+//   grpo-lab record --preset ID [--stop-after N] [--trace-every K] --out public/replays/ID.json   (a replay, src/lab/replay.ts)
 //   grpo-lab worksheet [--backend webgpu|cpu|reference] --input FILE
 //   grpo-lab score --task ID --problem JSON --completion TEXT
 //   grpo-lab export --format onnx --model FILE.safetensors [--out FILE.onnx] [--kv-cache]
@@ -42,6 +43,10 @@ import { CharTokenizer, EOS_ID } from '../model/tokenizer'
 import type { Problem } from '../tasks/types'
 import { existsSync, readdirSync } from 'node:fs'
 import { parseUpdateRollout } from './updateInput'
+import { recordReplay } from './record'
+import { presetById, PRESETS } from '../lab/presets'
+import { DEFAULT_RUN_CONFIG } from '../rl/config'
+import { parseReplay, replayText } from '../lab/replay'
 
 export class UsageError extends Error {}
 
@@ -53,6 +58,9 @@ const USAGE = `usage:
   grpo-lab eval --task ID [--countdown-numbers N ...] --model MODEL [--n N] [--k K] [--temperature T] [--seed S] [--backend webgpu|cpu|reference]
                 [--completions-out FILE.jsonl]   (each problem's prompt, greedy completion and reward)
   grpo-lab publish --run DIR --out FILE.safetensors [--eval-problems N]   (a finished train run's policy with its manifest, as public/models/ holds)
+  grpo-lab record --preset ID [--stop-after N] [--trace-every K] [--worksheet-groups W] [--threads T] --out FILE.json
+                  (a preset's run as a replay for the page, public/replays/ID.json: recorded on the page's CPU backend,
+                   the fast one with relaxed FMA; --stop-after: its first N steps only, of the preset's whole schedule)
   grpo-lab worksheet [--backend webgpu|cpu|reference] --input FILE
   grpo-lab score --task ID --problem JSON --completion TEXT
   grpo-lab export --format onnx --model MODEL [--out FILE.onnx] [--kv-cache]
@@ -483,6 +491,34 @@ async function publishCommand(args: string[]): Promise<void> {
   be.destroy()
 }
 
+/** A preset's run as a replay (src/cli/record.ts), read back through the page's own checks before it is written. */
+async function recordCommand(args: string[]): Promise<void> {
+  const flags = parseFlags(args, ['preset', 'stop-after', 'trace-every', 'worksheet-groups', 'threads', 'seed', 'out'])
+  const preset = flags.preset === undefined ? undefined : presetById(flags.preset)
+  if (!preset) throw new UsageError(`--preset: got ${JSON.stringify(flags.preset ?? null)}; allowed: ${PRESETS.map((p) => p.id).join(', ')}`)
+  if (!flags.out?.endsWith('.json')) throw new UsageError(`--out: required; allowed: a path ending in .json, e.g. public/replays/${preset.id}.json`)
+  const seed = int(flags, 'seed', 0, 2 ** 31 - 1)
+  // as the page's choosePreset makes it: the preset over the defaults (the default seed unless --seed)
+  const config = resolveRunConfig({ ...DEFAULT_RUN_CONFIG, ...preset.values, ...(seed === undefined ? {} : { seed }) })
+  const steps = int(flags, 'stop-after', 1, config.max_steps) ?? config.max_steps
+  const base = config.base_model ? readCheckpoint(modelPath(config.base_model), 'base_model').checkpoint : undefined
+  const command = ['npx grpo-lab record', ...args.map((a) => (/^[\w./=-]+$/.test(a) ? a : JSON.stringify(a)))].join(' ')
+  process.stderr.write(`grpo-lab record: preset ${preset.id}, ${steps} of ${config.max_steps} steps, writing ${flags.out}\n`)
+  const replay = await recordReplay({
+    preset: preset.id, config, base, steps, command,
+    traceEvery: int(flags, 'trace-every', 1, 100000) ?? 1,
+    worksheetGroups: int(flags, 'worksheet-groups', 0, 1024) ?? 2,
+    threads: int(flags, 'threads', 1, 256) ?? 1,
+    onStep: (m) => process.stderr.write(`step ${m.step}/${steps}  reward ${m.reward.toFixed(3)}  ${(m.step_time * 1000).toFixed(0)} ms\n`),
+  })
+  const text = replayText(replay)
+  parseReplay(text) // what the page reads: never write a replay it would refuse
+  mkdirSync(join(flags.out, '..'), { recursive: true })
+  writeFileSync(flags.out, text + '\n')
+  process.stdout.write(JSON.stringify({ out: flags.out, bytes: text.length + 1, steps, traces: replay.run.traces.length,
+    worksheet_groups: replay.worksheet.length, minutes: replay.recorded.minutes, backend: replay.backend.label }) + '\n')
+}
+
 async function evalCommand(args: string[]): Promise<void> {
   const flags = parseFlags(args, ['task', ...TASK_OPTION_FLAGS, 'model', 'n', 'k', 'temperature', 'seed', 'backend', 'threads', 'max-new-tokens', 'completions-out'])
   const { task } = taskFromFlags(flags)
@@ -642,13 +678,14 @@ export async function main(argv: string[]): Promise<number> {
       case 'pretrain': await pretrainCommand(rest); return 0
       case 'eval': await evalCommand(rest); return 0
       case 'publish': await publishCommand(rest); return 0
+      case 'record': await recordCommand(rest); return 0
       case 'score': score(rest); return 0
       case 'export': await exportCommand(rest); return 0
       case 'generate': await generateCommand(rest); return 0
       case 'logits': await logitsCommand(rest); return 0
       case 'update': await updateCommand(rest); return 0
       case undefined: case '--help': case 'help': process.stdout.write(USAGE + '\n'); return cmd === undefined ? 2 : 0
-      default: throw new UsageError(`${cmd}: unknown command; allowed: train, pretrain, eval, worksheet, score, export, generate, logits, update`)
+      default: throw new UsageError(`${cmd}: unknown command; allowed: train, pretrain, eval, worksheet, score, export, generate, logits, update, publish, record`)
     }
   } catch (e) {
     const err = e as Error & { field?: string; key?: string }

@@ -7,7 +7,7 @@
 //   models/<name>.safetensors        each base model, as public/models/ holds it
 // This module only packs and unpacks (a file is untrusted: every name, count and size is checked
 // here); the lesson, replay and model parsers check what is inside each file.
-import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate'
+import { strFromU8, strToU8, unzipSync, type Zippable, zipSync } from 'fflate'
 import { LESSON_ID } from './link'
 
 export const BUNDLE_FORMAT = 'grpo-lab/lesson-bundle'
@@ -51,13 +51,13 @@ export function packBundle(b: LessonBundle): Uint8Array {
   for (const id of b.replays.keys()) checkName('replay', id)
   for (const name of b.models.keys()) checkName('model', name)
   const manifest = { format: BUNDLE_FORMAT, version: BUNDLE_VERSION, lesson: b.lessonId, replays: [...b.replays.keys()], models: [...b.models.keys()] }
-  const files: Record<string, Uint8Array> = {
+  const files: Zippable = {
     [MANIFEST]: strToU8(JSON.stringify(manifest, null, 1)),
     [lessonPath(b.lessonId)]: strToU8(b.lesson),
   }
   for (const [id, text] of b.replays) files[replayPath(id)] = strToU8(text)
   // safetensors are already dense floats: storing them saves the page a slow deflate
-  for (const [name, bytes] of b.models) files[modelPath(name)] = bytes
+  for (const [name, bytes] of b.models) files[modelPath(name)] = [bytes, { level: 0 }]
   return zipSync(files, { level: 6 })
 }
 

@@ -117,7 +117,11 @@ export function configFromFile(raw: Record<string, unknown>): RunConfig {
 export function parseRunFile(text: string): RunFile {
   const parsed = parseUntrustedJson(text, { maxChars: MAX_RUN_FILE_BYTES, maxDepth: MAX_DEPTH, maxMembers: MAX_MEMBERS })
   if ('error' in parsed) throw new RunFileError('file', parsed.error)
-  const raw = parsed.value
+  return runFileOf(parsed.value)
+}
+
+/** A run file's checks on a value already parsed (a replay holds one: src/lab/replay.ts). */
+export function runFileOf(raw: unknown): RunFile {
   if (!isObject(raw)) throw new RunFileError('file', 'expected a JSON object')
   if (raw.format !== RUN_FILE_FORMAT) throw new RunFileError('format', `got ${JSON.stringify(raw.format)?.slice(0, 40)}; allowed: "${RUN_FILE_FORMAT}" (a file from Export run)`)
   if (raw.version !== RUN_FILE_VERSION) throw new RunFileError('version', `got ${JSON.stringify(raw.version)?.slice(0, 20)}; this lab reads version ${RUN_FILE_VERSION}`)

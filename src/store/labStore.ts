@@ -12,6 +12,7 @@ import { presetById, presetOf } from '../lab/presets'
 import { modelSource, type ModelSource } from '../lab/modelSource'
 import type { Activity, FromWorker, ModelFormat, RunState, ToWorker } from '../lab/protocol'
 import { checkpointFromBytes, checkpointFromHfFiles } from '../model/hfFolder'
+import type { Lesson } from '../lessons/lesson'
 import { saveSafetensors } from '../model/checkpoint'
 import { shippedModel } from '../model/shipped'
 import { LAB_ONLY } from '../export/trl'
@@ -29,7 +30,8 @@ export interface RunView {
   /** every step's trace, except those older than the last TRACE_WINDOW that are in IndexedDB */
   traces: TraceRecord[]
   evals: EvalRecord[]
-  source: 'live' | 'saved' | 'imported'
+  /** replay: a recorded run played by src/store/replayStore.ts (nothing of it is in IndexedDB) */
+  source: 'live' | 'saved' | 'imported' | 'replay'
 }
 
 export interface Alert {
@@ -82,6 +84,15 @@ export interface LabState {
   pretrainNote: string | null
   /** origins the visitor allowed base models from (this page's life only) */
   allowedOrigins: string[]
+  /** base models from an opened lesson file (.safetensors bytes by name, this page's life only):
+   *  a run whose base_model names one starts from these bytes and fetches nothing */
+  bundleModels: Record<string, Uint8Array>
+  /** replays from an opened lesson file: the replay file's text by preset id (checked when the
+   *  file was opened); the replay player plays these before it fetches replays/<preset id>.json */
+  bundleReplays: Record<string, string>
+  /** the lesson of an opened lesson file: the panel shows it, not lessons/<id>.json, while
+   *  lessonId is its id */
+  bundleLesson: { lesson: Lesson; text: string } | null
   connect(): void
   pretrain(steps: number): void
   cancelPretrain(): void
@@ -122,6 +133,9 @@ export interface LabState {
   importBaseModel(name: string, files: Map<string, Uint8Array>): Promise<void>
   /** a run file: shown (`open`), or added to the comparison (`compare`) */
   importRun(text: string, as: 'open' | 'compare'): void
+  /** an offline lesson file (a .zip "Download for offline use" wrote): its models and replays
+   *  kept, its lesson opened; a bad file is said (naming what is wrong) and nothing changes */
+  openLessonFile(bytes: Uint8Array, fileName: string): Promise<boolean>
   /** keep a run of any source (live, saved, imported, replay) on the charts beside the shown one;
    *  the first added with none compared makes the shown run the baseline */
   compareRun(run: ComparedRun): void
@@ -192,6 +206,9 @@ function persist<T>(p: Promise<T>): Promise<T | undefined> {
   return p.catch((e) => { noStorage(e); return undefined })
 }
 
+/** a run this page trains or trained (kept in IndexedDB), not one read from a file or a replay */
+const inStorage = (run: RunView) => run.source !== 'imported' && run.source !== 'replay'
+
 // metrics rows, traces and evaluations all carry their step
 const stepOf = (x: object) => (x as { step: number }).step
 
@@ -245,7 +262,8 @@ async function localBaseBytes(name: string): Promise<Uint8Array> {
 }
 const localBaseName = (name: string) => `'${name}' pretrained in this browser`
 
-function download(name: string, data: BlobPart, type: string): void {
+/** Save bytes as a file the browser downloads. */
+export function download(name: string, data: BlobPart, type: string): void {
   const url = URL.createObjectURL(new Blob([data], { type }))
   const a = document.createElement('a')
   a.href = url; a.download = name
@@ -291,7 +309,8 @@ export const useLab = create<LabState>((set, get) => {
         const first = get().runState === 'loading'
         set({ adapter: m.adapter, fallbackReason: m.fallbackReason ?? null, ...(first ? { runState: 'idle' as const } : {}) })
         worker?.postMessage({ type: 'speed', delayMs: get().delayMs } satisfies ToWorker)
-        if (first && get().autostart && !get().run) get().start()
+        // a replay link plays its recorded run instead (src/store/replayStore.ts)
+        if (first && get().autostart && !get().run && !get().replayWanted) get().start()
         break
       }
       case 'grpo-step': pending.metrics.push(m.metrics); pending.traces.push(m.trace); scheduleFlush(); break
@@ -337,7 +356,7 @@ export const useLab = create<LabState>((set, get) => {
         flush() // every step that arrived stays on screen
         const run = get().run
         // a run paused beside the pretraining lost its trainer too: it resumes like any other
-        const unfinished = run && run.source !== 'imported' && (run.metrics.at(-1)?.step ?? 0) < run.config.max_steps
+        const unfinished = run && inStorage(run) && (run.metrics.at(-1)?.step ?? 0) < run.config.max_steps
         const from = unfinished ? latestSnapshot?.step ?? 0 : null
         if (from !== null) set({ resumable: { step: from } })
         get().alert(deviceLostText(m.message, m.during, from), from === null ? undefined : 'resume')
@@ -355,7 +374,7 @@ export const useLab = create<LabState>((set, get) => {
    *  another origin is never fetched before the visitor allows that origin. */
   function clearance(config: RunConfig): { local: boolean; modelUrl?: string } | null {
     const s = get()
-    const local = config.base_model !== '' && s.localModels.includes(config.base_model)
+    const local = config.base_model !== '' && (s.localModels.includes(config.base_model) || Object.hasOwn(s.bundleModels, config.base_model))
     const source = pageModelSource(config.base_model)
     switch (source.kind) {
       case 'fresh': return { local: false }
@@ -370,6 +389,12 @@ export const useLab = create<LabState>((set, get) => {
           `Press “Allow loading from ${source.host}” to load it, or train from fresh weights.`, 'fresh-weights')
         return null
     }
+  }
+
+  /** A base model's bytes the page holds: from an opened lesson file, else from IndexedDB. */
+  function baseBytes(name: string): Promise<Uint8Array> {
+    const m = get().bundleModels
+    return Object.hasOwn(m, name) ? Promise.resolve(m[name]) : localBaseBytes(name)
   }
 
   const initial = linkState(location.hash)
@@ -394,6 +419,9 @@ export const useLab = create<LabState>((set, get) => {
     importedModels: [],
     pretrainNote: null,
     allowedOrigins: [],
+    bundleModels: {},
+    bundleReplays: {},
+    bundleLesson: null,
 
     pretrain(steps) {
       let config: RunConfig
@@ -492,7 +520,7 @@ export const useLab = create<LabState>((set, get) => {
       // a base model pretrained in this browser goes along; any other is fetched by the worker
       if (source.local) {
         const base = config.base_model
-        localBaseBytes(base).then(send, (e) => {
+        baseBytes(base).then(send, (e) => {
           set({ runState: 'idle' })
           get().alert(baseModelProblem(localBaseName(base), (e as Error).message), 'fresh-weights')
         })
@@ -515,7 +543,7 @@ export const useLab = create<LabState>((set, get) => {
       forgetPending()
       const run = get().run
       // after the run's writes still under way (even failed ones: deleting frees space)
-      if (run && run.source !== 'imported') void runWrites.then(() => persist(db.deleteRun(run.id)))
+      if (run && inStorage(run)) void runWrites.then(() => persist(db.deleteRun(run.id)))
       // a compared entry of this run keeps all the steps it had (the list holds them, not IndexedDB)
       set((s) => ({ run: null, resumable: null, traceIndex: null,
         compared: run && s.compared.some((r) => r.id === run.id) ? addCompared(s.compared, comparedOf(run)) : s.compared }))
@@ -529,16 +557,16 @@ export const useLab = create<LabState>((set, get) => {
       const source = clearance(run.config)
       if (!source) return
       // the snapshot holds the weights; the base model only shapes the trainer (and its reference)
-      let baseBytes: Uint8Array | undefined
+      let bytes: Uint8Array | undefined
       if (source.local) {
-        try { baseBytes = await localBaseBytes(run.config.base_model) } catch (e) {
+        try { bytes = await baseBytes(run.config.base_model) } catch (e) {
           get().alert(baseModelProblem(localBaseName(run.config.base_model), (e as Error).message))
           return
         }
       }
       // the steps after the snapshot stay shown; each is replaced as it is recomputed (flush)
       set((s) => ({ resumable: null, run: { ...run, source: 'live' }, alerts: s.alerts.filter((a) => a.action !== 'resume') }))
-      get().send({ type: 'start-grpo', config: run.config, resume: snapshot ?? undefined, baseBytes, modelUrl: source.modelUrl })
+      get().send({ type: 'start-grpo', config: run.config, resume: snapshot ?? undefined, baseBytes: bytes, modelUrl: source.modelUrl })
     },
 
     setSpeed(delayMs) { set({ delayMs }); get().send({ type: 'speed', delayMs }) },
@@ -561,7 +589,7 @@ export const useLab = create<LabState>((set, get) => {
       const run = get().run
       if (!run) { get().alert('There is no run to export yet: start one or import a run file.'); return null }
       // the traces older than the window are in IndexedDB
-      const stored = run.traces.length < run.metrics.length && run.source !== 'imported'
+      const stored = run.traces.length < run.metrics.length && inStorage(run)
         ? await db.loadTraces(run.id).catch((e) => { noStorage(e); return [] }) : []
       const file = makeRunFile(run.name, run.config, run.metrics, merged(stored, run.traces), run.evals)
       download(`grpo-lab-${run.config.task}-${run.config.loss_type}-seed${run.config.seed}.json`, JSON.stringify(file), 'application/json')
@@ -599,7 +627,7 @@ export const useLab = create<LabState>((set, get) => {
       if (!source) return
       const send = (baseBytes?: Uint8Array) => { s.send({ type: 'export-trl', config, baseBytes, modelUrl: source.modelUrl }); say() }
       if (source.local) {
-        localBaseBytes(config.base_model).then(send, (e) => s.alert(baseModelProblem(localBaseName(config.base_model), (e as Error).message)))
+        baseBytes(config.base_model).then(send, (e) => s.alert(baseModelProblem(localBaseName(config.base_model), (e as Error).message)))
       } else send()
     },
 
@@ -645,6 +673,28 @@ export const useLab = create<LabState>((set, get) => {
       })
     },
 
+    async openLessonFile(bytes, fileName) {
+      let opened
+      try {
+        // the unpacking and checks load with the first file opened, not with the page
+        const { openLessonFile } = await import('../lab/lessonBundle')
+        opened = openLessonFile(bytes)
+      } catch (e) {
+        get().alert(`${fileName} could not be opened — ${(e as Error).message}. Nothing was changed.`)
+        return false
+      }
+      const { lesson, text, replays, models } = opened
+      set((s) => ({
+        bundleModels: { ...s.bundleModels, ...models }, bundleReplays: { ...s.bundleReplays, ...replays },
+        bundleLesson: { lesson, text }, lessonId: lesson.id,
+      }))
+      // the address names the lesson (a copied link opens it from the site); no hashchange, which
+      // would take the lesson from the link again
+      const s = get()
+      history.replaceState(history.state, '', encodeLink(s.config, s.hidden, false, { lesson: lesson.id, replay: s.replayWanted }))
+      return true
+    },
+
     compareRun(run) {
       // the run on screen joins first (the baseline, when none is compared yet)
       set((s) => ({ compared: compareWith(s.compared, s.run && comparedOf(s.run), comparedOf(run)) }))
@@ -665,7 +715,7 @@ export const useLab = create<LabState>((set, get) => {
     async traceAt(step) {
       const run = get().run
       if (!run) return null
-      return run.traces.find((t) => t.step === step) ?? (run.source === 'imported' ? null : await db.loadTrace(run.id, step))
+      return run.traces.find((t) => t.step === step) ?? (inStorage(run) ? await db.loadTrace(run.id, step) : null)
     },
 
     groupLogprobs(prompt, completions) {

@@ -2,6 +2,7 @@
 import { lazy, Suspense, useEffect } from 'react'
 import { adapterLabel } from '../engine/backend'
 import { useLab } from '../store/labStore'
+import { followLinkReplays } from '../store/replayStore'
 import { Alerts } from './Alerts'
 import { Charts } from './charts/Charts'
 import { BaseModelPanel } from './controls/BaseModelPanel'
@@ -12,6 +13,7 @@ import { LessonSlot } from './lesson/LessonSlot'
 import { RunControls } from './controls/RunControls'
 import { SharePanel } from './controls/SharePanel'
 import { ProgressBars } from './ProgressBars'
+import { ReplayPanel } from './ReplayPanel'
 import { Summary } from './Summary'
 import { TabPause } from './TabPause'
 import { TraceViewer } from './traces/TraceViewer'
@@ -24,7 +26,8 @@ export function App() {
   const runName = useLab((s) => s.run?.name)
   const source = useLab((s) => s.run?.source)
   const runId = useLab((s) => s.run?.id)
-  useEffect(() => { useLab.getState().connect() }, [])
+  // a link's replay is fetched at once, beside the engine's start (it never waits for it)
+  useEffect(() => { useLab.getState().connect(); followLinkReplays() }, [])
   return (
     <main>
       <header>
@@ -37,7 +40,9 @@ export function App() {
       <Alerts />
       <TabPause />
       <LessonSlot />
-      <div className="layout">
+      <ReplayPanel />
+      {/* a replay on a narrow screen: its run first, the controls below (src/ui/style.css) */}
+      <div className={source === 'replay' ? 'layout replaying' : 'layout'}>
         <aside>
           <RunControls />
           <BaseModelPanel />

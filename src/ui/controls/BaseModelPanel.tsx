@@ -37,6 +37,7 @@ export function BaseModelPanel() {
   const task = useLab((s) => s.config.task)
   const local = useLab((s) => s.localModels)
   const imported = useLab((s) => s.importedModels)
+  const fromLessonFile = useLab((s) => Object.hasOwn(s.bundleModels, s.config.base_model))
   const note = useLab((s) => s.pretrainNote)
   const pretraining = useLab((s) => 'pretrain' in s.progress)
   const runState = useLab((s) => s.runState)
@@ -49,7 +50,7 @@ export function BaseModelPanel() {
   const stepsOk = Number.isInteger(n) && n >= 1 && n <= 100_000
   const lab = useLab.getState()
   const source = pageModelSource(base)
-  const where = !base ? 'fresh weights' : imported.includes(base) ? `${base} (loaded from a file, kept in this browser)`
+  const where = !base ? 'fresh weights' : fromLessonFile ? `${base} (from the lesson file opened here)` : imported.includes(base) ? `${base} (loaded from a file, kept in this browser)`
     : local.includes(base) ? `${base} (pretrained in this browser)`
     : source.kind === 'other-origin' ? `${base} (from ${source.host}, only with your consent)`
     : /^[\w-]+$/.test(base) ? `${base} (models/${base}.safetensors)` : base

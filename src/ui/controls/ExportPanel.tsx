@@ -1,9 +1,11 @@
 // Export the run (JSON: config, metrics, traces), its metrics (CSV), the trained model
 // (safetensors, ONNX for onnxruntime, or a Hugging Face folder as a .zip) and the run as a TRL
-// project (a .zip); import a run file to show it, or to compare it with the shown run on the charts.
+// project (a .zip); import a run file to show it, or to compare it with the shown run on the charts;
+// open an offline lesson file (a lesson with its base models and replays, "Download for offline use").
 import { useRef } from 'react'
 import { MAX_RUN_FILE_BYTES } from '../../lab/runFile'
 import { useLab } from '../../store/labStore'
+import { OpenLessonFile } from '../lesson/OpenLessonFile'
 
 export function ExportPanel() {
   const hidden = useLab((s) => s.hidden)
@@ -37,6 +39,7 @@ export function ExportPanel() {
       <div className="buttons">
         <button onClick={() => openRef.current?.click()}>Import run</button>
         <button onClick={() => compareRef.current?.click()}>Compare run</button>
+        <OpenLessonFile />
         <input ref={openRef} type="file" accept=".json,application/json" hidden aria-label="Import run file" onChange={read('open')} />
         <input ref={compareRef} type="file" accept=".json,application/json" hidden aria-label="Compare run file" onChange={read('compare')} />
       </div>

@@ -1,7 +1,8 @@
 // The lesson beside the lab (`#…&lesson=<id>`): the lesson file fetched from this site's
 // lessons/ folder and checked (parseLesson), one page at a time with Previous / Next, each page's
 // actions run as it is entered, and its question checked against the live run. A missing or
-// malformed lesson is said here, with the lessons there are; the lab works on regardless.
+// malformed lesson is said here, with the lessons there are; the lab works on regardless. A lesson
+// opened from an offline lesson file (store.bundleLesson) is shown from the file, not fetched.
 import 'katex/dist/katex.min.css'
 import katex from 'katex'
 import { type FormEvent, type KeyboardEvent, useEffect, useRef, useState } from 'react'
@@ -10,8 +11,11 @@ import { checkAnswer, type Lesson, type LessonIndexEntry, type LessonPage, type 
 import { lessonPieces } from '../../lessons/lessonText'
 import { runPage } from '../../lessons/runner'
 import { useLab } from '../../store/labStore'
+import { OfflineDownload } from './OfflineDownload'
+import { OpenLessonFile } from './OpenLessonFile'
 
-type Loaded = { id: string; lesson: Lesson } | { id: string; error: string } | null
+/** text: the lesson file as it was read (a download packs it unchanged) */
+type Loaded = { id: string; lesson: Lesson; text: string; fromFile: boolean } | { id: string; error: string } | null
 
 /** A file of this site's lessons/ folder (the id's shape forbids any other path). */
 const lessonUrl = (name: string) => new URL(`${import.meta.env.BASE_URL}lessons/${name}.json`, location.href).href
@@ -26,9 +30,9 @@ async function fetchText(name: string): Promise<string> {
   return text
 }
 
-async function loadLesson(id: string): Promise<Lesson> {
+async function loadLesson(id: string): Promise<{ lesson: Lesson; text: string }> {
   const text = await fetchText(id)
-  try { return parseLessonText(text, id) } catch (e) { throw new Error(`lessons/${id}.json is not a valid lesson — ${(e as Error).message}`) }
+  try { return { lesson: parseLessonText(text, id), text } } catch (e) { throw new Error(`lessons/${id}.json is not a valid lesson — ${(e as Error).message}`) }
 }
 
 /** The lessons this site has (none when its index cannot be read). */
@@ -56,23 +60,25 @@ function liveRun(): LiveRun {
 
 export function LessonPanel() {
   const id = useLab((s) => s.lessonId)
+  const fromFile = useLab((s) => (s.bundleLesson?.lesson.id === id ? s.bundleLesson : null))
   const [loaded, setLoaded] = useState<Loaded>(null)
   const [index, setIndex] = useState<LessonIndexEntry[]>([])
   useEffect(() => {
     if (!id) return
     let current = true
-    setLoaded(null)
-    loadLesson(id).then((lesson) => { if (current) setLoaded({ id, lesson }) }, (e: Error) => { if (current) setLoaded({ id, error: e.message }) })
     void loadIndex().then((list) => { if (current) setIndex(list) })
+    if (fromFile) { setLoaded({ id, ...fromFile, fromFile: true }); return () => { current = false } }
+    setLoaded(null)
+    loadLesson(id).then((l) => { if (current) setLoaded({ id, ...l, fromFile: false }) }, (e: Error) => { if (current) setLoaded({ id, error: e.message }) })
     return () => { current = false }
-  }, [id])
+  }, [id, fromFile])
   if (!id) return null
   return (
     <section aria-label="Lesson" className="panel lesson-panel">
       <button className="lesson-close" onClick={closeLesson} aria-label="Close lesson" title="close the lesson; the lab stays as it is">✕</button>
       {!loaded || loaded.id !== id ? <p className="hint">Loading lesson “{id}”…</p>
         : 'error' in loaded ? <LessonProblem id={id} error={loaded.error} index={index} />
-          : <LessonPages key={id} lesson={loaded.lesson} index={index} />}
+          : <LessonPages key={`${id}-${loaded.fromFile}`} lesson={loaded.lesson} text={loaded.text} fromFile={loaded.fromFile} index={index} />}
     </section>
   )
 }
@@ -94,11 +100,12 @@ function LessonProblem({ id, error, index }: { id: string; error: string; index:
       {index.length > 0
         ? <><p>Lessons here:</p><LessonList index={index} /></>
         : <p>No list of lessons could be read from this site (lessons/index.json).</p>}
+      <p>Without a network, open the lesson from a lesson file (“Download for offline use” writes one): <OpenLessonFile /></p>
     </div>
   )
 }
 
-function LessonPages({ lesson, index }: { lesson: Lesson; index: LessonIndexEntry[] }) {
+function LessonPages({ lesson, text, fromFile, index }: { lesson: Lesson; text: string; fromFile: boolean; index: LessonIndexEntry[] }) {
   const [at, setAt] = useState(0)
   const [status, setStatus] = useState<string | null>(null)
   /** the page's actions are running */
@@ -172,6 +179,8 @@ function LessonPages({ lesson, index }: { lesson: Lesson; index: LessonIndexEntr
       {last && (!page.question || passed) && (
         <div className="note lesson-end"><b>End of the lesson.</b> {index.length > 1 && 'Other lessons:'}<LessonList index={index} except={lesson.id} /></div>
       )}
+      {fromFile && <p className="hint" aria-label="Lesson source">Opened from a lesson file: its base models and replays come from the file.</p>}
+      <OfflineDownload lesson={lesson} text={text} />
     </div>
   )
 }

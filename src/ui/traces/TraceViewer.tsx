@@ -5,6 +5,7 @@
 import { memo, useEffect, useState } from 'react'
 import type { TraceCompletion, TraceRecord } from '../../rl/trainer'
 import { useLab } from '../../store/labStore'
+import { useReplay } from '../../store/replayStore'
 import { useHighlight } from '../highlight'
 import { advantageColor, completionParts, reflectionPieces } from './completionParts'
 
@@ -19,12 +20,16 @@ export function TraceViewer() {
   const metrics = useLab((s) => s.run?.metrics)
   const traces = useLab((s) => s.run?.traces)
   const hidden = useLab((s) => s.hidden)
+  const replayShown = useLab((s) => s.run?.source === 'replay')
   // an index into the run's steps; null: follow the latest step
   const chosen = useLab((s) => s.traceIndex)
   const setChosen = useLab((s) => s.setTraceIndex)
   const [filter, setFilter] = useState<Filter>('all')
   const n = metrics?.length ?? 0
-  const index = chosen === null ? n - 1 : Math.min(chosen, n - 1)
+  // a replay keeps a subset of traces (src/lab/replay.ts): "latest" is its latest kept one
+  const replayEvery = useReplay((s) => (replayShown ? s.replay?.trace_every ?? null : null))
+  const latest = replayEvery && traces?.length ? metrics!.findIndex((m) => m.step === traces.at(-1)!.step) : n - 1
+  const index = chosen === null ? latest : Math.min(chosen, n - 1)
   const step = n ? metrics![index].step : 0
   const inMemory = traces?.find((t) => t.step === step) ?? null
   const [readBack, setReadBack] = useState<{ step: number; trace: TraceRecord | null; error?: string } | null>(null)
@@ -42,6 +47,7 @@ export function TraceViewer() {
   const trace = inMemory ?? fetched?.trace ?? null
   const go = (i: number) => setChosen(i >= n - 1 ? null : Math.max(0, i))
   const missing = !step ? <p className="hint">Start a run: each step's prompts and completions appear here.</p>
+    : replayEvery ? <p className="hint">This replay keeps the traces of step 1 and every {replayEvery}th step; step {step}'s was not recorded.</p>
     : !fetched ? <p className="hint">Reading step {step}'s trace from this browser's storage…</p>
       : <p className="hint">Step {step}'s trace is not in this page's memory{fetched.error ? ` and could not be read from storage (${fetched.error})` : ' nor in storage'}.</p>
   return (

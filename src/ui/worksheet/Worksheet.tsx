@@ -7,6 +7,7 @@ import { CpuBackend } from '../../engine/cpu/cpuBackend'
 import { computeWorksheet, type ParsedWorksheetInput, parseWorksheetInput, weightedRewards, type WorksheetOutput } from '../../rl/worksheet'
 import { useLab, type WorksheetSource } from '../../store/labStore'
 import { useHighlight } from '../highlight'
+import { replayWorksheetLogp } from './replayInputs'
 import type { RunConfig } from '../../rl/config'
 import { objectiveKind } from '../../rl/loss'
 import { RewardSandbox } from './RewardSandbox'
@@ -81,7 +82,11 @@ export function Worksheet() {
         if (!group || !run) return
         const c = run.config
         let logp: number[][]
-        if (live) {
+        const recorded = run.source === 'replay' ? replayWorksheetLogp(trace!.step, groupIndex, group) : null
+        if (recorded) {
+          logp = recorded.logp
+          note = recorded.note
+        } else if (live) {
           try {
             logp = await useLab.getState().groupLogprobs(group.prompt, group.completions.map((x) => x.text))
             note = `log-probs of each completion token under the current policy (after step ${trace!.step}); with μ = 1 the old policy is the same model, so ρ = 1.`
@@ -106,7 +111,7 @@ export function Worksheet() {
     return () => { cancelled = true }
     // recompute when the group (its step) or the typed numbers change
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [effective.kind, groupIndex, trace?.step, typedInput, live])
+  }, [effective.kind, groupIndex, trace?.step, typedInput, live, run?.id])
 
   if (hidden.includes('worksheet')) return null
   return (
