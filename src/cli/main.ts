@@ -20,11 +20,12 @@ import { CpuBackend } from '../engine/cpu/cpuBackend'
 import { parseUntrustedJson } from '../model/untrustedJson'
 import { parseLink } from '../lab/link'
 import { configFromFile } from '../lab/runFile'
-import { resolveRunConfig, type RunConfig } from '../rl/config'
+import { checkValue, resolveRunConfig, RunConfigError, type RunConfig } from '../rl/config'
 import { GRPOTrainer } from '../rl/trainer'
 import { computeWorksheet, parseWorksheetInput } from '../rl/worksheet'
 import { rewardWeights, scoreCompletion } from '../rl/rewards'
-import { getTask } from '../tasks/registry'
+import { getTask, taskFor } from '../tasks/registry'
+import { COUNTDOWN_CORPUS, DEFAULT_COUNTDOWN, countdownTask } from '../tasks/countdown'
 import { createHash } from 'node:crypto'
 import { basename } from 'node:path'
 import { checkpointOf, saveSafetensors } from '../model/checkpoint'
@@ -52,11 +53,11 @@ export class UsageError extends Error {}
 const USAGE = `usage:
   grpo-lab train [--config FILE | --link 'URL or #fragment'] [--steps N] [--seed S] [--backend webgpu|cpu|reference] [--out DIR]
                  [--stop-after N]   (stop after step N of the run, as pausing the page does; the schedule still spans all steps)
-  grpo-lab pretrain --task ID [--steps N] [--seed S] [--batch-size B] [--n-layer L] [--n-head H] [--n-embd C]
+  grpo-lab pretrain --task ID [--countdown-numbers N --countdown-max-number M --countdown-max-target T] [--countdown-corpus forward|backward|reachable [--countdown-room N]] [--format-noise P] [--eval-problems N] [--steps N] [--seed S] [--batch-size B] [--n-layer L] [--n-head H] [--n-embd C]
                     [--block-size T] [--learning-rate LR] [--backend webgpu|cpu|reference] [--out FILE.safetensors]
-  grpo-lab eval --task ID --model MODEL [--n N] [--k K] [--temperature T] [--seed S] [--backend webgpu|cpu|reference]
+  grpo-lab eval --task ID [--countdown-numbers N ...] --model MODEL [--n N] [--k K] [--temperature T] [--seed S] [--backend webgpu|cpu|reference]
                 [--completions-out FILE.jsonl]   (each problem's prompt, greedy completion and reward)
-  grpo-lab publish --run DIR --out FILE.safetensors   (a finished train run's policy with its manifest, as public/models/ holds)
+  grpo-lab publish --run DIR --out FILE.safetensors [--eval-problems N]   (a finished train run's policy with its manifest, as public/models/ holds)
   grpo-lab record --preset ID [--stop-after N] [--trace-every K] [--worksheet-groups W] [--threads T] --out FILE.json
                   (a preset's run as a replay for the page, public/replays/ID.json: recorded on the page's CPU backend,
                    the fast one with relaxed FMA; --stop-after: its first N steps only, of the preset's whole schedule)
@@ -177,7 +178,7 @@ async function train(args: string[]): Promise<void> {
   const flags = parseFlags(args, ['config', 'link', 'steps', 'seed', 'backend', 'threads', 'out', 'stop-after'])
   const config = runConfigFromFlags(flags)
   const stopAfter = int(flags, 'stop-after', 1, config.max_steps) ?? config.max_steps
-  const task = getTask(config.task)
+  const task = taskFor(config)
   const base = config.base_model ? readCheckpoint(modelPath(config.base_model), 'base_model').checkpoint : undefined
   const be = await backendOf(flags)
   const out = flags.out ?? 'runs/latest'
@@ -300,7 +301,7 @@ async function updateCommand(args: string[]): Promise<void> {
   if (!flags.rollout) throw new UsageError('--rollout: required; allowed: a JSON file with prompt_ids, completion_ids, truncated, rewards and optionally rewards_per_func')
   if (!flags.model) throw new UsageError('--model: required; allowed: a .safetensors checkpoint, a Hugging Face gpt2 folder or a .zip of one')
   const config = runConfigFromFlags({ config: flags.config })
-  const task = getTask(config.task)
+  const task = taskFor(config)
   const { checkpoint } = readCheckpoint(modelPath(flags.model), '--model')
   const raw = readJson(flags.rollout, '--rollout')
   const be = await backendOf({ backend: 'cpu', ...flags })
@@ -333,10 +334,52 @@ const modelPath = (name: string) => existsSync(name) ? name : baseModelPath(name
 /** Held-out problems and samples per problem used for every base model's manifest. */
 export const MANIFEST_EVAL = { n: 128, k: 8, temperature: 1.0 }
 
-async function pretrainCommand(args: string[]): Promise<void> {
-  const flags = parseFlags(args, ['task', 'steps', 'seed', 'batch-size', 'n-layer', 'n-head', 'n-embd', 'block-size', 'learning-rate', 'backend', 'threads', 'out'])
+/** The task options' flags: each run config key countdown_x as --countdown-x. */
+const TASK_OPTION_FLAGS = ['countdown-numbers', 'countdown-max-number', 'countdown-max-target']
+
+/** --task with its options (--countdown-numbers …), each checked as the run config checks its key;
+ *  `given` holds the options set, for the manifest and its command. */
+function taskFromFlags(flags: Flags): { task: ReturnType<typeof getTask>; given: Record<string, number> } {
   if (!flags.task) throw new UsageError('--task: required; allowed: a task id such as addition or countdown')
-  const task = getTask(flags.task)
+  const given: Record<string, number> = {}
+  for (const flag of TASK_OPTION_FLAGS) {
+    if (flags[flag] === undefined) continue
+    if (flags.task !== 'countdown') throw new UsageError(`--${flag}: only with --task countdown (got --task ${flags.task})`)
+    const key = flag.replace(/-/g, '_')
+    try {
+      given[key] = checkValue(key, Number(flags[flag])) as number
+    } catch (e) {
+      if (!(e instanceof RunConfigError)) throw e
+      throw new UsageError(`--${flag}: got ${JSON.stringify(flags[flag])}; allowed: ${e.message.slice(e.message.indexOf('allowed: ') + 9)}`)
+    }
+  }
+  return { task: taskFor({ task: flags.task, ...given }), given }
+}
+
+/** The options as flags again, for a manifest's command. */
+const optionFlags = (given: Record<string, number>) => Object.entries(given).map(([k, v]) => ` --${k.replace(/_/g, '-')} ${v}`).join('')
+
+/** pretrain's --countdown-corpus: the task with that search in its documents (countdown.ts's
+ *  COUNTDOWN_CORPUS when the flag is absent); only pretraining text depends on it. */
+function withCorpus(flags: Flags, task: ReturnType<typeof getTask>, given: Record<string, number>): { task: ReturnType<typeof getTask>; corpus: string | null } {
+  const corpus = flags['countdown-corpus']
+  if (corpus === undefined) return { task, corpus: null }
+  if (flags.task !== 'countdown') throw new UsageError(`--countdown-corpus: only with --task countdown (got --task ${flags.task})`)
+  if (corpus !== 'forward' && corpus !== 'backward' && corpus !== 'reachable') throw new UsageError(`--countdown-corpus: got ${JSON.stringify(corpus)}; allowed: forward, backward or reachable (default ${COUNTDOWN_CORPUS})`)
+  const room = int(flags, 'countdown-room', 32, 512)
+  if (room !== undefined && corpus === 'forward') throw new UsageError('--countdown-room: only with --countdown-corpus backward or reachable')
+  const d = DEFAULT_COUNTDOWN
+  return {
+    task: countdownTask({ numbers: given.countdown_numbers ?? d.numbers, maxNumber: given.countdown_max_number ?? d.maxNumber, maxTarget: given.countdown_max_target ?? d.maxTarget, corpus, room }),
+    corpus: room === undefined ? corpus : `${corpus} --countdown-room ${room}`,
+  }
+}
+
+async function pretrainCommand(args: string[]): Promise<void> {
+  const flags = parseFlags(args, ['task', ...TASK_OPTION_FLAGS, 'countdown-corpus', 'countdown-room', 'format-noise', 'eval-problems', 'steps', 'seed', 'batch-size', 'n-layer', 'n-head', 'n-embd', 'block-size', 'learning-rate', 'backend', 'threads', 'out'])
+  const fromFlags = taskFromFlags(flags)
+  const given = fromFlags.given
+  const { task, corpus } = withCorpus(flags, fromFlags.task, given)
   const d = DEFAULT_PRETRAIN
   const o: PretrainOptions = {
     ...d,
@@ -353,6 +396,11 @@ async function pretrainCommand(args: string[]): Promise<void> {
     if (!(lr > 0 && lr <= 1)) throw new UsageError(`--learning-rate: got ${JSON.stringify(flags['learning-rate'])}; allowed: a number in (0, 1]`)
     o.learningRate = lr
   }
+  if (flags['format-noise'] !== undefined) {
+    const share = Number(flags['format-noise'])
+    if (!(share >= 0 && share <= 1) || flags['format-noise'].trim() === '') throw new UsageError(`--format-noise: got ${JSON.stringify(flags['format-noise'])}; allowed: a share from 0 to 1`)
+    o.formatNoise = share
+  }
   if (o.nEmbd % o.nHead !== 0) throw new UsageError(`--n-head: ${o.nHead} does not divide --n-embd ${o.nEmbd}`)
   const out = flags.out ?? `public/models/${task.id}.safetensors`
   const be = await backendOf(flags)
@@ -362,12 +410,14 @@ async function pretrainCommand(args: string[]): Promise<void> {
     if (p.step % 50 === 0 || p.step === p.steps) process.stderr.write(`step ${p.step}/${p.steps}  loss ${p.loss.toFixed(4)}\n`)
   })
   const minutes = (performance.now() - t0) / 60000
-  const evaluation = await evaluateModel(model, tokenizer, task, { ...MANIFEST_EVAL, maxNewTokens: task.maxCompletionLength, seed: o.seed })
+  const evalProblems = int(flags, 'eval-problems', 1, 4096) ?? MANIFEST_EVAL.n
+  const evaluation = await evaluateModel(model, tokenizer, task, { ...MANIFEST_EVAL, n: evalProblems, maxNewTokens: task.maxCompletionLength, seed: o.seed })
   const bytes = saveSafetensors(await checkpointOf(model, tokenizer, { task: task.id }))
   mkdirSync(join(out, '..'), { recursive: true })
   writeFileSync(out, bytes)
   const manifest = {
     task: task.id,
+    ...(Object.keys(given).length ? { task_options: given } : {}),
     file: basename(out),
     sha256: createHash('sha256').update(bytes).digest('hex'),
     bytes: bytes.length,
@@ -376,11 +426,12 @@ async function pretrainCommand(args: string[]): Promise<void> {
     corpus: { recipe: `task '${task.id}' pretraining text (src/tasks/${task.id}.ts), one document per row`, documents: o.steps * o.batchSize, seed: o.seed },
     pretrain: o,
     final_loss: finalLoss,
-    held_out: { problems: MANIFEST_EVAL.n, k: MANIFEST_EVAL.k, temperature: MANIFEST_EVAL.temperature, ...evaluation },
+    held_out: { problems: evalProblems, k: MANIFEST_EVAL.k, temperature: MANIFEST_EVAL.temperature, ...evaluation },
     backend: adapterLabel(be.describe()),
     minutes: Number(minutes.toFixed(1)),
-    command: `npx grpo-lab pretrain --task ${task.id} --steps ${o.steps} --seed ${o.seed} --batch-size ${o.batchSize} ` +
+    command: `npx grpo-lab pretrain --task ${task.id}${optionFlags(given)}${corpus ? ` --countdown-corpus ${corpus}` : ''} --steps ${o.steps} --seed ${o.seed} --batch-size ${o.batchSize} ` +
       `--n-layer ${o.nLayer} --n-head ${o.nHead} --n-embd ${o.nEmbd} --block-size ${o.blockSize} --learning-rate ${o.learningRate} ` +
+      (o.formatNoise ? `--format-noise ${o.formatNoise} ` : '') + (evalProblems !== MANIFEST_EVAL.n ? `--eval-problems ${evalProblems} ` : '') +
       `--backend ${be.kind} --out ${out}`,
   }
   writeFileSync(out.replace(/\.safetensors$/, '') + '.json', JSON.stringify(manifest, null, 2) + '\n')
@@ -393,26 +444,31 @@ async function pretrainCommand(args: string[]): Promise<void> {
  *  run (the config that reproduces it, steps, time, backend) and its held-out figures, evaluated as
  *  the base models are (reference CPU backend, MANIFEST_EVAL), so test/unit/models.test.ts checks it alike. */
 async function publishCommand(args: string[]): Promise<void> {
-  const flags = parseFlags(args, ['run', 'out'])
+  const flags = parseFlags(args, ['run', 'out', 'eval-problems'])
+  const evalProblems = int(flags, 'eval-problems', 1, 4096) ?? MANIFEST_EVAL.n
   if (!flags.run) throw new UsageError('--run: required; allowed: a folder written by grpo-lab train --out')
   if (!flags.out?.endsWith('.safetensors')) throw new UsageError('--out: required; allowed: a path ending in .safetensors, e.g. public/models/addition-grpo.safetensors')
   const run = readJson(join(flags.run, 'run.json'), '--run') as { config: Record<string, unknown>; adapter: string }
   const metrics = readFileSync(join(flags.run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>)
   const { checkpoint } = readCheckpoint(join(flags.run, 'model.safetensors'), '--run')
   const config = configFromFile(run.config)
-  const task = getTask(config.task)
+  // the run's own difficulty (countdown_*), as the trainer drew its problems
+  const task = taskFor(config)
+  const taskOptions = Object.fromEntries(TASK_OPTION_FLAGS.map((f) => f.replace(/-/g, '_')).filter((k) => config.task === 'countdown' && k in config)
+    .map((k) => [k, (config as unknown as Record<string, number>)[k]]))
   const steps = metrics.at(-1)?.step ?? 0
   if (steps !== config.max_steps) throw new UsageError(`--run: the run stopped at step ${steps} of ${config.max_steps}; publish a finished run`)
   const be = new CpuBackend('f32')
   const model = new GPT(be, checkpoint.config)
   loadInto(model, checkpoint)
-  const evaluation = await evaluateModel(model, checkpoint.tokenizer, task, { ...MANIFEST_EVAL, maxNewTokens: task.maxCompletionLength, seed: config.seed })
+  const evaluation = await evaluateModel(model, checkpoint.tokenizer, task, { ...MANIFEST_EVAL, n: evalProblems, maxNewTokens: task.maxCompletionLength, seed: config.seed })
   const bytes = saveSafetensors(await checkpointOf(model, checkpoint.tokenizer, { task: task.id, step: String(steps), seed: String(config.seed) }))
   mkdirSync(join(flags.out, '..'), { recursive: true })
   writeFileSync(flags.out, bytes)
   const lastEval = metrics.filter((m) => m['eval/pass@1'] !== undefined).at(-1)
   const manifest = {
     task: task.id,
+    ...(Object.keys(taskOptions).length ? { task_options: taskOptions } : {}),
     file: basename(flags.out),
     sha256: createHash('sha256').update(bytes).digest('hex'),
     bytes: bytes.length,
@@ -424,10 +480,10 @@ async function publishCommand(args: string[]): Promise<void> {
       last_eval: lastEval ? { step: lastEval.step, ...Object.fromEntries(Object.entries(lastEval).filter(([k]) => k.startsWith('eval/'))) } : null,
       run_config: config,
     },
-    held_out: { problems: MANIFEST_EVAL.n, k: MANIFEST_EVAL.k, temperature: MANIFEST_EVAL.temperature, ...evaluation },
+    held_out: { problems: evalProblems, k: MANIFEST_EVAL.k, temperature: MANIFEST_EVAL.temperature, ...evaluation },
     backend: adapterLabel(be.describe()),
     command: `npx grpo-lab train --config CONFIG.json --backend cpu --out ${flags.run} (CONFIG.json: grpo.run_config) && ` +
-      `npx grpo-lab publish --run ${flags.run} --out ${flags.out}`,
+      `npx grpo-lab publish --run ${flags.run} --out ${flags.out}${evalProblems !== MANIFEST_EVAL.n ? ` --eval-problems ${evalProblems}` : ''}`,
   }
   writeFileSync(flags.out.replace(/\.safetensors$/, '') + '.json', JSON.stringify(manifest, null, 2) + '\n')
   process.stdout.write(JSON.stringify(evaluation) + '\n')
@@ -464,9 +520,8 @@ async function recordCommand(args: string[]): Promise<void> {
 }
 
 async function evalCommand(args: string[]): Promise<void> {
-  const flags = parseFlags(args, ['task', 'model', 'n', 'k', 'temperature', 'seed', 'backend', 'threads', 'max-new-tokens', 'completions-out'])
-  if (!flags.task) throw new UsageError('--task: required; allowed: a task id such as addition or countdown')
-  const task = getTask(flags.task)
+  const flags = parseFlags(args, ['task', ...TASK_OPTION_FLAGS, 'model', 'n', 'k', 'temperature', 'seed', 'backend', 'threads', 'max-new-tokens', 'completions-out'])
+  const { task } = taskFromFlags(flags)
   const temperature = flags.temperature === undefined ? 1 : Number(flags.temperature)
   if (!(temperature >= 0 && temperature <= 3)) throw new UsageError(`--temperature: got ${JSON.stringify(flags.temperature)}; allowed: a number from 0 to 3`)
   const { checkpoint, be, model } = await modelOf(flags, 'webgpu')
@@ -532,7 +587,7 @@ function writeFiles(out: string, files: Map<string, Uint8Array>): void {
 async function startingModel(config: RunConfig, model: string | undefined): Promise<{ checkpoint: Checkpoint; from: string }> {
   if (model) return { checkpoint: readCheckpoint(modelPath(model), '--model').checkpoint, from: basename(model) }
   if (config.base_model) return { checkpoint: readCheckpoint(modelPath(config.base_model), 'base_model').checkpoint, from: `base_model ${config.base_model}` }
-  const task = getTask(config.task)
+  const task = taskFor(config)
   const be = new CpuBackend('f32')
   const tokenizer = new CharTokenizer(task.alphabet)
   const gpt = new GPT(be, { vocabSize: tokenizer.vocabSize, blockSize: config.block_size, nLayer: config.n_layer, nHead: config.n_head, nEmbd: config.n_embd })
@@ -599,7 +654,8 @@ async function modelCardInfo(path: string, ck: Checkpoint): Promise<ModelCardInf
     }
   }
   if (ck.metadata.task) {
-    const task = getTask(ck.metadata.task)
+    // the run's task options when run.json says them (a Countdown trained at its own difficulty)
+    const task = taskFor({ ...(info.runConfig ?? {}), task: ck.metadata.task })
     const be = new CpuBackend('f32')
     const model = new GPT(be, ck.config)
     loadInto(model, ck)

@@ -12,7 +12,7 @@ import { float32Text, keepsTrace, type Replay, REPLAY_FORMAT, REPLAY_VERSION, ty
 import { type EvalRecord, makeRunFile } from '../lab/runFile'
 import type { RunConfig } from '../rl/config'
 import { GRPOTrainer, type Metrics, type TraceRecord } from '../rl/trainer'
-import { getTask } from '../tasks/registry'
+import { taskFor } from '../tasks/registry'
 
 export interface RecordOptions {
   preset: string
@@ -46,7 +46,7 @@ export const backendLabel = (be: Backend) => adapterLabel(be.describe()).replace
 export async function recordReplay(o: RecordOptions): Promise<Replay> {
   const t0 = performance.now()
   const be = await pageCpuBackend(o.threads)
-  const trainer = GRPOTrainer.create(be, o.config, getTask(o.config.task), o.base)
+  const trainer = GRPOTrainer.create(be, o.config, taskFor(o.config), o.base)
   const metrics: Metrics[] = []
   const traces: TraceRecord[] = []
   const evals: EvalRecord[] = []

@@ -13,7 +13,7 @@
 // field GRPOConfig declares. src/export/trlProject.ts puts the project together.
 import { RUN_CONFIG_SPEC, type RunConfig } from '../rl/config'
 import { rewardWeights } from '../rl/rewards'
-import { getTask } from '../tasks/registry'
+import { taskFor } from '../tasks/registry'
 
 type Key = keyof RunConfig
 
@@ -247,6 +247,9 @@ export const TRL_FIELDS: readonly TrlField[] = [
  *  export prints these with the run's values, and train.py has them as comments). */
 export const LAB_ONLY: Partial<Record<Key, string>> = {
   task: 'the task is data/*.jsonl (its prompts and answers) and rewards.py (its reward functions)',
+  countdown_numbers: 'Countdown\'s difficulty: data/*.jsonl holds problems drawn with it',
+  countdown_max_number: 'Countdown\'s difficulty: data/*.jsonl holds problems drawn with it',
+  countdown_max_target: 'Countdown\'s difficulty: data/*.jsonl holds problems drawn with it',
   base_model: 'the model is model/, the base model (or the run\'s current one) as a Hugging Face folder',
   n_layer: 'model shape, used by fresh weights only (a base model has its own, as in the lab): model/config.json has the model\'s n_layer; GRPOTrainer trains the model it is given',
   n_head: 'model shape, fresh weights only: model/config.json has the model\'s n_head',
@@ -268,7 +271,7 @@ export const LAB_ONLY: Partial<Record<Key, string>> = {
 
 /** The reward weights train.py gives GRPOConfig: the task's functions, then the overlong punishment when on. */
 export function trlRewardWeights(c: RunConfig): number[] {
-  const w = rewardWeights(getTask(c.task), c.reward_weights)
+  const w = rewardWeights(taskFor(c), c.reward_weights)
   return c.overlong_buffer_length > 0 ? [...w, c.overlong_penalty_factor] : w
 }
 

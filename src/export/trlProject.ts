@@ -4,7 +4,7 @@ import { strToU8, zipSync } from 'fflate'
 import type { Checkpoint } from '../model/checkpoint'
 import { contextOverflow, missingChars, type RunConfig } from '../rl/config'
 import { rewardWeights } from '../rl/rewards'
-import { getTask } from '../tasks/registry'
+import { taskFor } from '../tasks/registry'
 import type { Problem, Task } from '../tasks/types'
 import { hfFolderFiles } from './hf'
 import { trlNotes } from './trl'
@@ -60,7 +60,7 @@ export interface TrlProject {
 
 /** The project's files by path, for a run configuration and the model it starts from. */
 export function trlProjectFiles(c: RunConfig, ck: Checkpoint, modelFrom: string): TrlProject {
-  const task = getTask(c.task)
+  const task = taskFor(c)
   checkExportable(c, ck, task)
   const files = new Map<string, Uint8Array>()
   for (const [path, bytes] of hfFolderFiles(ck, { runConfig: { ...c }, baseModel: c.base_model || undefined })) files.set(`model/${path}`, bytes)

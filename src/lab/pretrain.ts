@@ -8,6 +8,7 @@ import { GPT } from '../model/gpt'
 import { AdamW } from '../model/optimizer'
 import { CharTokenizer } from '../model/tokenizer'
 import { documentBatch, nextTokenStep, type TokenBatch } from '../model/train'
+import { withFormatNoise } from '../tasks/answer'
 import type { Task } from '../tasks/types'
 
 export interface PretrainOptions {
@@ -23,6 +24,8 @@ export interface PretrainOptions {
   minLrFraction: number
   warmupSteps: number
   weightDecay: number
+  /** share of documents whose format is broken (FORMAT_BREAKS): a base with an unreliable format; 0 = none */
+  formatNoise?: number
 }
 
 export const DEFAULT_PRETRAIN: PretrainOptions = {
@@ -46,7 +49,10 @@ export function pretrainLr(o: PretrainOptions, step: number): number {
 
 /** Batch `step`: documents step·B … step·B + B − 1 of the task's pretraining text. */
 export function pretrainBatch(task: Task, tokenizer: CharTokenizer, o: PretrainOptions, step: number): TokenBatch {
-  const docs = Array.from({ length: o.batchSize }, (_, b) => task.pretrainingText(o.seed, step * o.batchSize + b))
+  const docs = Array.from({ length: o.batchSize }, (_, b) => {
+    const index = step * o.batchSize + b
+    return withFormatNoise(task.pretrainingText(o.seed, index), o.seed, index, o.formatNoise ?? 0)
+  })
   return documentBatch(tokenizer, docs, o.blockSize, false)
 }
 

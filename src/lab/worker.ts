@@ -17,7 +17,7 @@ import { CharTokenizer } from '../model/tokenizer'
 import { resolveRunConfig } from '../rl/config'
 import { GRPOTrainer } from '../rl/trainer'
 import { DEFAULT_PRETRAIN, pretrain } from './pretrain'
-import { getTask } from '../tasks/registry'
+import { taskFor } from '../tasks/registry'
 import { completionLogprobs } from './groupLogprobs'
 import { readCapped } from './modelSource'
 import { type Activity, type FromWorker, SNAPSHOT_EVERY, type ToWorker } from './protocol'
@@ -189,7 +189,7 @@ async function runPretrain(msg: Extract<ToWorker, { type: 'pretrain' }>): Promis
   const label = (s: number, loss?: number) => `Pretraining the ${config.task} base model: step ${s} of ${steps}${loss === undefined ? '' : `, loss ${loss.toFixed(3)}`}`
   post({ type: 'progress', task: 'pretrain', label: label(0), fraction: 0 })
   try {
-    const r = await during('pretraining', () => pretrain(be, getTask(config.task), {
+    const r = await during('pretraining', () => pretrain(be, taskFor(config), {
       ...DEFAULT_PRETRAIN, seed: config.seed, steps, nLayer: config.n_layer, nHead: config.n_head, nEmbd: config.n_embd, blockSize: config.block_size,
     }, async (p) => {
       if (pretrainCancelled) throw new Error('pretraining cancelled')
@@ -263,7 +263,7 @@ async function exportTrl(msg: Extract<ToWorker, { type: 'export-trl' }>): Promis
   } else {
     // fresh weights, as GRPOTrainer.create makes them for the seed
     const be = await acquireBackend()
-    const tokenizer = new CharTokenizer(getTask(config.task).alphabet)
+    const tokenizer = new CharTokenizer(taskFor(config).alphabet)
     const gpt = new GPT(be, { vocabSize: tokenizer.vocabSize, blockSize: config.block_size, nLayer: config.n_layer, nHead: config.n_head, nEmbd: config.n_embd })
     try {
       gpt.initialize(config.seed)
@@ -295,7 +295,7 @@ async function startRun(msg: Extract<ToWorker, { type: 'start-grpo' }>): Promise
   if (mine !== generation || be !== backend) return // stopped, or its device lost, meanwhile
   post({ type: 'progress', task: 'create', label: 'Building the model', fraction: null })
   try {
-    grpo = GRPOTrainer.create(be, config, getTask(config.task), base)
+    grpo = GRPOTrainer.create(be, config, taskFor(config), base)
     if (msg.resume) grpo.restore(msg.resume)
     grpo.onColdStartProgress = (done, total, loss) => {
       const label = done < total ? `Cold start: supervised step ${done} of ${total}, loss ${loss.toFixed(3)}` : ''

@@ -3,8 +3,10 @@
 // context length and its tokenizer's characters. test/unit/models.test.ts checks this table
 // against every manifest on disk, so a new shipped model cannot be forgotten here.
 import addition from '../../public/models/addition.json' with { type: 'json' }
+import additionFormatNoise from '../../public/models/addition-format-noise.json' with { type: 'json' }
 import additionGrpo from '../../public/models/addition-grpo.json' with { type: 'json' }
 import countdown from '../../public/models/countdown.json' with { type: 'json' }
+import countdownGrpo from '../../public/models/countdown-grpo.json' with { type: 'json' }
 
 export interface ShippedModel {
   /** the task it was pretrained for */
@@ -16,7 +18,7 @@ export interface ShippedModel {
 }
 
 export const SHIPPED_MODELS: Readonly<Record<string, ShippedModel>> = Object.fromEntries(
-  [addition, additionGrpo, countdown].map((m) => [m.file.replace(/\.safetensors$/, ''), { task: m.task, blockSize: m.config.blockSize, chars: m.tokenizer.chars }]),
+  [addition, additionFormatNoise, additionGrpo, countdown, countdownGrpo].map((m) => [m.file.replace(/\.safetensors$/, ''), { task: m.task, blockSize: m.config.blockSize, chars: m.tokenizer.chars }]),
 )
 
 export function shippedModel(name: string): ShippedModel | undefined {

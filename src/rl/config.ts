@@ -5,7 +5,8 @@
 
 import { MULTI_OBJECTIVE_AGGREGATIONS, type MultiObjectiveAggregation, SCALE_REWARDS, type ScaleRewards } from '../engine/backend'
 import { SHIPPED_MODELS, shippedModel } from '../model/shipped'
-import { TASK_IDS, TASKS } from '../tasks/registry'
+import { COUNTDOWN_LIMITS, DEFAULT_COUNTDOWN } from '../tasks/countdown'
+import { TASK_IDS, TASKS, taskFor } from '../tasks/registry'
 import type { Task } from '../tasks/types'
 import { IMPORTANCE_SAMPLING_LEVELS, LOSS_TYPES, type ObjectiveKeys } from './loss'
 import { LR_SCHEDULER_TYPES, type LrSchedulerType } from './schedule'
@@ -63,6 +64,10 @@ export interface RunConfig extends ObjectiveKeys {
   max_steps: number
   eval_every: number
   eval_problems: number
+  /** Countdown's difficulty: how many numbers, the largest number, the largest target */
+  countdown_numbers: number
+  countdown_max_number: number
+  countdown_max_target: number
 }
 
 /** The default is the headline demo: R1-Zero on the shipped addition base model
@@ -84,6 +89,7 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
   learning_rate: 2e-4, lr_scheduler_type: 'linear', weight_decay: 0.0, adam_beta1: 0.9, adam_beta2: 0.99, max_grad_norm: 1.0,
   cold_start_steps: 0, cold_start_learning_rate: 1e-3,
   max_steps: 300, eval_every: 10, eval_problems: 256,
+  countdown_numbers: DEFAULT_COUNTDOWN.numbers, countdown_max_number: DEFAULT_COUNTDOWN.maxNumber, countdown_max_target: DEFAULT_COUNTDOWN.maxTarget,
 }
 
 type Spec =
@@ -145,6 +151,9 @@ export const RUN_CONFIG_SPEC: Record<keyof RunConfig, Spec> = {
   max_steps: { kind: 'int', min: 1, max: 100000, help: 'GRPO steps (one rollout + its updates each) in the run; TRL’s max_steps counts optimizer steps, max_steps × num_iterations × steps_per_generation here, and the TRL export writes it so' },
   eval_every: { kind: 'int', min: 0, max: 100000, help: 'evaluate on held-out problems every this many steps; 0 = never' },
   eval_problems: { kind: 'int', min: 1, max: 10000, help: 'held-out problems per evaluation' },
+  countdown_numbers: { kind: 'int', min: COUNTDOWN_LIMITS.numbers[0], max: COUNTDOWN_LIMITS.numbers[1], help: 'Countdown: how many numbers each problem gives (3 or 4; 4 is much harder)' },
+  countdown_max_number: { kind: 'int', min: COUNTDOWN_LIMITS.maxNumber[0], max: COUNTDOWN_LIMITS.maxNumber[1], help: 'Countdown: the given numbers are drawn from 1 to this (smaller is easier)' },
+  countdown_max_target: { kind: 'int', min: COUNTDOWN_LIMITS.maxTarget[0], max: COUNTDOWN_LIMITS.maxTarget[1], help: 'Countdown: the largest target (smaller is easier; every step stays at most 999)' },
 }
 
 export class RunConfigError extends Error {
@@ -254,10 +263,11 @@ const CROSS_KEY_RULES: readonly CrossKeyRule[] = [
     },
   },
   {
-    keys: (c) => c.base_model === '' ? ['max_completion_length', 'block_size', 'task', 'base_model'] : ['max_completion_length', 'task', 'base_model'],
+    keys: (c) => [...(c.base_model === '' ? ['max_completion_length', 'block_size', 'task', 'base_model'] as Key[] : ['max_completion_length', 'task', 'base_model'] as Key[]),
+      ...(c.task === 'countdown' ? ['countdown_max_target', 'countdown_max_number', 'countdown_numbers'] as Key[] : [])],
     broken(c) {
       const ctx = knownContext(c)
-      return ctx ? contextOverflow(TASKS[c.task], c.max_completion_length, ctx.size, ctx.what) : null
+      return ctx ? contextOverflow(taskFor(c), c.max_completion_length, ctx.size, ctx.what) : null
     },
   },
   {

@@ -37,6 +37,33 @@ export function isWellFormed(completion: string): boolean {
   return m !== null && m[1].trim() !== ''
 }
 
+/** The ways a format-noise document breaks the format (issue 15 point 4: a base whose format is
+ *  unreliable, so that GRPO has to learn the format before accuracy). Each is what a careless
+ *  writer does: a tag left out, or the answer put inside the thinking. */
+export const FORMAT_BREAKS = ['no </think>', 'no answer tags', 'answer inside think', 'no <answer>', 'no tags at all'] as const
+
+/** A completion "…</think><answer>A</answer>" with its format broken the `which`-th way of FORMAT_BREAKS. */
+export function breakFormat(completion: string, which: number): string {
+  const m = /^([\s\S]*)<\/think><answer>([\s\S]*)<\/answer>$/.exec(completion)
+  if (!m) return completion // not in the format: nothing to break
+  const [, think, answer] = m
+  switch (FORMAT_BREAKS[which]) {
+    case 'no </think>': return `${think}<answer>${answer}</answer>`
+    case 'no answer tags': return `${think}</think>${answer}`
+    case 'answer inside think': return `${think}<answer>${answer}</answer></think>`
+    case 'no <answer>': return `${think}</think>${answer}</answer>`
+    default: return `${think} ${answer}`
+  }
+}
+
+/** Pretraining document `index` with its format broken with probability `share` (deterministic). */
+export function withFormatNoise(doc: { prompt: string; completion: string }, seed: number, index: number, share: number): { prompt: string; completion: string } {
+  if (share <= 0) return doc
+  const d = new Draws(seed, Purpose.pretrainFormat, index, 0)
+  if (d.bits() / 2 ** 32 >= share) return doc
+  return { prompt: doc.prompt, completion: breakFormat(doc.completion, d.bits() % FORMAT_BREAKS.length) }
+}
+
 export function formatReward(weight: number): RewardFunction {
   return {
     name: 'format',
@@ -62,7 +89,7 @@ export function splitOf(key: string): 'train' | 'test' {
 }
 
 /** What a run of draws is for: separate counters, so one purpose never shifts another's numbers. */
-export const Purpose = { train: 0, test: 1, pretrainProblem: 2, pretrainStyle: 3, coldStartProblem: 4, coldStartStyle: 5 } as const
+export const Purpose = { train: 0, test: 1, pretrainProblem: 2, pretrainStyle: 3, coldStartProblem: 4, coldStartStyle: 5, pretrainFormat: 6 } as const
 
 const DRAWS_PER_ATTEMPT = 64
 const MAX_ATTEMPTS = 100_000

@@ -14,7 +14,7 @@ import { GPT } from '../../src/model/gpt'
 import { SHIPPED_MODELS } from '../../src/model/shipped'
 import { CONS_STREAM, evaluateModel } from '../../src/rl/evaluate'
 import { lastAnswer } from '../../src/tasks/answer'
-import { getTask } from '../../src/tasks/registry'
+import { taskFor } from '../../src/tasks/registry'
 import { greedyByForward } from '../helpers'
 
 const DIR = join(__dirname, '../../public/models')
@@ -29,7 +29,8 @@ function load(file: string) {
   const ck = loadSafetensors(new Uint8Array(bytes))
   const model = new GPT(new CpuBackend('f32'), ck.config)
   loadInto(model, ck)
-  const task = getTask(m.task)
+  // the difficulty it was pretrained and measured at (grpo-lab pretrain --countdown-… writes task_options)
+  const task = taskFor({ task: m.task, ...m.task_options })
   return { m, bytes, ck, model, task }
 }
 
@@ -74,29 +75,31 @@ describe('shipped base models', () => {
       expect(e['eval/pass@1']).toBe(m.held_out['eval/pass@1'])
     })
 
-    it(`${file}: pass@1 and cons@${K} on ${FEW} problems agree with greedy decoding by full forward passes and a majority vote written here`, async () => {
+    it(`${file}: pass@1 and cons@${K} on ${FEW} problems (${3 * FEW} for a weak base) agree with greedy decoding by full forward passes and a majority vote written here`, async () => {
       const { m, ck, model, task } = load(file)
       const seed = seedOf(m)
-      const problems = Array.from({ length: FEW }, (_, i) => task.problem('test', seed, i))
+      // a base that is right less than a quarter of the time gets three times the problems, so that some are right
+      const few = m.held_out['eval/pass@1'] < 0.25 ? 3 * FEW : FEW
+      const problems = Array.from({ length: few }, (_, i) => task.problem('test', seed, i))
       const prompts = problems.map((p) => ck.tokenizer.encode(p.prompt))
       const maxNew = Math.min(task.maxCompletionLength, model.config.blockSize - Math.max(...prompts.map((p) => p.length)))
-      const e = await evaluateModel(model, ck.tokenizer, task, { n: FEW, k: K, temperature: 1, maxNewTokens: task.maxCompletionLength, seed })
+      const e = await evaluateModel(model, ck.tokenizer, task, { n: few, k: K, temperature: 1, maxNewTokens: task.maxCompletionLength, seed })
 
       const greedy = await greedyByForward(model, prompts, maxNew)
       const right = greedy.filter((c, i) => task.isCorrect(ck.tokenizer.decode(c), problems[i])).length
       expect(right).toBeGreaterThan(0)
-      expect(e['eval/pass@1']).toBe(right / FEW)
+      expect(e['eval/pass@1']).toBe(right / few)
 
       const sampled = await generate(model, { prompts: prompts.flatMap((p) => new Array(K).fill(p)), maxNewTokens: maxNew, temperature: 1, seed, stream: CONS_STREAM })
       const votes = problems.map((_, i) => majority(sampled.completions.slice(i * K, (i + 1) * K).map((c) => ck.tokenizer.decode(c))))
       expect(votes.some((v) => v.distinct > 1)).toBe(true) // the vote has something to decide
-      expect(e[`eval/cons@${K}`]).toBe(votes.filter((v, i) => task.isCorrect(v.text, problems[i])).length / FEW)
+      expect(e[`eval/cons@${K}`]).toBe(votes.filter((v, i) => task.isCorrect(v.text, problems[i])).length / few)
     })
   }
 
   it('each trained policy (addition-grpo) is its shipped base after a finished GRPO run, and beats it held-out', () => {
     const trained = manifests.map((f) => JSON.parse(readFileSync(join(DIR, f), 'utf8'))).filter((m) => m.grpo)
-    expect(trained.map((m) => m.file)).toContain('addition-grpo.safetensors')
+    expect(trained.map((m) => m.file)).toEqual(expect.arrayContaining(['addition-grpo.safetensors', 'countdown-grpo.safetensors']))
     for (const m of trained) {
       const base = JSON.parse(readFileSync(join(DIR, `${m.grpo.from}.json`), 'utf8'))
       expect(m.grpo.run_config.base_model).toBe(m.grpo.from)
@@ -104,6 +107,20 @@ describe('shipped base models', () => {
       expect(m.config).toEqual(base.config)
       expect(m.held_out['eval/pass@1']).toBeGreaterThan(base.held_out['eval/pass@1'])
     }
+  })
+
+  it('the Countdown pair: the base mostly guesses (≤ 20% held-out), its GRPO run searches, at the difficulty both were measured at', () => {
+    const read = (f: string) => JSON.parse(readFileSync(join(DIR, f), 'utf8'))
+    const base = read('countdown.json')
+    const trained = read('countdown-grpo.json')
+    expect(base.held_out.problems).toBeGreaterThanOrEqual(256)
+    expect(trained.held_out.problems).toBeGreaterThanOrEqual(256)
+    expect(base.held_out['eval/pass@1']).toBeLessThanOrEqual(0.2)
+    // issue 15 aims at ≥ 50%; the shipped run reaches 42% (README "Countdown" says what holds it): this is its figure's floor
+    expect(trained.held_out['eval/pass@1']).toBeGreaterThan(2 * base.held_out['eval/pass@1'])
+    expect(trained.held_out['eval/mean_length']).toBeGreaterThan(1.5 * base.held_out['eval/mean_length'])
+    expect(trained.task_options).toEqual(base.task_options)
+    expect(trained.grpo.run_config).toMatchObject(base.task_options)
   })
 
   it('cons@k at temperature 0 is pass@1: k identical greedy samples vote for the greedy answer', async () => {

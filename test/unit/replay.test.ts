@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { presetById } from '../../src/lab/presets'
+import { PRESETS, presetById } from '../../src/lab/presets'
 import { float32Text, keepsTrace, parseReplay, type Replay, replayText, SHIPPED_REPLAYS } from '../../src/lab/replay'
 import { makeRunFile } from '../../src/lab/runFile'
 import { DEFAULT_RUN_CONFIG, resolveRunConfig } from '../../src/rl/config'
@@ -84,8 +84,9 @@ describe('replay files', () => {
     expect(float32Text(Math.fround(-0.3))).toBe(-0.3)
   })
 
-  it('ships a replay for each preset SHIPPED_REPLAYS names, and no other', () => {
+  it('ships a replay for each preset SHIPPED_REPLAYS names, and no other; every preset has one', () => {
     expect(shipped.sort()).toEqual([...SHIPPED_REPLAYS].sort())
+    expect([...SHIPPED_REPLAYS].sort()).toEqual(PRESETS.map((p) => p.id).sort())
   })
 
   it.each(shipped)('%s.json: read by the page’s checks, of its preset’s config, at most 300 KB, every kept trace with worksheet inputs', (id) => {

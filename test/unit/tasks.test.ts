@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { CharTokenizer } from '../../src/model/tokenizer'
 import { isWellFormed, lastAnswer, splitOf } from '../../src/tasks/answer'
 import { addition, additionKey, columns, hastySum, workedThink } from '../../src/tasks/addition'
-import { NO_SOLUTION, countdown, countdownKey, countdownScore, evaluateEquation, solveCountdown } from '../../src/tasks/countdown'
+import { NO_SOLUTION, countdown, countdownFor, countdownKey, countdownScore, evaluateEquation, solveCountdown } from '../../src/tasks/countdown'
 import { TASK_IDS, TASKS, getTask } from '../../src/tasks/registry'
 import { TaskInputError } from '../../src/tasks/types'
 import type { Problem, Task } from '../../src/tasks/types'
@@ -146,6 +146,8 @@ describe.each(tasks)('$id: pretraining text', (task) => {
         hasty++
         continue
       }
+      // countdown's searches are right only when a try hits (test/unit/countdown-search.test.ts)
+      if (task.id === 'countdown') continue
       expect(task.isCorrect(completion, p)).toBe(true)
       for (const r of task.rewardFunctions) expect(r.score(completion, p)).toBe(1)
     }
@@ -155,6 +157,7 @@ describe.each(tasks)('$id: pretraining text', (task) => {
       expect(hasty / direct).toBeLessThan(0.75)
     } else {
       expect(hasty).toBe(0)
+      expect(direct).toBeGreaterThan(0)
     }
   })
 
@@ -167,12 +170,13 @@ describe.each(tasks)('$id: pretraining text', (task) => {
     for (const { prompt } of docs.slice(0, 500)) expect(task.parseProblem(problemDataOf(task, prompt)).split).toBe('train')
   })
 
-  it('is mostly direct, about 30% worked out, some with a noticed slip', () => {
+  it('is partly direct, partly worked out (addition 30%, countdown 70%), some with a "wait"', () => {
     const worked = docs.filter((d) => !d.completion.startsWith('</think>')).length / docs.length
     const wait = docs.filter((d) => d.completion.includes('wait')).length / docs.length
-    expect(worked).toBeGreaterThan(0.25)
-    expect(worked).toBeLessThan(0.35)
-    expect(wait).toBeGreaterThan(task.id === 'addition' ? 0.07 : 0.2)
+    const share = task.id === 'addition' ? 0.3 : 0.7
+    expect(worked).toBeGreaterThan(share - 0.05)
+    expect(worked).toBeLessThan(share + 0.05)
+    expect(wait).toBeGreaterThan(0.07)
     expect(wait).toBeLessThanOrEqual(worked)
   })
 })
@@ -408,7 +412,7 @@ describe('countdown', () => {
     const sizes = new Set<number>()
     for (const split of ['train', 'test'] as const) {
       for (let i = 0; i < 500; i++) {
-        const q = countdown.problem(split, 21, i)
+        const q = (i % 2 ? countdown : countdownFor({ countdown_numbers: 4 })).problem(split, 21, i)
         const d = q.data as { numbers: number[]; target: number }
         sizes.add(d.numbers.length)
         for (const n of d.numbers) expect(n >= 1 && n <= 99).toBe(true)

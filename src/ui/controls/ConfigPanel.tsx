@@ -9,6 +9,7 @@ import { useHighlight } from '../highlight'
 /** The knobs by topic (the link builder lists them so too). */
 export const GROUPS: { title: string; keys: (keyof RunConfig)[]; open?: boolean }[] = [
   { title: 'Task and model', keys: ['task', 'seed', 'base_model', 'n_layer', 'n_head', 'n_embd', 'block_size'], open: true },
+  { title: 'Countdown difficulty', keys: ['countdown_numbers', 'countdown_max_number', 'countdown_max_target'] },
   { title: 'Rollout', keys: ['num_generations', 'prompts_per_step', 'temperature', 'top_k', 'max_completion_length'], open: true },
   { title: 'GRPO loss', keys: ['loss_type', 'importance_sampling_level', 'scale_rewards', 'multi_objective_aggregation', 'beta', 'epsilon', 'epsilon_high', 'delta', 'num_iterations', 'steps_per_generation', 'gradient_accumulation_steps', 'mask_truncated_completions'], open: true },
   { title: 'Entropy, SAPO and VESPO', keys: ['top_entropy_quantile', 'entropy_coef', 'sapo_temperature_pos', 'sapo_temperature_neg', 'vespo_k_pos', 'vespo_lambda_pos', 'vespo_k_neg', 'vespo_lambda_neg'] },

@@ -9,7 +9,7 @@ import type { RunConfig } from '../../rl/config'
 import { exampleGroup, problemOfPrompt, recomputeGroup, type SandboxCompletion, type SandboxResult } from '../../rl/sandbox'
 import type { TraceRecord } from '../../rl/trainer'
 import { useLab } from '../../store/labStore'
-import { getTask } from '../../tasks/registry'
+import { taskFor } from '../../tasks/registry'
 import './sandbox.css'
 import type { Problem, Task } from '../../tasks/types'
 
@@ -28,14 +28,14 @@ interface Source { key: string; task: Task; config: RunConfig; problem: Problem;
 function sourceOf(group: TraceGroup | undefined, step: number | null, runConfig: RunConfig | undefined, controls: RunConfig): Source | { error: string } {
   try {
     if (group && runConfig) {
-      const task = getTask(runConfig.task)
+      const task = taskFor(runConfig)
       return {
         key: `${step}:${group.prompt}`, task, config: runConfig, problem: problemOfPrompt(task, group.prompt), fromRun: true,
         originals: group.completions.map((c) => ({ text: c.text, truncated: c.truncated })),
       }
     }
     const config = runConfig ?? controls
-    const task = getTask(config.task)
+    const task = taskFor(config)
     const ex = exampleGroup(task, config)
     return { key: `example:${config.task}:${config.seed}`, task, config, problem: ex.problem, originals: ex.completions, fromRun: false }
   } catch (e) {
