@@ -46,8 +46,9 @@ describe('countdown difficulty options', () => {
   })
 
   it('a prompt too long for the context is refused on the option that made it so', () => {
-    // 4 numbers up to 99 and targets up to 999 make a 25-character prompt: 25 + 104 > 128 (3 numbers: 22 + 104 fits)
-    const base = resolveRunConfig({ task: 'countdown', base_model: 'countdown', max_completion_length: 104 })
+    // 4 numbers up to 99 and targets up to 999 make a 25-character prompt: 25 + 136 > 160, the shipped base's
+    // context (3 numbers: 22 + 136 fits)
+    const base = resolveRunConfig({ task: 'countdown', base_model: 'countdown', max_completion_length: 136 })
     const r = resolvePartial({ countdown_numbers: 4 }, base)
     expect(r.problems.map((p) => p.key)).toEqual(['countdown_numbers'])
     expect(r.problems[0].message).toMatch(/^countdown_numbers: prompts of task countdown take up to 25 characters.*allowed: 3$/)

@@ -11,7 +11,7 @@ import { completionLogprobs } from '../../src/lab/groupLogprobs'
 import { parseReplay, SHIPPED_REPLAYS } from '../../src/lab/replay'
 import { checkpointFromBytes } from '../../src/model/hfFolder'
 import { GRPOTrainer, type Metrics } from '../../src/rl/trainer'
-import { getTask } from '../../src/tasks/registry'
+import { taskFor } from '../../src/tasks/registry'
 
 const withoutClock = ({ step_time: _, ...rest }: Metrics) => rest
 
@@ -25,7 +25,7 @@ describe('a shipped replay is reproduced by a live run on its backend', () => {
     const base = config.base_model ? checkpointFromBytes(new Uint8Array(readFileSync(`public/models/${config.base_model}.safetensors`))) : undefined
     const be = await pageCpuBackend(1)
     expect(backendLabel(be)).toBe(replay.backend.label)
-    const trainer = GRPOTrainer.create(be, config, getTask(config.task), base)
+    const trainer = GRPOTrainer.create(be, config, taskFor(config), base)
     try {
       const steps = stepsOf(id, replay.steps)
       for (let s = 0; s < steps; s++) {
