@@ -111,7 +111,7 @@ async function answer(page: Page, panel: Locator, q: LessonQuestion, walk: Walk,
 
 /** How a walk meets a page with Step presses: trained live, played from its replay, or (replay=1
  *  and no replay records the page's settings) told so, then trained live by "Run it live". */
-type Mode = { replay: false } | { replay: true; unrecorded: number[] }
+type Mode = { replay: false } | { replay: true; unrecorded: number[]; recorded?: Record<number, string> }
 
 async function walkLesson(page: Page, entry: { id: string }, walk: Walk, mode: Mode): Promise<void> {
   const lesson: Lesson = parseLessonText(read(entry.id), entry.id)
@@ -155,7 +155,7 @@ async function walkLesson(page: Page, entry: { id: string }, walk: Walk, mode: M
       if (live) await expect(page.locator('[data-run-id]')).toHaveAttribute('data-run-id', /^run-/)
       else {
         // the recorded run of the page's settings, played: the replay notice up, the engine idle
-        await expect(page.locator('[data-run-id]')).toHaveAttribute('data-run-id', `replay-${preset}`)
+        await expect(page.locator('[data-run-id]')).toHaveAttribute('data-run-id', `replay-${(mode.replay && mode.recorded?.[i]) || preset}`)
         await expect(page.getByLabel('Replay notice')).toContainText('Replay of a recorded run')
         await expect(page.getByLabel('Replayed step')).toHaveText(String(await shownStep(page)))
         await expect(page.getByLabel('Run state')).toHaveText(/^(loading|idle)$/)
@@ -206,14 +206,15 @@ for (const entry of INDEX) {
 // replay=1 in a browser without WebGPU (a phone, a school laptop): the lessons' Step presses play
 // the shipped recorded runs, the questions are checked against them, and nothing trains. The
 // pages whose settings no replay records (REPLAY_WALKS' `unrecorded`) say so and go live on request.
-const REPLAY_WALKS: Record<string, { unrecorded: number[] }> = {
+const REPLAY_WALKS: Record<string, { unrecorded: number[]; recorded?: Record<number, string> }> = {
   'group-advantage': { unrecorded: [] },
   'length-bias': { unrecorded: [] },
   'cold-start': { unrecorded: [] },
-  // page 2 sets β = 0.04 on the echo toy: the with-kl replay is of the addition demo
-  'kl-penalty': { unrecorded: [1] },
-  // page 3 sets num_iterations = 4 on the echo toy: no preset has it
-  'clipped-ratio': { unrecorded: [2] },
+  // page 2 sets β = 0.04 on the echo toy: the echo-kl preset's replay records it
+  'kl-penalty': { unrecorded: [], recorded: { 1: 'echo-kl' } },
+  // page 3 sets num_iterations = 4 on the echo toy: the echo-mu4 preset's replay
+  'clipped-ratio': { unrecorded: [], recorded: { 2: 'echo-mu4' } },
+  // (a page whose settings no replay records: the served lesson of the test below)
 }
 
 test.describe('without WebGPU, replay=1', () => {
@@ -223,17 +224,37 @@ test.describe('without WebGPU, replay=1', () => {
     noWebGpu = await chromium.launch({ executablePath: findChromium(), args: (CHROMIUM_ARGS as string[]).filter((a) => a !== '--enable-unsafe-webgpu') })
   })
   test.afterAll(async () => { await noWebGpu.close() })
-  for (const [id, { unrecorded }] of Object.entries(REPLAY_WALKS)) {
+  for (const [id, { unrecorded, recorded }] of Object.entries(REPLAY_WALKS)) {
     test(`lesson ${id} with replay=1: its runs play from the recorded replays, every question answered`, async ({ baseURL }) => {
       test.setTimeout(TRAINING_LIMIT)
       const t0 = Date.now()
       const page = await (await noWebGpu.newContext({ baseURL })).newPage()
       // no ?backend: the page finds no WebGPU and falls back to the fast CPU backend (checked)
-      await walkLesson(page, { id }, { query: '' }, { replay: true, unrecorded })
+      await walkLesson(page, { id }, { query: '' }, { replay: true, unrecorded, recorded })
       expect(await page.evaluate(async () => !!(await (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu?.requestAdapter()))).toBe(false)
       console.log(`lessons.spec: ${id} with replay=1 walked in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
     })
   }
+})
+
+test('replay=1 and a page whose settings no replay records: said plainly, nothing trains, then live on request', async ({ baseURL }) => {
+  test.setTimeout(TRAINING_LIMIT)
+  const browser = await chromium.launch({ executablePath: findChromium(), args: (CHROMIUM_ARGS as string[]).filter((a) => a !== '--enable-unsafe-webgpu') })
+  const page = await (await browser.newContext({ baseURL })).newPage()
+  // a teacher's lesson: the echo toy at β = 0.5, which no preset (and so no replay) has
+  const lesson = { id: 'beta-half', title: 'β = 0.5', summary: 'a strong KL penalty', pages: [
+    { title: 'A strong penalty', text: ['Two steps at β = 0.5.'], actions: [{ preset: 'echo' }, { set: { beta: 0.5 } }, { press: 'step', times: 2 }] },
+  ] }
+  await page.route('**/lessons/beta-half.json', (r) => r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(lesson) }))
+  await page.goto('/#v=1&lesson=beta-half&replay=1')
+  const panel = page.getByRole('region', { name: 'Lesson' })
+  const note = panel.getByRole('alert', { name: 'No recording' })
+  await expect(note).toContainText("This page's run has no recording; press Run it live")
+  await expect(page.getByLabel('Run state')).toHaveText(/^(loading|idle)$/)
+  await note.getByRole('button', { name: 'Run it live' }).click()
+  await expect.poll(() => shownStep(page), { timeout: TRAINING_LIMIT }).toBe(2)
+  await expect(page.locator('[data-run-id]')).toHaveAttribute('data-run-id', /^run-/)
+  await browser.close()
 })
 
 test('a lesson link naming no lesson, or a malformed lesson file: the panel says what is wrong and lists the lessons; the lab trains', async ({ page }) => {

@@ -33,6 +33,8 @@ export const PRESETS: readonly Preset[] = [
   { id: 'countdown-trained', name: 'Countdown, trained (result)', about: 'the Countdown run’s policy after its 300 GRPO steps (public/models/countdown-grpo)', values: { ...COUNTDOWN_VALUES, base_model: 'countdown-grpo' } },
   { id: 'format-first', name: 'Format first (a base with a careless format)', about: 'the addition demo from a base pretrained with half its tags left out or misplaced: the format reward rises first, accuracy after', values: { base_model: 'addition-format-noise' } },
   { id: 'echo', name: 'Echo (toy, fast)', about: 'a fresh 1-layer model learns to echo a digit in a few seconds', values: ECHO_VALUES },
+  { id: 'echo-kl', name: 'Echo with KL (toy)', about: 'the echo toy with β = 0.04: the KL penalty’s curve in seconds (the KL lesson’s second run)', values: { ...ECHO_VALUES, beta: 0.04 } },
+  { id: 'echo-mu4', name: 'Echo, μ = 4 (toy)', about: 'the echo toy with num_iterations = 4: four updates per batch, so the ratio leaves 1 and clips (the clipped-ratio lesson’s second run)', values: { ...ECHO_VALUES, num_iterations: 4 } },
   { id: 'dr-grpo', name: 'Dr. GRPO', about: 'no std scaling and a constant normaliser: removes GRPO’s length and difficulty biases', values: { loss_type: 'dr_grpo', scale_rewards: 'none' } },
   { id: 'dapo', name: 'DAPO', about: 'clip-higher, token-level loss, dynamic sampling and soft overlong punishment', values: { loss_type: 'dapo', epsilon_high: 0.28, dynamic_sampling: true, overlong_buffer_length: 16, overlong_penalty_factor: 1.0 } },
   { id: 'with-kl', name: 'With KL', about: 'β = 0.04: a KL penalty keeps the policy near the starting model', values: { beta: 0.04 } },

@@ -37,7 +37,7 @@ const MAX_WORKSHEET_GROUPS = 2048
 const MAX_TOKENS = 1024
 
 /** The presets whose replay ships in public/replays/ (test/unit/replay.test.ts checks the files). */
-export const SHIPPED_REPLAYS = ['echo', 'addition', 'addition-trained', 'countdown', 'countdown-dr-grpo', 'countdown-trained', 'format-first', 'dr-grpo', 'dapo', 'with-kl', 'cold-start', 'group-2'] as const
+export const SHIPPED_REPLAYS = ['echo', 'echo-kl', 'echo-mu4', 'addition', 'addition-trained', 'countdown', 'countdown-dr-grpo', 'countdown-trained', 'format-first', 'dr-grpo', 'dapo', 'with-kl', 'cold-start', 'group-2'] as const
 
 /** One group's worksheet inputs: the log-probs of each of its completions' tokens. */
 export interface ReplayWorksheetGroup { step: number; group: number; logp: number[][] }
