@@ -33,7 +33,8 @@ describe('lesson needs', () => {
     // the addition demo's runs start from the shipped addition model; the echo toy's from fresh weights
     expect(lessonNeeds(lesson('group-advantage'))).toEqual({ presets: ['addition'], models: ['addition'] })
     expect(lessonNeeds(lesson('cold-start'))).toEqual({ presets: ['addition', 'cold-start'], models: ['addition'] })
-    expect(lessonNeeds(lesson('kl-penalty'))).toEqual({ presets: ['echo'], models: [] })
+    // its second run (echo at β = 0.04) is the echo-kl preset's: its replay goes in the file too
+    expect(lessonNeeds(lesson('kl-penalty'))).toEqual({ presets: ['echo', 'echo-kl'], models: [] })
   })
 })
 
