@@ -41,7 +41,7 @@ for (const name of ['addition', 'countdown']) {
     }
     const task = getTask(name)
     // held-out prompts, part of one, and (countdown) one whose completion runs to the end of the context
-    const prompts = [0, 1, 2].map((i) => task.problem('test', 5, i).prompt).concat([task.problem('test', 5, 3).prompt.slice(0, 4), name === 'countdown' ? '<answer>' : '9'])
+    const prompts = [0, 1, 2].map((i) => task.problem('test', 5, i).prompt).concat([task.problem('test', 5, 3).prompt.slice(0, 4), name === 'countdown' ? '9*9=81 wait '.repeat(12) : '9'])
     const be = new CpuBackend('f32')
     const model = new GPT(be, ck.config)
     loadInto(model, ck)
