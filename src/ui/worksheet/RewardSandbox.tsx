@@ -118,7 +118,7 @@ export function RewardSandbox({ group, step }: Props) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [src, shown.join('\u0000'), live, runState])
 
-  if ('error' in src) return <div className="reward-sandbox"><h3>Reward sandbox</h3><p role="alert" className="error">{src.error}</p></div>
+  if ('error' in src) return <div className="reward-sandbox"><h3>Reward sandbox</h3><p role="status" className="error">{src.error}</p></div>
   const setText = (i: number, text: string) => setTexts({ key, texts: shown.map((t, j) => (j === i ? text : t)) })
   const o = computed?.original
   const e = computed?.edited
