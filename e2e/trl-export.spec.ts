@@ -25,7 +25,7 @@ test("Export to TRL downloads the project the command writes for the run's confi
   await openLab(page, link)
   const { name, bytes } = await download(page, 'Export to TRL')
   expect(name).toBe(`${folder}.zip`)
-  await expect(page.getByRole('alert')).toContainText('Without a GRPOConfig field of their own: task, base_model')
+  await expect(page.getByRole('alert')).toContainText('Without a GRPOConfig field of their own: task, countdown_numbers, countdown_max_number, countdown_max_target, base_model')
   const got = unzipped(bytes)
   const want = trlProjectFiles(config, shipped, 'base model addition').files
   expect([...got.keys()].sort()).toEqual([...want.keys()].sort())
