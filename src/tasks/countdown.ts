@@ -490,15 +490,20 @@ export const SLIP_SHARE = 0.1
 export const HUNCH_SHARE = 0.4
 const DISTINCT_ATTEMPTS = 20
 
-/** Pretraining document `index`'s budget of tries. */
-export function countdownBudget(seed: number, index: number): number {
+/** Document `index`'s budget drawn from `budgets` by their shares (one draw of its style stream). */
+function drawBudget(seed: number, index: number, budgets: readonly { tries: number; share: number }[]): number {
   const u = new Draws(seed, Purpose.pretrainStyle, index, 0).bits() / 2 ** 32
   let acc = 0
-  for (const b of COUNTDOWN_BUDGETS) {
+  for (const b of budgets) {
     acc += b.share
     if (u < acc) return b.tries
   }
-  return COUNTDOWN_BUDGETS[COUNTDOWN_BUDGETS.length - 1].tries
+  return budgets[budgets.length - 1].tries
+}
+
+/** Pretraining document `index`'s budget of tries. */
+export function countdownBudget(seed: number, index: number): number {
+  return drawBudget(seed, index, COUNTDOWN_BUDGETS)
 }
 
 /** A try: the expression rewritten one operation at a time, its last step written as `value`
@@ -734,14 +739,7 @@ export function backwardTries(numbers: readonly number[], target: number): Backw
 
 /** Pretraining document `index`'s budget of backward tries. */
 export function backwardBudget(seed: number, index: number, corpus: CountdownCorpus = 'backward'): number {
-  const budgets = corpus === 'reachable' ? REACHABLE_BUDGETS : BACKWARD_BUDGETS
-  const u = new Draws(seed, Purpose.pretrainStyle, index, 0).bits() / 2 ** 32
-  let acc = 0
-  for (const b of budgets) {
-    acc += b.share
-    if (u < acc) return b.tries
-  }
-  return budgets[budgets.length - 1].tries
+  return drawBudget(seed, index, corpus === 'reachable' ? REACHABLE_BUDGETS : BACKWARD_BUDGETS)
 }
 
 /** Whether the pair left beside c can reach sub-goal g at all: no pair value exceeds a·b or a+b.
