@@ -25,7 +25,7 @@ import { GRPOTrainer } from '../rl/trainer'
 import { computeWorksheet, parseWorksheetInput } from '../rl/worksheet'
 import { rewardWeights, scoreCompletion } from '../rl/rewards'
 import { getTask, taskFor } from '../tasks/registry'
-import { COUNTDOWN_CORPUS, DEFAULT_COUNTDOWN, countdownTask } from '../tasks/countdown'
+import { COUNTDOWN_CORPORA, COUNTDOWN_CORPUS, DEFAULT_COUNTDOWN, countdownTask, type CountdownCorpus } from '../tasks/countdown'
 import { createHash } from 'node:crypto'
 import { basename } from 'node:path'
 import { checkpointOf, saveSafetensors } from '../model/checkpoint'
@@ -53,7 +53,7 @@ export class UsageError extends Error {}
 const USAGE = `usage:
   grpo-lab train [--config FILE | --link 'URL or #fragment'] [--steps N] [--seed S] [--backend webgpu|cpu|reference] [--out DIR]
                  [--stop-after N]   (stop after step N of the run, as pausing the page does; the schedule still spans all steps)
-  grpo-lab pretrain --task ID [--countdown-numbers N --countdown-max-number M --countdown-max-target T] [--countdown-corpus forward|backward|reachable [--countdown-room N]] [--format-noise P] [--eval-problems N] [--steps N] [--seed S] [--batch-size B] [--n-layer L] [--n-head H] [--n-embd C]
+  grpo-lab pretrain --task ID [--countdown-numbers N --countdown-max-number M --countdown-max-target T] [--countdown-corpus forward|backward|reachable|shuffled [--countdown-room N]] [--format-noise P] [--eval-problems N] [--steps N] [--seed S] [--batch-size B] [--n-layer L] [--n-head H] [--n-embd C]
                     [--block-size T] [--learning-rate LR] [--backend webgpu|cpu|reference] [--out FILE.safetensors]
   grpo-lab eval --task ID [--countdown-numbers N ...] --model MODEL [--n N] [--k K] [--temperature T] [--seed S] [--backend webgpu|cpu|reference]
                 [--completions-out FILE.jsonl]   (each problem's prompt, greedy completion and reward)
@@ -365,12 +365,12 @@ function withCorpus(flags: Flags, task: ReturnType<typeof getTask>, given: Recor
   const corpus = flags['countdown-corpus']
   if (corpus === undefined) return { task, corpus: null }
   if (flags.task !== 'countdown') throw new UsageError(`--countdown-corpus: only with --task countdown (got --task ${flags.task})`)
-  if (corpus !== 'forward' && corpus !== 'backward' && corpus !== 'reachable') throw new UsageError(`--countdown-corpus: got ${JSON.stringify(corpus)}; allowed: forward, backward or reachable (default ${COUNTDOWN_CORPUS})`)
+  if (!(COUNTDOWN_CORPORA as readonly string[]).includes(corpus)) throw new UsageError(`--countdown-corpus: got ${JSON.stringify(corpus)}; allowed: ${COUNTDOWN_CORPORA.join(', ')} (default ${COUNTDOWN_CORPUS})`)
   const room = int(flags, 'countdown-room', 32, 512)
-  if (room !== undefined && corpus === 'forward') throw new UsageError('--countdown-room: only with --countdown-corpus backward or reachable')
+  if (room !== undefined && corpus === 'forward') throw new UsageError('--countdown-room: only with --countdown-corpus backward, reachable or shuffled')
   const d = DEFAULT_COUNTDOWN
   return {
-    task: countdownTask({ numbers: given.countdown_numbers ?? d.numbers, maxNumber: given.countdown_max_number ?? d.maxNumber, maxTarget: given.countdown_max_target ?? d.maxTarget, corpus, room }),
+    task: countdownTask({ numbers: given.countdown_numbers ?? d.numbers, maxNumber: given.countdown_max_number ?? d.maxNumber, maxTarget: given.countdown_max_target ?? d.maxTarget, corpus: corpus as CountdownCorpus, room }),
     corpus: room === undefined ? corpus : `${corpus} --countdown-room ${room}`,
   }
 }

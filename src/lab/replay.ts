@@ -24,7 +24,7 @@ import { type RunFile, RunFileError, runFileOf } from './runFile'
 
 export const REPLAY_FORMAT = 'grpo-lab/replay'
 export const REPLAY_VERSION = 1
-/** Replays are small (≤ 300 KB aimed for); anything far past that is not one of ours. */
+/** Replays are small (≤ 400 KB aimed for); anything far past that is not one of ours. */
 export const MAX_REPLAY_BYTES = 4 * 1024 * 1024
 const MAX_DEPTH = 16
 const MAX_MEMBERS = 1024

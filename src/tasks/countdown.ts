@@ -422,7 +422,7 @@ export function countdownTask(o: CountdownOptions): Task {
       const corpus = o.corpus ?? COUNTDOWN_CORPUS
       const completion = corpus === 'forward'
         ? searchCompletion(p, seed, index, countdownBudget(seed, index))
-        : backwardCompletion(p, seed, index, backwardBudget(seed, index, corpus), o.room ?? BACKWARD_MAX_COMPLETION, corpus === 'reachable')
+        : backwardCompletion(p, seed, index, backwardBudget(seed, index, corpus), o.room ?? BACKWARD_MAX_COMPLETION, corpus !== 'backward', corpus === 'shuffled')
       return { prompt: p.prompt, completion }
     },
 
@@ -655,8 +655,13 @@ export function countdownReasoning(completion: string): Reasoning {
 // most documents give up after the first miss, so a greedy base that copies them stops early,
 // while searching on (one token: " wait " in place of "</think>") pays: the length GRPO can stretch.
 // Problems of 4 numbers fall back to the forward search (their answers need not have this shape).
+// Two variants: `reachable` skips the sub-goals the pair cannot reach (above a·b and a+b);
+// `shuffled` also takes the reachable sub-goals in each document's own random order, not the
+// enumeration's, so that every kind of sub-goal (t−c above all, the commonest answer's) is a first
+// try as often as any other, and its searches run longer (SHUFFLED_BUDGETS).
 
-export type CountdownCorpus = 'forward' | 'backward' | 'reachable'
+export type CountdownCorpus = 'forward' | 'backward' | 'reachable' | 'shuffled'
+export const COUNTDOWN_CORPORA: readonly CountdownCorpus[] = ['forward', 'backward', 'reachable', 'shuffled']
 /** Which search the pretraining documents write by default: the forward random tries, or the
  *  backward sub-goals (`grpo-lab pretrain --countdown-corpus backward`; its documents need a
  *  block of 160, beyond the default task's limits: see BACKWARD_MAX_COMPLETION). */
@@ -669,6 +674,11 @@ export const BACKWARD_BUDGETS: readonly { tries: number; share: number }[] = [
  *  right ≤ 20% of the time although its first try hits half the problems. */
 export const REACHABLE_BUDGETS: readonly { tries: number; share: number }[] = [
   { tries: 0, share: 0.6 }, { tries: 1, share: 0.25 }, { tries: 2, share: 0.05 }, { tries: 4, share: 0.05 }, { tries: Infinity, share: 0.05 },
+]
+/** The shuffled corpus's budgets: as many direct guesses (the greedy base still guesses), but the
+ *  searches run longer, so the base computes twice as many sub-goals and pairs. */
+export const SHUFFLED_BUDGETS: readonly { tries: number; share: number }[] = [
+  { tries: 0, share: 0.6 }, { tries: 1, share: 0.1 }, { tries: 2, share: 0.1 }, { tries: 4, share: 0.1 }, { tries: Infinity, share: 0.1 },
 ]
 /** Room for a backward document's completion: GRPO's max_completion_length of 128 in a block of 160. */
 export const BACKWARD_MAX_COMPLETION = DEFAULT_COMPLETION
@@ -739,7 +749,7 @@ export function backwardTries(numbers: readonly number[], target: number): Backw
 
 /** Pretraining document `index`'s budget of backward tries. */
 export function backwardBudget(seed: number, index: number, corpus: CountdownCorpus = 'backward'): number {
-  return drawBudget(seed, index, corpus === 'reachable' ? REACHABLE_BUDGETS : BACKWARD_BUDGETS)
+  return drawBudget(seed, index, corpus === 'backward' ? BACKWARD_BUDGETS : corpus === 'shuffled' ? SHUFFLED_BUDGETS : REACHABLE_BUDGETS)
 }
 
 /** Whether the pair left beside c can reach sub-goal g at all: no pair value exceeds a·b or a+b.
@@ -749,13 +759,31 @@ export function reachable(t: BackwardTry, numbers: readonly number[]): boolean {
   return t.goal <= Math.max(a * b, a + b)
 }
 
-/** A backward search of `budget` tries at most, as the backward corpus says. */
-export function backwardCompletion(p: Problem, seed: number, index: number, budget: number, room = BACKWARD_MAX_COMPLETION, onlyReachable = false): string {
+/** The draw stream of a shuffled document's order (beyond those of its budget and direct guess). */
+const SHUFFLE_ATTEMPT = DISTINCT_ATTEMPTS * 12
+
+/** `tries` in document `index`'s own random order (Fisher–Yates on its counter-based draws). */
+export function shuffledTries<T>(tries: readonly T[], seed: number, index: number): T[] {
+  const out = [...tries]
+  const d = new Draws(seed, Purpose.pretrainStyle, index, SHUFFLE_ATTEMPT)
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = d.int(0, i)
+    ;[out[i], out[j]] = [out[j], out[i]]
+  }
+  return out
+}
+
+/** A backward search of `budget` tries at most, as the backward corpus says; `onlyReachable`
+ *  skips the sub-goals out of the pair's reach (the reachable corpus), `shuffle` takes them in the
+ *  document's own order rather than the enumeration's (the shuffled corpus: every last operation
+ *  is as often a first try, so the base computes each kind of sub-goal as often). */
+export function backwardCompletion(p: Problem, seed: number, index: number, budget: number, room = BACKWARD_MAX_COMPLETION, onlyReachable = false, shuffle = false): string {
   const { numbers, target } = problemData(p)
   if (numbers.length !== 3) return searchCompletion(p, seed, index, Number.isFinite(budget) ? budget : 8)
   const segments: string[] = []
   let last: string | null = null
-  for (const t of backwardTries(numbers, target)) {
+  const enumeration = backwardTries(numbers, target)
+  for (const t of shuffle ? shuffledTries(enumeration, seed, index) : enumeration) {
     if (onlyReachable && !reachable(t, numbers)) continue
     if (segments.length >= budget) break
     const segment = `${t.subGoal} ${t.pair}` + (t.hit ? checkPart(t.full) : '')

@@ -25,3 +25,17 @@ describe('grpo-lab train: conflicting keys', () => {
     expect(r.stderr).toMatch(/^grpo-lab train: --link: max_completion_length: .* needs 116 positions: more than the context of base model addition = 96; allowed: an integer from 1 to 80\n$/)
   })
 })
+
+describe('grpo-lab pretrain: --countdown-corpus', () => {
+  it('an unknown corpus: one line listing the four, exit 2', () => {
+    const r = cli('pretrain', '--task', 'countdown', '--countdown-corpus', 'sideways', '--steps', '1', '--backend', 'cpu')
+    expect(r.status).toBe(2)
+    expect(r.stderr).toBe('grpo-lab pretrain: --countdown-corpus: got "sideways"; allowed: forward, backward, reachable, shuffled (default forward)\n')
+  })
+
+  it('a room for the forward corpus, which has none: refused, naming the three that have one', () => {
+    const r = cli('pretrain', '--task', 'countdown', '--countdown-corpus', 'forward', '--countdown-room', '128', '--steps', '1', '--backend', 'cpu')
+    expect(r.status).toBe(2)
+    expect(r.stderr).toBe('grpo-lab pretrain: --countdown-room: only with --countdown-corpus backward, reachable or shuffled\n')
+  })
+})

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { CharTokenizer } from '../../src/model/tokenizer'
 import {
   BACKWARD_BUDGETS, BACKWARD_MAX_COMPLETION, CHECK_WORD, COUNTDOWN_ALPHABET, COUNTDOWN_CORPUS, MISS_WORD, backwardBudget,
-  REACHABLE_BUDGETS, backwardTries, countdownFor, countdownScore, countdownTask, evaluateEquation, reachable, usesExactly,
+  REACHABLE_BUDGETS, backwardTries, countdownFor, countdownScore, countdownTask, evaluateEquation, reachable, shuffledTries, usesExactly,
 } from '../../src/tasks/countdown'
 
 const dataOf = (prompt: string) => {
@@ -159,5 +159,57 @@ describe('reachable corpus', () => {
     const right = docs.filter((d) => countdownScore(d.completion, dataOf(d.prompt).numbers, dataOf(d.prompt).target) === 1).length / docs.length
     expect(right).toBeGreaterThan(0.25)
     expect(right).toBeLessThan(0.4)
+  })
+})
+
+describe('shuffled corpus', () => {
+  const shuffled = countdownTask({ numbers: 3, maxNumber: 9, maxTarget: 100, corpus: 'shuffled' })
+  const reachableTask = countdownTask({ numbers: 3, maxNumber: 9, maxTarget: 100, corpus: 'reachable' })
+  const docs = Array.from({ length: 2000 }, (_, i) => shuffled.pretrainingText(5, i))
+  const firstTry = (d: { completion: string }) => d.completion.slice(0, d.completion.indexOf('</think>')).split(` ${MISS_WORD} `)[0]
+
+  it('writes the reachable corpus’s problems and budgets, each try a reachable sub-goal, none twice', () => {
+    for (let i = 0; i < docs.length; i++) {
+      const d = docs[i]
+      expect(d.prompt).toBe(reachableTask.pretrainingText(5, i).prompt)
+      const { numbers, target } = dataOf(d.prompt)
+      const think = d.completion.slice(0, d.completion.indexOf('</think>'))
+      const segments = think.split(` ${MISS_WORD} `).filter((s) => s !== '')
+      const goals = segments.map((s) => s.split(' ')[0])
+      expect(new Set(goals).size).toBe(goals.length)
+      for (const segment of segments) {
+        const t = backwardTries(numbers, target).find((x) => segment.startsWith(`${x.subGoal} ${x.pair}`))
+        expect(t, segment).toBeDefined()
+        expect(reachable(t!, numbers)).toBe(true)
+      }
+      // the same budget draw: a direct guess exactly where the reachable corpus has one
+      expect(think === '').toBe(firstTry(reachableTask.pretrainingText(5, i)) === '')
+    }
+  })
+
+  it('takes the sub-goals in each document’s own order: every last operation is often a first try', () => {
+    const firstOps = (task: typeof shuffled) => {
+      const counts = new Map<string, number>()
+      for (let i = 0; i < docs.length; i++) {
+        const s = firstTry(task.pretrainingText(5, i))
+        if (s === '') continue
+        const op = /^\d+([-+*/])/.exec(s)?.[1] ?? `${/^\d+([-+*/])/.exec(s)}`
+        counts.set(op, (counts.get(op) ?? 0) + 1)
+      }
+      return counts
+    }
+    const share = (counts: Map<string, number>, op: string) => (counts.get(op) ?? 0) / [...counts.values()].reduce((a, b) => a + b, 0)
+    const inShuffled = firstOps(shuffled)
+    const inEnumeration = firstOps(reachableTask)
+    // "t+c" (the sub-goal of PAIR − c) comes last in the enumeration: almost never a first try there
+    expect(share(inEnumeration, '+')).toBeLessThan(0.01)
+    for (const op of ['-', '+', '*', '/']) expect(share(inShuffled, op), op).toBeGreaterThan(0.05)
+  })
+
+  it('is reproducible: the same seed and index give the same order', () => {
+    expect(shuffledTries([1, 2, 3, 4, 5, 6, 7], 3, 11)).toEqual(shuffledTries([1, 2, 3, 4, 5, 6, 7], 3, 11))
+    expect(shuffledTries([1, 2, 3, 4, 5, 6, 7], 3, 11).sort()).toEqual([1, 2, 3, 4, 5, 6, 7])
+    const orders = new Set(Array.from({ length: 50 }, (_, i) => shuffledTries([1, 2, 3, 4, 5], 3, i).join('')))
+    expect(orders.size).toBeGreaterThan(20)
   })
 })

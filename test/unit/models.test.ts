@@ -109,15 +109,15 @@ describe('shipped base models', () => {
     }
   })
 
-  it('the Countdown pair: the base mostly guesses (≤ 20% held-out), its GRPO run searches, at the difficulty both were measured at', () => {
+  it('the Countdown pair: the base mostly guesses (≤ 20% held-out), its GRPO run searches and is right ≥ 50%, at the difficulty both were measured at', () => {
     const read = (f: string) => JSON.parse(readFileSync(join(DIR, f), 'utf8'))
     const base = read('countdown.json')
     const trained = read('countdown-grpo.json')
     expect(base.held_out.problems).toBeGreaterThanOrEqual(256)
     expect(trained.held_out.problems).toBeGreaterThanOrEqual(256)
     expect(base.held_out['eval/pass@1']).toBeLessThanOrEqual(0.2)
-    // issue 15 aims at ≥ 50%; the shipped run reaches 42% (README "Countdown" says what holds it): this is its figure's floor
-    expect(trained.held_out['eval/pass@1']).toBeGreaterThan(2 * base.held_out['eval/pass@1'])
+    // issue 15's aims: the base ≤ 20%, the preset's run ≥ 50% and ≥ 1.5× longer (README "Countdown")
+    expect(trained.held_out['eval/pass@1']).toBeGreaterThanOrEqual(0.5)
     expect(trained.held_out['eval/mean_length']).toBeGreaterThan(1.5 * base.held_out['eval/mean_length'])
     expect(trained.task_options).toEqual(base.task_options)
     expect(trained.grpo.run_config).toMatchObject(base.task_options)
