@@ -25,7 +25,7 @@ import { GRPOTrainer } from '../rl/trainer'
 import { computeWorksheet, parseWorksheetInput } from '../rl/worksheet'
 import { rewardWeights, scoreCompletion } from '../rl/rewards'
 import { getTask, taskFor } from '../tasks/registry'
-import { COUNTDOWN_CORPORA, COUNTDOWN_CORPUS, DEFAULT_COUNTDOWN, countdownTask, type CountdownCorpus } from '../tasks/countdown'
+import { COUNTDOWN_CORPORA, COUNTDOWN_CORPUS, DEFAULT_COUNTDOWN, countdownTask, isCountdownCorpus } from '../tasks/countdown'
 import { createHash } from 'node:crypto'
 import { basename } from 'node:path'
 import { checkpointOf, saveSafetensors } from '../model/checkpoint'
@@ -365,12 +365,12 @@ function withCorpus(flags: Flags, task: ReturnType<typeof getTask>, given: Recor
   const corpus = flags['countdown-corpus']
   if (corpus === undefined) return { task, corpus: null }
   if (flags.task !== 'countdown') throw new UsageError(`--countdown-corpus: only with --task countdown (got --task ${flags.task})`)
-  if (!(COUNTDOWN_CORPORA as readonly string[]).includes(corpus)) throw new UsageError(`--countdown-corpus: got ${JSON.stringify(corpus)}; allowed: ${COUNTDOWN_CORPORA.join(', ')} (default ${COUNTDOWN_CORPUS})`)
+  if (!isCountdownCorpus(corpus)) throw new UsageError(`--countdown-corpus: got ${JSON.stringify(corpus)}; allowed: ${COUNTDOWN_CORPORA.join(', ')} (default ${COUNTDOWN_CORPUS})`)
   const room = int(flags, 'countdown-room', 32, 512)
   if (room !== undefined && corpus === 'forward') throw new UsageError('--countdown-room: only with --countdown-corpus backward, reachable or shuffled')
   const d = DEFAULT_COUNTDOWN
   return {
-    task: countdownTask({ numbers: given.countdown_numbers ?? d.numbers, maxNumber: given.countdown_max_number ?? d.maxNumber, maxTarget: given.countdown_max_target ?? d.maxTarget, corpus: corpus as CountdownCorpus, room }),
+    task: countdownTask({ numbers: given.countdown_numbers ?? d.numbers, maxNumber: given.countdown_max_number ?? d.maxNumber, maxTarget: given.countdown_max_target ?? d.maxTarget, corpus, room }),
     corpus: room === undefined ? corpus : `${corpus} --countdown-room ${room}`,
   }
 }

@@ -19,14 +19,12 @@
 //   first groups of every traced step. Log-probs are float32 values written in the fewest digits
 //   that read back as the same float32 (exact, and a third of the text of a double).
 // Every field is checked on load: a replay is fetched, so it is untrusted input like a run file.
-import { parseUntrustedJson } from '../model/untrustedJson'
-import { type RunFile, RunFileError, runFileOf } from './runFile'
+import { labFileObject, parseLabFileText, type RunFile, RunFileError, runFileOf } from './runFile'
 
 export const REPLAY_FORMAT = 'grpo-lab/replay'
 export const REPLAY_VERSION = 1
 /** Replays are small (≤ 400 KB aimed for); anything far past that is not one of ours. */
 export const MAX_REPLAY_BYTES = 4 * 1024 * 1024
-const MAX_DEPTH = 16
 const MAX_MEMBERS = 1024
 const MAX_STEPS = 100_000
 /** a metric a step did not log, in metric_rows */
@@ -92,15 +90,11 @@ export function float32Text(x: number): number {
 
 /** Parse and check a replay's text; throws RunFileError naming the bad field (run.* for the run file in it). */
 export function parseReplay(raw: string): Replay {
-  const parsed = parseUntrustedJson(raw, { maxChars: MAX_REPLAY_BYTES, maxDepth: MAX_DEPTH, maxMembers: MAX_MEMBERS })
-  if ('error' in parsed) throw new RunFileError('file', parsed.error)
-  return replayOf(parsed.value)
+  return replayOf(parseLabFileText(raw, MAX_REPLAY_BYTES))
 }
 
-export function replayOf(v: unknown): Replay {
-  if (!isObject(v)) throw new RunFileError('file', 'expected a JSON object')
-  if (v.format !== REPLAY_FORMAT) throw new RunFileError('format', `got ${JSON.stringify(v.format)?.slice(0, 40)}; allowed: "${REPLAY_FORMAT}" (a file from grpo-lab record)`)
-  if (v.version !== REPLAY_VERSION) throw new RunFileError('version', `got ${JSON.stringify(v.version)?.slice(0, 20)}; this lab reads version ${REPLAY_VERSION}`)
+export function replayOf(value: unknown): Replay {
+  const v = labFileObject(value, REPLAY_FORMAT, REPLAY_VERSION, 'grpo-lab record')
   const preset = text(v.preset, 'preset', 40)
   if (!/^[a-z0-9][a-z0-9-]*$/.test(preset)) throw new RunFileError('preset', 'expected a preset id (lower-case letters, digits, dashes)')
   if (!isObject(v.backend)) throw new RunFileError('backend', 'expected {kind, label}')

@@ -113,18 +113,30 @@ export function configFromFile(raw: Record<string, unknown>): RunConfig {
   return resolveRunConfig(raw)
 }
 
+/** The JSON text of a file the lab writes (a run file, a replay), parsed within its size and the
+ *  shared depth and member limits; throws RunFileError('file', …) when it is not such JSON. */
+export function parseLabFileText(text: string, maxChars: number): unknown {
+  const parsed = parseUntrustedJson(text, { maxChars, maxDepth: MAX_DEPTH, maxMembers: MAX_MEMBERS })
+  if ('error' in parsed) throw new RunFileError('file', parsed.error)
+  return parsed.value
+}
+
+/** A lab file's object with its format and version checked; `madeBy` names what writes that format. */
+export function labFileObject(v: unknown, format: string, version: number, madeBy: string): Record<string, unknown> {
+  if (!isObject(v)) throw new RunFileError('file', 'expected a JSON object')
+  if (v.format !== format) throw new RunFileError('format', `got ${JSON.stringify(v.format)?.slice(0, 40)}; allowed: "${format}" (a file from ${madeBy})`)
+  if (v.version !== version) throw new RunFileError('version', `got ${JSON.stringify(v.version)?.slice(0, 20)}; this lab reads version ${version}`)
+  return v
+}
+
 /** Parse and check a run file's text; throws RunFileError naming the bad field. */
 export function parseRunFile(text: string): RunFile {
-  const parsed = parseUntrustedJson(text, { maxChars: MAX_RUN_FILE_BYTES, maxDepth: MAX_DEPTH, maxMembers: MAX_MEMBERS })
-  if ('error' in parsed) throw new RunFileError('file', parsed.error)
-  return runFileOf(parsed.value)
+  return runFileOf(parseLabFileText(text, MAX_RUN_FILE_BYTES))
 }
 
 /** A run file's checks on a value already parsed (a replay holds one: src/lab/replay.ts). */
-export function runFileOf(raw: unknown): RunFile {
-  if (!isObject(raw)) throw new RunFileError('file', 'expected a JSON object')
-  if (raw.format !== RUN_FILE_FORMAT) throw new RunFileError('format', `got ${JSON.stringify(raw.format)?.slice(0, 40)}; allowed: "${RUN_FILE_FORMAT}" (a file from Export run)`)
-  if (raw.version !== RUN_FILE_VERSION) throw new RunFileError('version', `got ${JSON.stringify(raw.version)?.slice(0, 20)}; this lab reads version ${RUN_FILE_VERSION}`)
+export function runFileOf(value: unknown): RunFile {
+  const raw = labFileObject(value, RUN_FILE_FORMAT, RUN_FILE_VERSION, 'Export run')
   if (!isObject(raw.config)) throw new RunFileError('config', 'expected an object')
   let config: RunConfig
   try { config = configFromFile(raw.config) } catch (e) { throw new RunFileError('config', (e as Error).message) }

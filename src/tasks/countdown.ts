@@ -422,7 +422,7 @@ export function countdownTask(o: CountdownOptions): Task {
       const corpus = o.corpus ?? COUNTDOWN_CORPUS
       const completion = corpus === 'forward'
         ? searchCompletion(p, seed, index, countdownBudget(seed, index))
-        : backwardCompletion(p, seed, index, backwardBudget(seed, index, corpus), o.room ?? BACKWARD_MAX_COMPLETION, corpus !== 'backward', corpus === 'shuffled')
+        : backwardCompletion(p, seed, index, backwardBudget(seed, index, corpus), o.room ?? BACKWARD_MAX_COMPLETION, corpus)
       return { prompt: p.prompt, completion }
     },
 
@@ -663,6 +663,7 @@ export function countdownReasoning(completion: string): Reasoning {
 
 export type CountdownCorpus = 'forward' | 'backward' | 'reachable' | 'shuffled'
 export const COUNTDOWN_CORPORA: readonly CountdownCorpus[] = ['forward', 'backward', 'reachable', 'shuffled']
+export const isCountdownCorpus = (s: string): s is CountdownCorpus => (COUNTDOWN_CORPORA as readonly string[]).includes(s)
 /** Which search the pretraining documents write by default: the forward random tries, or the
  *  backward sub-goals (`grpo-lab pretrain --countdown-corpus backward`; its documents need a
  *  block of 160, beyond the default task's limits: see BACKWARD_MAX_COMPLETION). */
@@ -774,17 +775,18 @@ export function shuffledTries<T>(tries: readonly T[], seed: number, index: numbe
   return out
 }
 
-/** A backward search of `budget` tries at most, as the backward corpus says; `onlyReachable`
- *  skips the sub-goals out of the pair's reach (the reachable corpus), `shuffle` takes them in the
- *  document's own order rather than the enumeration's (the shuffled corpus: every last operation
- *  is often a first try, so the base learns to compute each kind of sub-goal). */
-export function backwardCompletion(p: Problem, seed: number, index: number, budget: number, room = BACKWARD_MAX_COMPLETION, onlyReachable = false, shuffle = false): string {
+/** A backward search of `budget` tries at most, as `corpus` says: `reachable` and `shuffled` skip
+ *  the sub-goals out of the pair's reach, `shuffled` takes them in the document's own order rather
+ *  than the enumeration's (every last operation is often a first try, so the base learns to
+ *  compute each kind of sub-goal). */
+export function backwardCompletion(p: Problem, seed: number, index: number, budget: number, room = BACKWARD_MAX_COMPLETION, corpus: Exclude<CountdownCorpus, 'forward'> = 'backward'): string {
+  const onlyReachable = corpus !== 'backward'
   const { numbers, target } = problemData(p)
   if (numbers.length !== 3) return searchCompletion(p, seed, index, Number.isFinite(budget) ? budget : 8)
   const segments: string[] = []
   let last: string | null = null
   const enumeration = backwardTries(numbers, target)
-  for (const t of shuffle ? shuffledTries(enumeration, seed, index) : enumeration) {
+  for (const t of corpus === 'shuffled' ? shuffledTries(enumeration, seed, index) : enumeration) {
     if (onlyReachable && !reachable(t, numbers)) continue
     if (segments.length >= budget) break
     const segment = `${t.subGoal} ${t.pair}` + (t.hit ? checkPart(t.full) : '')
